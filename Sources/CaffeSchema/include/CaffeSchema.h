@@ -1,0 +1,2 @@
+#include "caffe.pb-c.h"
+#include "caffe_roots.h"
