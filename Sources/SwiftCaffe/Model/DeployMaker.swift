@@ -1,0 +1,95 @@
+/// Makes a deploy net from a train_val net, as users otherwise do by hand:
+/// the TEST-phase layers are kept; data layers become one Input layer for the
+/// data blob; layers reading labels are dropped, except that a
+/// SoftmaxWithLoss (or SigmoidCrossEntropyLoss) ending the net becomes
+/// a Softmax (Sigmoid) named "prob"; include/exclude rules are removed.
+public enum DeployMaker {
+    static let dataTypes: Set<String> = ["Data", "ImageData", "HDF5Data", "MemoryData", "WindowData", "DummyData", "Input"]
+
+    public struct Result: Sendable {
+        public var message: ProtoMessage
+        public var notes: [String]
+    }
+
+    public static func make(_ net: NetParameter, stages: [String] = [], inputShapes: [String: Shape] = [:]) throws -> Result {
+        let state = NetState(phase: .test, stages: stages)
+        var problems: [Diagnostic] = []
+        let layers = NetGraph.filter(net.layers, state: state, problems: &problems)
+        if !problems.isEmpty { throw CaffeError.diagnostics(problems, source: nil) }
+        let graph = try NetGraph.build(net, options: .init(state: state, inputShapes: inputShapes))
+
+        let dataLayers = layers.filter { dataTypes.contains($0.type) }
+        guard let first = dataLayers.first, let dataBlob = first.tops.first else {
+            throw CaffeError.at(net.message.location, "the net has no data or input layer to turn into an Input layer")
+        }
+        var notes: [String] = []
+        let labelBlobs = Set(dataLayers.flatMap { $0.tops.dropFirst() })
+        let dataBlobs = dataLayers.compactMap(\.tops.first)
+        var shapes: [Shape] = []
+        for (l, b) in zip(dataLayers, dataBlobs) {
+            var s = inputShapes[b] ?? graph.layers.first { $0.name == l.name }?.topShapes.first ?? nil
+            guard var shape = s else {
+                throw CaffeError.at(l.location, "\(l.label): the shape of '\(b)' comes from its data files; give it with --input-shape \(b)=N,C,H,W")
+            }
+            if inputShapes[b] == nil, l.type != "Input", !shape.isEmpty {
+                shape[0] = 1
+                notes.append("'\(b)': batch set to 1 (was the data layer's batch size); use --input-shape to choose")
+            }
+            s = shape
+            shapes.append(shape)
+        }
+
+        var input = ProtoMessage(CaffeSchema.layerParameter, location: first.location)
+        input.append("name", .string(first.name))
+        input.append("type", .string("Input"))
+        var param = ProtoMessage(CaffeSchema.message("InputParameter"))
+        for (b, s) in zip(dataBlobs, shapes) {
+            input.append("top", .string(b))
+            var bs = ProtoMessage(CaffeSchema.message("BlobShape"))
+            for d in s { bs.append("dim", .int(Int64(d))) }
+            param.append("shape", .message(bs))
+        }
+        input.append("input_param", .message(param))
+        notes.append("data layer(s) \(dataLayers.map { "'\($0.name)'" }.joined(separator: ", ")) → Input '\(first.name)' for \(dataBlobs.joined(separator: ", "))")
+
+        var available: Set<String> = Set(dataBlobs)
+        var out: [ProtoValue] = [.message(input)]
+        for l in layers where !dataTypes.contains(l.type) {
+            let readsLabel = l.bottoms.contains { labelBlobs.contains($0) }
+            if readsLabel, ["SoftmaxWithLoss", "SigmoidCrossEntropyLoss"].contains(l.type),
+               let pred = l.bottoms.first, available.contains(pred), !available.contains("prob"),
+               endsNet(pred, layers: layers, labels: labelBlobs)
+            {
+                let softmax = l.type == "SoftmaxWithLoss"
+                var m = ProtoMessage(CaffeSchema.layerParameter, location: l.location)
+                m.append("name", .string("prob"))
+                m.append("type", .string(softmax ? "Softmax" : "Sigmoid"))
+                m.append("bottom", .string(pred))
+                m.append("top", .string("prob"))
+                if softmax, let sp = l.message.message("softmax_param") { m.append("softmax_param", .message(sp)) }
+                out.append(.message(m))
+                available.insert("prob")
+                notes.append("\(l.label) → \(softmax ? "Softmax" : "Sigmoid") 'prob'")
+                continue
+            }
+            guard !readsLabel, l.bottoms.allSatisfy({ available.contains($0) }) else {
+                notes.append("dropped \(l.label)" + (readsLabel ? " (reads labels)" : " (its input is gone)"))
+                continue
+            }
+            var m = l.message
+            m.clear("include")
+            m.clear("exclude")
+            out.append(.message(m))
+            available.formUnion(l.tops)
+        }
+        var deploy = ProtoMessage(CaffeSchema.netParameter)
+        if !net.name.isEmpty { deploy.append("name", .string(net.name)) }
+        deploy.set("layer", values: out)
+        return Result(message: deploy, notes: notes)
+    }
+
+    /// Whether only label-reading layers (losses, accuracy) read `blob`.
+    private static func endsNet(_ blob: String, layers: [LayerParameter], labels: Set<String>) -> Bool {
+        layers.filter { $0.bottoms.contains(blob) }.allSatisfy { $0.bottoms.contains { labels.contains($0) } }
+    }
+}
