@@ -1,0 +1,120 @@
+/// A blob shape, outermost axis first.
+public typealias Shape = [Int]
+
+/// What a layer makes of its bottom shapes: top shapes (nil where only the
+/// data decides, e.g. a Data layer's image size), parameter blob shapes, and
+/// the multiply-accumulates one forward pass over the whole batch costs.
+public struct PlannedShapes: Sendable, Equatable {
+    public var tops: [Shape?]
+    public var params: [Shape] = []
+    public var macs: Int = 0
+    /// Assumptions the plan had to make, shown to the user.
+    public var warnings: [String] = []
+
+    init(tops: [Shape?], params: [Shape] = [], macs: Int = 0, warnings: [String] = []) {
+        self.tops = tops
+        self.params = params
+        self.macs = macs
+        self.warnings = warnings
+    }
+}
+
+/// A problem with one layer's parameters or inputs; the graph adds the layer
+/// name and the file location of `field` (a path into the layer message).
+struct PlanError: Error {
+    var message: String
+    var field: [String]
+
+    init(_ message: String, at field: String...) {
+        self.message = message
+        self.field = field
+    }
+}
+
+/// One Caffe layer type as the graph sees it: its typed parameters (decoded and
+/// checked at init, as Caffe's LayerSetUp does) and its shape rule (Reshape).
+/// Plans allocate nothing; the runtime builds on them.
+protocol LayerPlan: Sendable {
+    static var type: String { get }
+    /// How many bottoms and tops Caffe accepts for this type.
+    static var bottoms: ClosedRange<Int> { get }
+    static var tops: ClosedRange<Int> { get }
+    init(_ layer: LayerParameter) throws
+    func plan(_ bottoms: [Shape]) throws -> PlannedShapes
+}
+
+/// Types whose shapes do not depend on a bottom (data layers).
+protocol SourcePlan: LayerPlan {
+    func plan(topCount: Int) throws -> PlannedShapes
+}
+
+extension SourcePlan {
+    static var bottoms: ClosedRange<Int> { 0...0 }
+    func plan(_ bottoms: [Shape]) throws -> PlannedShapes { fatalError("source plans use plan(topCount:)") }
+}
+
+/// Every layer type the graph can build, by Caffe type name.
+enum LayerRegistry {
+    static let plans: [any LayerPlan.Type] = [
+        // data
+        InputPlan.self, DummyDataPlan.self, DataPlan.self, ImageDataPlan.self, MemoryDataPlan.self,
+        HDF5DataPlan.self, WindowDataPlan.self,
+        // vision
+        ConvolutionPlan.self, DeconvolutionPlan.self, PoolingPlan.self, LRNPlan.self, CropPlan.self,
+        // neuron
+        ReLUPlan.self, PReLUPlan.self, ELUPlan.self, SigmoidPlan.self, TanHPlan.self, AbsValPlan.self,
+        PowerPlan.self, ExpPlan.self, LogPlan.self, BNLLPlan.self, ThresholdPlan.self, DropoutPlan.self,
+        SwishPlan.self, ClipPlan.self,
+        // common
+        InnerProductPlan.self, SoftmaxPlan.self, ConcatPlan.self, SlicePlan.self, SplitPlan.self,
+        EltwisePlan.self, FlattenPlan.self, ReshapePlan.self, BatchNormPlan.self, ScalePlan.self, BiasPlan.self,
+        MVNPlan.self, ArgMaxPlan.self, SilencePlan.self, ReductionPlan.self, TilePlan.self, EmbedPlan.self,
+        // loss
+        SoftmaxWithLossPlan.self, EuclideanLossPlan.self, SigmoidCrossEntropyLossPlan.self, HingeLossPlan.self,
+        InfogainLossPlan.self, MultinomialLogisticLossPlan.self, ContrastiveLossPlan.self, AccuracyPlan.self,
+    ]
+
+    static let byType: [String: any LayerPlan.Type] = Dictionary(uniqueKeysWithValues: plans.map { ($0.type, $0) })
+
+    static var supportedTypes: [String] { plans.map { $0.type }.sorted() }
+}
+
+// MARK: helpers shared by the plans
+
+/// Caffe's CanonicalAxisIndex: -1 is the last axis.
+func canonicalAxis(_ axis: Int, _ numAxes: Int, field: String...) throws -> Int {
+    guard axis >= -numAxes, axis < numAxes else {
+        throw PlanError("axis \(axis) is out of range for a \(numAxes)-axis blob (valid: \(-numAxes) to \(numAxes - 1))",
+                        at: field)
+    }
+    return axis < 0 ? axis + numAxes : axis
+}
+
+func count(_ s: Shape, from a: Int = 0, to b: Int? = nil) -> Int {
+    s[a..<(b ?? s.count)].reduce(1, *)
+}
+
+func describe(_ s: Shape) -> String { s.isEmpty ? "scalar" : s.map(String.init).joined(separator: "×") }
+
+extension PlanError {
+    init(_ message: String, at field: [String]) {
+        self.message = message
+        self.field = field
+    }
+}
+
+extension LayerParameter {
+    /// The layer's own parameter message, or an empty one with Caffe's defaults.
+    func param(_ name: String) -> ProtoMessage {
+        if let m = message.message(name) { return m }
+        guard case .message(let s) = CaffeSchema.layerParameter.require(name).kind else { fatalError(name) }
+        return ProtoMessage(s, location: location)
+    }
+}
+
+/// Checks that all bottoms have the same shape (Eltwise, SUM-like layers).
+func requireSameShapes(_ bottoms: [Shape], what: String) throws {
+    for (i, b) in bottoms.enumerated().dropFirst() where b != bottoms[0] {
+        throw PlanError("\(what): bottom \(i) has shape \(describe(b)) but bottom 0 has \(describe(bottoms[0])); they must match")
+    }
+}

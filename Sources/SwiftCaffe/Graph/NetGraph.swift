@@ -1,0 +1,243 @@
+/// One layer of a built net with its planned shapes.
+public struct GraphLayer: Sendable {
+    public var layer: LayerParameter
+    public var bottomShapes: [Shape?]
+    public var topShapes: [Shape?]
+    /// Parameter blob shapes; nil when an input shape is unknown.
+    public var paramShapes: [Shape]?
+    /// Multiply-accumulates for the whole batch.
+    public var macs: Int?
+    /// Inserted by the builder (a Split), not written in the file.
+    public var isInserted: Bool
+    /// Tops written in place over a bottom.
+    public var inPlaceTops: Set<Int>
+
+    public var name: String { layer.name }
+    public var type: String { layer.type }
+    public var paramCount: Int? { paramShapes.map { $0.reduce(0) { $0 + count($1) } } }
+}
+
+/// A net built for one state: the layers Caffe would instantiate, in order,
+/// with Split layers inserted and every blob's shape planned. Nothing is
+/// allocated; the runtime builds on this plan.
+public struct NetGraph: Sendable {
+    public var name: String
+    public var state: NetState
+    public var layers: [GraphLayer]
+    /// Assumptions made while planning (data shapes the database decides, ...).
+    public var warnings: [Diagnostic]
+
+    /// The leading dimension of the first input blob, for per-image figures.
+    public var batchSize: Int {
+        for l in layers { if let s = l.topShapes.first ?? nil, let n = s.first, n > 0 { return n } }
+        return 1
+    }
+
+    public var totalParams: Int? {
+        var t = 0
+        for l in layers where !l.isInserted {
+            guard let c = l.paramCount else { return nil }
+            t += c
+        }
+        return t
+    }
+
+    public var totalMACs: Int? {
+        var t = 0
+        for l in layers {
+            guard let m = l.macs else { return nil }
+            t += m
+        }
+        return t
+    }
+
+    /// Bytes of all blobs the forward pass writes (in-place tops count once), Float32.
+    public var activationBytes: Int? {
+        var t = 0
+        for l in layers {
+            for (i, s) in l.topShapes.enumerated() where !l.inPlaceTops.contains(i) {
+                guard let s else { return nil }
+                t += count(s) * 4
+            }
+        }
+        return t
+    }
+
+    public struct Options: Sendable {
+        public var state: NetState
+        /// Shapes for input or data tops by blob name, overriding the file's.
+        public var inputShapes: [String: Shape]
+
+        public init(state: NetState = NetState(), inputShapes: [String: Shape] = [:]) {
+            self.state = state
+            self.inputShapes = inputShapes
+        }
+    }
+
+    /// Builds the net as Caffe's Net::Init does: state filter, then blob
+    /// wiring checks, split insertion and per-layer shapes. Every problem
+    /// found is reported together.
+    public static func build(_ net: NetParameter, options: Options = .init()) throws -> NetGraph {
+        var problems: [Diagnostic] = []
+        let kept = filter(net.layers, state: options.state, problems: &problems)
+        let plans = makePlans(kept, problems: &problems)
+        checkWiring(kept, problems: &problems)
+        if !problems.isEmpty { throw CaffeError.diagnostics(problems, source: nil) }
+
+        let (split, inserted) = SplitInsertion.apply(kept)
+        var graph = NetGraph(name: net.name, state: options.state, layers: [], warnings: [])
+        var shapes: [String: Shape?] = [:]
+        var usedInputs: Set<String> = []
+        for (i, layer) in split.enumerated() {
+            let plan: any LayerPlan
+            if inserted.contains(i) {
+                plan = try SplitPlan(layer)
+            } else {
+                guard let p = plans[layer.name + "\u{0}" + String(i - inserted.filter { $0 < i }.count)] else { continue }
+                plan = p
+            }
+            let bottomShapes = layer.bottoms.map { shapes[$0] ?? nil }
+            var g = GraphLayer(layer: layer, bottomShapes: bottomShapes, topShapes: Array(repeating: nil, count: layer.tops.count),
+                               paramShapes: nil, macs: nil, isInserted: inserted.contains(i),
+                               inPlaceTops: Set(layer.tops.indices.filter { $0 < layer.bottoms.count && layer.bottoms[$0] == layer.tops[$0] }))
+            do {
+                var planned: PlannedShapes?
+                if let source = plan as? any SourcePlan {
+                    planned = try source.plan(topCount: layer.tops.count)
+                } else if bottomShapes.allSatisfy({ $0 != nil }) {
+                    planned = try plan.plan(bottomShapes.map { $0! })
+                }
+                if var p = planned {
+                    if plan is any SourcePlan {
+                        var overridden = false
+                        for (j, t) in layer.tops.enumerated() where j < p.tops.count {
+                            if let s = options.inputShapes[t] {
+                                p.tops[j] = s
+                                usedInputs.insert(t)
+                                overridden = true
+                            }
+                        }
+                        if !overridden || p.tops.contains(where: { $0 == nil }) {
+                            for w in p.warnings {
+                                graph.warnings.append(Diagnostic(.warning, "\(layer.label): \(w)", at: layer.location))
+                            }
+                        }
+                    }
+                    g.topShapes = Array(p.tops.prefix(layer.tops.count))
+                    g.paramShapes = p.params
+                    g.macs = p.macs
+                }
+            } catch let e as PlanError {
+                problems.append(diagnostic(e, layer))
+            }
+            for (j, t) in layer.tops.enumerated() { shapes[t] = g.topShapes[j] }
+            graph.layers.append(g)
+        }
+        let unused = Set(options.inputShapes.keys).subtracting(usedInputs)
+        if !unused.isEmpty {
+            let inputs = split.filter { LayerRegistry.byType[$0.type] is any SourcePlan.Type }.flatMap(\.tops)
+            problems.append(Diagnostic(.error, "--input-shape names \(unused.sorted().map { "'\($0)'" }.joined(separator: ", ")), "
+                                        + "which no input or data layer produces; inputs: \(inputs.joined(separator: ", "))", at: nil))
+        }
+        if !problems.isEmpty { throw CaffeError.diagnostics(problems, source: nil) }
+        return graph
+    }
+
+    private static func diagnostic(_ e: PlanError, _ layer: LayerParameter) -> Diagnostic {
+        var loc = layer.location
+        var m: ProtoMessage? = layer.message
+        for (k, f) in e.field.enumerated() {
+            guard let cur = m, cur.schema.field(named: f) != nil, cur.has(f) else { break }
+            loc = cur.location(of: f) ?? loc
+            m = k + 1 < e.field.count ? cur.message(f) : nil
+        }
+        return Diagnostic(.error, "\(layer.label): \(e.message)", at: loc)
+    }
+
+    /// Caffe's FilterNet: a layer with include rules is kept when any rule is
+    /// met; one with exclude rules is dropped when any is met.
+    static func filter(_ layers: [LayerParameter], state: NetState, problems: inout [Diagnostic]) -> [LayerParameter] {
+        layers.filter { l in
+            if !l.include.isEmpty, !l.exclude.isEmpty {
+                problems.append(Diagnostic(.error, "\(l.label): give include rules or exclude rules, not both", at: l.location))
+                return false
+            }
+            if !l.include.isEmpty { return l.include.contains { $0.isMet(by: state) } }
+            return !l.exclude.contains { $0.isMet(by: state) }
+        }
+    }
+
+    /// Typed plans for every kept layer, keyed by name and index; reports
+    /// unsupported types, bad arity and bad parameters.
+    private static func makePlans(_ layers: [LayerParameter], problems: inout [Diagnostic]) -> [String: any LayerPlan] {
+        var plans: [String: any LayerPlan] = [:]
+        for (i, l) in layers.enumerated() {
+            if l.type.isEmpty {
+                problems.append(Diagnostic(.error, "layer '\(l.name)' has no type", at: l.location))
+                continue
+            }
+            guard let t = LayerRegistry.byType[l.type] else {
+                var msg = "\(l.label): SwiftCaffe does not support layer type '\(l.type)'"
+                if let c = closestName(to: l.type, among: LayerRegistry.supportedTypes) { msg += " (did you mean '\(c)'?)" }
+                if l.type == "Python" { msg += "; Python layers run user code that only pycaffe can load" }
+                problems.append(Diagnostic(.error, msg + "; supported types: " + LayerRegistry.supportedTypes.joined(separator: ", "),
+                                           at: l.message.location(of: "type")))
+                continue
+            }
+            if !t.bottoms.contains(l.bottoms.count) || !t.tops.contains(l.tops.count) {
+                problems.append(Diagnostic(.error, "\(l.label): takes \(arity(t.bottoms)) bottom(s) and \(arity(t.tops)) top(s), "
+                                           + "found \(l.bottoms.count) and \(l.tops.count)", at: l.location))
+                continue
+            }
+            if !l.lossWeights.isEmpty, l.lossWeights.count != l.tops.count {
+                problems.append(Diagnostic(.error, "\(l.label): give loss_weight once per top (\(l.tops.count)) or not at all, found \(l.lossWeights.count)",
+                                           at: l.message.location(of: "loss_weight")))
+                continue
+            }
+            do {
+                plans[l.name + "\u{0}" + String(i)] = try t.init(l)
+            } catch let e as PlanError {
+                problems.append(diagnostic(e, l))
+            } catch {
+                problems.append(Diagnostic(.error, "\(l.label): \(error)", at: l.location))
+            }
+        }
+        return plans
+    }
+
+    private static func arity(_ r: ClosedRange<Int>) -> String {
+        r.lowerBound == r.upperBound ? "\(r.lowerBound)" : r.upperBound == Int.max ? "at least \(r.lowerBound)" : "\(r.lowerBound)–\(r.upperBound)"
+    }
+
+    /// Every bottom must name a blob made earlier; a top may be written again
+    /// only in place (top i == bottom i), as Caffe's AppendTop requires.
+    private static func checkWiring(_ layers: [LayerParameter], problems: inout [Diagnostic]) {
+        var producer: [String: String] = [:]
+        var order: [String] = []
+        var seenNames: [String: SourceLocation?] = [:]
+        for l in layers {
+            if let first = seenNames[l.name] {
+                problems.append(Diagnostic(.warning, "layer name '\(l.name)' is used twice; weights are copied by name, so the second cannot get its own",
+                                           at: l.location, notes: first.map { [Diagnostic(.note, "first used here", at: $0)] } ?? []))
+            } else {
+                seenNames[l.name] = l.location
+            }
+            for (j, b) in l.bottoms.enumerated() where producer[b] == nil {
+                var msg = "\(l.label): unknown bottom blob '\(b)'"
+                if let c = closestName(to: b, among: order) { msg += " (did you mean '\(c)'?)" }
+                msg += order.isEmpty ? "; no blob exists before this layer" : "; blobs made before this layer: \(order.joined(separator: ", "))"
+                problems.append(Diagnostic(.error, msg, at: l.message.location(of: "bottom", at: j)))
+            }
+            for (j, t) in l.tops.enumerated() {
+                let inPlace = j < l.bottoms.count && l.bottoms[j] == t
+                if let p = producer[t], !inPlace {
+                    problems.append(Diagnostic(.error, "\(l.label): top blob '\(t)' is already produced by layer '\(p)'; "
+                                               + "only an in-place layer (top \(j) == bottom \(j)) may write it again",
+                                               at: l.message.location(of: "top", at: j)))
+                }
+                if producer[t] == nil { order.append(t) }
+                producer[t] = l.name
+            }
+        }
+    }
+}

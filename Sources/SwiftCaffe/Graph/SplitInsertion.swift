@@ -1,0 +1,77 @@
+/// Caffe's InsertSplits: a top blob read by several bottoms (or read and also
+/// used as a weighted loss) is copied by a Split layer inserted after its
+/// producer, named `{blob}_{layer}_{top index}_split`, with tops
+/// `{blob}_{layer}_{top index}_split_{k}`, so that each consumer gets its own
+/// gradient. Names match Caffe's, so saved weights and logs line up.
+enum SplitInsertion {
+    struct TopRef: Hashable {
+        var layer: Int
+        var top: Int
+    }
+
+    static func layerName(_ layer: String, _ blob: String, _ top: Int) -> String { "\(blob)_\(layer)_\(top)_split" }
+    static func blobName(_ layer: String, _ blob: String, _ top: Int, _ k: Int) -> String { "\(blob)_\(layer)_\(top)_split_\(k)" }
+
+    /// The layers with Splits inserted, and the indices of the inserted ones.
+    static func apply(_ layers: [LayerParameter]) -> ([LayerParameter], Set<Int>) {
+        var lastTop: [String: TopRef] = [:]
+        var source: [TopRef: TopRef] = [:]  // (layer, bottom) → producing top
+        var uses: [TopRef: Int] = [:]
+        var lossWeight: [TopRef: Double] = [:]
+        for (i, l) in layers.enumerated() {
+            for (j, b) in l.bottoms.enumerated() {
+                guard let src = lastTop[b] else { continue }
+                source[TopRef(layer: i, top: j)] = src
+                uses[src, default: 0] += 1
+            }
+            for (j, t) in l.tops.enumerated() { lastTop[t] = TopRef(layer: i, top: j) }
+            for j in 0..<min(l.lossWeights.count, l.tops.count) {
+                guard let ref = lastTop[l.tops[j]] else { continue }
+                lossWeight[ref] = l.lossWeights[j]
+                if l.lossWeights[j] != 0 { uses[ref, default: 0] += 1 }
+            }
+        }
+        var nextSplit: [TopRef: Int] = [:]
+        var out: [LayerParameter] = []
+        var inserted: Set<Int> = []
+        for (i, var l) in layers.enumerated() {
+            for (j, b) in l.bottoms.enumerated() {
+                guard let src = source[TopRef(layer: i, top: j)], uses[src, default: 0] > 1 else { continue }
+                let k = nextSplit[src, default: 0]
+                nextSplit[src] = k + 1
+                l.bottoms[j] = blobName(layers[src.layer].name, b, src.top, k)
+            }
+            if l.bottoms != layers[i].bottoms {
+                l.message.set("bottom", values: l.bottoms.map { .string($0) })
+            }
+            var splits: [LayerParameter] = []
+            for (j, t) in l.tops.enumerated() {
+                let ref = TopRef(layer: i, top: j)
+                let n = uses[ref, default: 0]
+                guard n > 1 else { continue }
+                let w = lossWeight[ref] ?? 0
+                var m = ProtoMessage(CaffeSchema.layerParameter, location: l.location)
+                m.append("name", .string(layerName(l.name, t, j)))
+                m.append("type", .string("Split"))
+                m.append("bottom", .string(t))
+                for k in 0..<n {
+                    m.append("top", .string(blobName(l.name, t, j, k)))
+                    if w != 0 { m.append("loss_weight", .float(k == 0 ? w : 0)) }
+                }
+                if w != 0 {
+                    // The loss now comes through the split's first top.
+                    l.lossWeights = []
+                    l.message.clear("loss_weight")
+                    nextSplit[ref, default: 0] += 1
+                }
+                splits.append(LayerParameter(m))
+            }
+            out.append(l)
+            for s in splits {
+                inserted.insert(out.count)
+                out.append(s)
+            }
+        }
+        return (out, inserted)
+    }
+}

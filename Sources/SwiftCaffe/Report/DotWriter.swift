@@ -1,0 +1,70 @@
+/// Graphviz DOT for a built net, drawn as Caffe's draw_net does: layers as
+/// filled boxes coloured by kind, blobs as grey octagons, data flowing along
+/// edges. A blob written in place gets a new node, so the drawing stays acyclic.
+public enum DotWriter {
+    public static func dot(_ g: NetGraph, rankdir: String = "LR") -> String {
+        var out = "digraph \(NetSummary.quote(g.name.isEmpty ? "net" : g.name)) {\n"
+        out += "  rankdir=\(rankdir);\n  node [fontname=\"Helvetica\", fontsize=10];\n"
+        var version: [String: Int] = [:]
+        var declared: Set<String> = []
+        func blobNode(_ name: String, shape: Shape?) -> String {
+            let id = "blob_\(name)_\(version[name, default: 0])"
+            if !declared.contains(id) {
+                declared.insert(id)
+                var label = name
+                if let s = shape { label += "\\n" + (s.isEmpty ? "scalar" : s.map(String.init).joined(separator: "×")) }
+                out += "  \(NetSummary.quote(id)) [shape=octagon, style=filled, fillcolor=\"#E0E0E0\", label=\(NetSummary.quote(label))];\n"
+            }
+            return NetSummary.quote(id)
+        }
+        var currentShape: [String: Shape?] = [:]
+        for (i, l) in g.layers.enumerated() {
+            let id = NetSummary.quote("layer_\(i)_\(l.name)")
+            var label = "\(l.name)\\n(\(l.type))"
+            if let d = detail(l.layer) { label += "\\n" + d }
+            out += "  \(id) [shape=record, style=filled, fillcolor=\"\(colour(l.type))\", label=\(NetSummary.quote(label))];\n"
+            for b in l.layer.bottoms {
+                out += "  \(blobNode(b, shape: currentShape[b] ?? nil)) -> \(id);\n"
+            }
+            for (j, t) in l.layer.tops.enumerated() {
+                if declared.contains("blob_\(t)_\(version[t, default: 0])") { version[t, default: 0] += 1 }
+                let s = j < l.topShapes.count ? l.topShapes[j] : nil
+                currentShape[t] = s
+                out += "  \(id) -> \(blobNode(t, shape: s));\n"
+            }
+        }
+        return out + "}\n"
+    }
+
+    static func colour(_ type: String) -> String {
+        switch type {
+        case "Convolution", "Deconvolution": return "#FF5050"
+        case "Pooling": return "#FF9900"
+        case "InnerProduct": return "#CC33CC"
+        default: return "#6495ED"
+        }
+    }
+
+    /// The parameters that tell layers of one type apart in a drawing.
+    static func detail(_ l: LayerParameter) -> String? {
+        switch l.type {
+        case "Convolution", "Deconvolution":
+            let p = l.param("convolution_param")
+            let k = p.ints("kernel_size").first ?? p.int("kernel_h")
+            let s = p.ints("stride").first ?? (p.has("stride_h") ? p.int("stride_h") : 1)
+            let pad = p.ints("pad").first ?? p.int("pad_h")
+            return "kernel \(k), stride \(s), pad \(pad)" + (p.int("group") > 1 ? ", group \(p.int("group"))" : "")
+        case "Pooling":
+            let p = l.param("pooling_param")
+            if p.bool("global_pooling") { return "\(p.enumName("pool")) global" }
+            return "\(p.enumName("pool")) kernel \(p.int("kernel_size")), stride \(p.int("stride")), pad \(p.int("pad"))"
+        case "InnerProduct":
+            return "outputs \(l.param("inner_product_param").int("num_output"))"
+        case "LRN":
+            let p = l.param("lrn_param")
+            return "size \(p.int("local_size")), alpha \(p.float("alpha")), beta \(p.float("beta"))"
+        default:
+            return nil
+        }
+    }
+}
