@@ -1,0 +1,38 @@
+import ArgumentParser
+import Foundation
+import SwiftCaffe
+
+struct DeployCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "deploy",
+        abstract: "Make a deploy net from a train_val net: data layers → Input, loss → Softmax, accuracy and train/test-only layers dropped.")
+
+    @Argument(help: "The train_val net prototxt.")
+    var file: String
+
+    @Option(name: .shortAndLong, help: "Where to write the deploy net (default: standard output).")
+    var output: String?
+
+    @Option(name: .customLong("input-shape"), help: "Shape of the data blob, e.g. data=10,3,227,227 (repeatable).")
+    var inputShapes: [InputShape] = []
+
+    @Option(name: .customLong("stage"), help: "A NetState stage of the TEST net (repeatable).")
+    var stages: [String] = []
+
+    @OptionGroup var parse: ParseOptions
+
+    func run() throws {
+        let n = try ModelFile.loadNet(path: file, options: parse.prototxt)
+        printWarnings(n.warnings, source: n.source)
+        let shapes = Dictionary(inputShapes.map { ($0.name, $0.dims) }, uniquingKeysWith: { _, b in b })
+        let r: DeployMaker.Result
+        do {
+            r = try DeployMaker.make(n.net, stages: stages, inputShapes: shapes)
+        } catch let e as CaffeError {
+            if case .diagnostics(let ds, nil) = e, let src = n.source { throw CaffeError.diagnostics(ds, source: src) }
+            throw e
+        }
+        try write(PrototxtPrinter.print(r.message), to: output)
+        for s in r.notes { note("  - \(s)") }
+    }
+}

@@ -1,0 +1,72 @@
+import ArgumentParser
+import Foundation
+import SwiftCaffe
+
+/// Options shared by the commands that build a net.
+struct NetStateOptions: ParsableArguments {
+    @Option(help: "Phase to build: train or test.")
+    var phase: PhaseArgument?
+
+    @Option(name: .customLong("stage"), help: "A NetState stage (repeat for several).")
+    var stages: [String] = []
+
+    @Option(help: "NetState level.")
+    var level: Int = 0
+
+    @Option(name: .customLong("input-shape"), help: "Shape of an input or data top, e.g. data=10,3,227,227 (repeatable).")
+    var inputShapes: [InputShape] = []
+
+    func state(default phase: Phase) -> NetState {
+        NetState(phase: self.phase?.phase ?? phase, level: level, stages: stages)
+    }
+
+    var shapes: [String: Shape] {
+        Dictionary(inputShapes.map { ($0.name, $0.dims) }, uniquingKeysWith: { _, b in b })
+    }
+}
+
+struct ParseOptions: ParsableArguments {
+    @Flag(help: "Warn about fields Caffe's schema lacks (from forks of Caffe) and skip them, instead of failing.")
+    var skipUnknownFields = false
+
+    var prototxt: PrototxtOptions { PrototxtOptions(skipUnknownFields: skipUnknownFields) }
+}
+
+enum PhaseArgument: String, ExpressibleByArgument {
+    case train, test, TRAIN, TEST
+    var phase: Phase { rawValue.lowercased() == "train" ? .train : .test }
+}
+
+struct InputShape: ExpressibleByArgument {
+    var name: String
+    var dims: Shape
+
+    init?(argument: String) {
+        let parts = argument.split(separator: "=", maxSplits: 1)
+        guard parts.count == 2, !parts[0].isEmpty else { return nil }
+        let dims = parts[1].split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
+        guard !dims.isEmpty, dims.allSatisfy({ ($0 ?? -1) > 0 }) else { return nil }
+        name = String(parts[0])
+        self.dims = dims.map { $0! }
+    }
+
+    static var defaultValueDescription: String { "NAME=N,C,H,W" }
+}
+
+func printWarnings(_ ds: [Diagnostic], source: SourceText? = nil) {
+    for d in ds { FileHandle.standardError.write(Data((d.rendered(source: source) + "\n").utf8)) }
+}
+
+func note(_ s: String) {
+    FileHandle.standardError.write(Data((s + "\n").utf8))
+}
+
+/// Builds a net, attaching the file's text to errors so they show the line.
+func buildGraph(_ loaded: LoadedNet, options: NetGraph.Options) throws -> NetGraph {
+    do {
+        return try NetGraph.build(loaded.net, options: options)
+    } catch let e as CaffeError {
+        if case .diagnostics(let ds, nil) = e, let src = loaded.source { throw CaffeError.diagnostics(ds, source: src) }
+        throw e
+    }
+}
