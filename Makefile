@@ -1,0 +1,50 @@
+# SwiftCaffe. `make demo` and `make test` install what they need from Debian
+# when run as root, and otherwise print the command to run.
+
+SWIFT        ?= swift
+CONFIG       ?= release
+APT_PACKAGES := libprotobuf-c-dev pkg-config graphviz
+PROTO_APT    := protobuf-c-compiler libprotobuf-dev
+BIN           = .build/$(CONFIG)/swiftcaffe
+# Fuzz cases in `make test`; FUZZ_CASES=100000 make test for a long run.
+FUZZ_CASES   ?= 3000
+
+.PHONY: all build test demo bench proto deps proto-deps clean
+
+all: build
+
+deps:
+	@scripts/ensure-apt.sh $(APT_PACKAGES)
+
+proto-deps:
+	@scripts/ensure-apt.sh $(PROTO_APT)
+
+build: deps
+	$(SWIFT) build -c $(CONFIG)
+
+# XCTest only (--disable-swift-testing), in release with testing enabled:
+# numeric code runs 10-100x slower in debug builds.
+test: deps
+	FUZZ_CASES=$(FUZZ_CASES) $(SWIFT) test -c release -Xswiftc -enable-testing --disable-swift-testing
+
+demo: build
+	@echo "== AlexNet and CaffeNet, side by side (pool and norm swapped in blocks 1-2) =="
+	$(BIN) summary Models/alexnet/deploy.prototxt Models/caffenet/deploy.prototxt
+	@echo
+	@echo "== AlexNet deploy net in detail =="
+	$(BIN) summary Models/alexnet/deploy.prototxt
+	@echo
+	@echo "== CaffeNet's solver and its TRAIN net =="
+	$(BIN) summary Models/caffenet/solver.prototxt
+
+bench: deps
+	$(SWIFT) build -c release --product swiftcaffe-bench
+	.build/release/swiftcaffe-bench
+
+# Regenerates the C schema code from Proto/caffe.proto (the output is committed).
+proto: proto-deps
+	protoc-c -I Proto -I /usr/include --c_out=Sources/CaffeSchema Proto/caffe.proto
+	mv Sources/CaffeSchema/caffe.pb-c.h Sources/CaffeSchema/include/caffe.pb-c.h
+
+clean:
+	rm -rf .build
