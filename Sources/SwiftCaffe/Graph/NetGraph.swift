@@ -117,6 +117,15 @@ public struct NetGraph: Sendable {
                                 overridden = true
                             }
                         }
+                        // A new batch size for the data applies to its labels too.
+                        if let first = layer.tops.first, let batch = options.inputShapes[first]?.first {
+                            for j in p.tops.indices.dropFirst() where options.inputShapes[layer.tops[j]] == nil {
+                                if var s = p.tops[j], !s.isEmpty {
+                                    s[0] = batch
+                                    p.tops[j] = s
+                                }
+                            }
+                        }
                         if !overridden || p.tops.contains(where: { $0 == nil }) {
                             for w in p.warnings {
                                 graph.warnings.append(Diagnostic(.warning, "\(layer.label): \(w)", at: layer.location))
