@@ -9,7 +9,7 @@ BIN           = .build/$(CONFIG)/swiftcaffe
 # Fuzz cases in `make test`; FUZZ_CASES=100000 make test for a long run.
 FUZZ_CASES   ?= 3000
 
-.PHONY: all build test demo bench proto deps proto-deps clean
+.PHONY: all build test demo bench bench-peers proto deps proto-deps clean
 
 all: build
 
@@ -37,9 +37,20 @@ demo: build
 	@echo "== CaffeNet's solver and its TRAIN net =="
 	$(BIN) summary Models/caffenet/solver.prototxt
 
-bench: deps
+bench: deps bench-peers
 	$(SWIFT) build -c release --product swiftcaffe-bench
 	.build/release/swiftcaffe-bench
+
+# Peers for `make bench`, built from our schema: C++ protobuf's TextFormat
+# (Caffe's reader) and Python protobuf's text_format (matching protoc 3.21).
+PEER := .build/bench-peer
+bench-peers:
+	@scripts/ensure-apt.sh protobuf-compiler libprotobuf-dev g++
+	@mkdir -p $(PEER)
+	protoc -I Proto -I /usr/include --cpp_out=$(PEER) --python_out=$(PEER) Proto/caffe.proto protobuf-c/protobuf-c.proto
+	g++ -O2 -std=c++17 -I$(PEER) -o $(PEER)/parse_peer Benchmarks/peers/parse_peer.cc $(PEER)/caffe.pb.cc $(PEER)/protobuf-c/protobuf-c.pb.cc -lprotobuf -lpthread
+	@[ -x $(PEER)/venv/bin/python ] || python3 -m venv $(PEER)/venv
+	@$(PEER)/venv/bin/pip install -q 'protobuf==4.21.12'
 
 # Regenerates the C schema code from Proto/caffe.proto (the output is committed).
 proto: proto-deps

@@ -44,6 +44,9 @@ final class UpgradeTests: XCTestCase {
         XCTAssertEqual(g.layers.filter(\.isInserted).map(\.name), ["label_mnist_1_split", "ip2_ip2_0_split"])
         XCTAssertEqual(g.layers.first { $0.name == "accuracy" }?.layer.bottoms, ["ip2_ip2_0_split_0", "label_mnist_1_split_0"])
         XCTAssertEqual(g.layers.first { $0.name == "loss" }?.layer.bottoms, ["ip2_ip2_0_split_1", "label_mnist_1_split_1"])
+        // The loss written without a top gets Caffe's automatic one.
+        XCTAssertEqual(g.layers.last?.layer.tops, ["(automatic)"])
+        XCTAssertEqual(g.layers.last?.topShapes, [[]])
     }
 
     func testV0FoldsPaddingIntoTheNextConvolution() throws {

@@ -79,7 +79,7 @@ public struct NetGraph: Sendable {
     /// found is reported together.
     public static func build(_ net: NetParameter, options: Options = .init()) throws -> NetGraph {
         var problems: [Diagnostic] = []
-        let kept = filter(net.layers, state: options.state, problems: &problems)
+        let kept = addAutomaticTops(filter(net.layers, state: options.state, problems: &problems))
         let plans = makePlans(kept, problems: &problems)
         checkWiring(kept, problems: &problems)
         if !problems.isEmpty { throw CaffeError.diagnostics(problems, source: nil) }
@@ -163,6 +163,21 @@ public struct NetGraph: Sendable {
         return Diagnostic(.error, "\(layer.label): \(e.message)", at: loc)
     }
 
+    /// Name Caffe gives a top it creates itself.
+    static let automaticTop = "(automatic)"
+
+    /// Loss layers written without a top (common in 2014 files) get one, as
+    /// Caffe's AutoTopBlobs does, so their loss is still computed and shown.
+    static func addAutomaticTops(_ layers: [LayerParameter]) -> [LayerParameter] {
+        layers.map { l in
+            guard l.tops.isEmpty, l.type.hasSuffix("Loss") else { return l }
+            var l = l
+            l.tops = [automaticTop]
+            l.message.append("top", .string(automaticTop))
+            return l
+        }
+    }
+
     /// Caffe's FilterNet: a layer with include rules is kept when any rule is
     /// met; one with exclude rules is dropped when any is met.
     static func filter(_ layers: [LayerParameter], state: NetState, problems: inout [Diagnostic]) -> [LayerParameter] {
@@ -239,6 +254,7 @@ public struct NetGraph: Sendable {
             }
             for (j, t) in l.tops.enumerated() {
                 let inPlace = j < l.bottoms.count && l.bottoms[j] == t
+                if t == automaticTop { continue }
                 if let p = producer[t], !inPlace {
                     problems.append(Diagnostic(.error, "\(l.label): top blob '\(t)' is already produced by layer '\(p)'; "
                                                + "only an in-place layer (top \(j) == bottom \(j)) may write it again",

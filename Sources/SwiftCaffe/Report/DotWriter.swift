@@ -3,7 +3,7 @@
 /// edges. A blob written in place gets a new node, so the drawing stays acyclic.
 public enum DotWriter {
     public static func dot(_ g: NetGraph, rankdir: String = "LR") -> String {
-        var out = "digraph \(NetSummary.quote(g.name.isEmpty ? "net" : g.name)) {\n"
+        var out = "digraph \(quote(g.name.isEmpty ? "net" : g.name)) {\n"
         out += "  rankdir=\(rankdir);\n  node [fontname=\"Helvetica\", fontsize=10];\n"
         var version: [String: Int] = [:]
         var declared: Set<String> = []
@@ -13,16 +13,16 @@ public enum DotWriter {
                 declared.insert(id)
                 var label = name
                 if let s = shape { label += "\\n" + (s.isEmpty ? "scalar" : s.map(String.init).joined(separator: "×")) }
-                out += "  \(NetSummary.quote(id)) [shape=octagon, style=filled, fillcolor=\"#E0E0E0\", label=\(NetSummary.quote(label))];\n"
+                out += "  \(quote(id)) [shape=octagon, style=filled, fillcolor=\"#E0E0E0\", label=\(quote(label))];\n"
             }
-            return NetSummary.quote(id)
+            return quote(id)
         }
         var currentShape: [String: Shape?] = [:]
         for (i, l) in g.layers.enumerated() {
-            let id = NetSummary.quote("layer_\(i)_\(l.name)")
+            let id = quote("layer_\(i)_\(l.name)")
             var label = "\(l.name)\\n(\(l.type))"
             if let d = detail(l.layer) { label += "\\n" + d }
-            out += "  \(id) [shape=record, style=filled, fillcolor=\"\(colour(l.type))\", label=\(NetSummary.quote(label))];\n"
+            out += "  \(id) [shape=record, style=filled, fillcolor=\"\(colour(l.type))\", label=\(quote(label))];\n"
             for b in l.layer.bottoms {
                 out += "  \(blobNode(b, shape: currentShape[b] ?? nil)) -> \(id);\n"
             }
@@ -34,6 +34,11 @@ public enum DotWriter {
             }
         }
         return out + "}\n"
+    }
+
+    /// A DOT string: quotes escaped, `\n` kept as DOT's line break.
+    static func quote(_ s: String) -> String {
+        "\"" + s.replacingOccurrences(of: "\"", with: "\\\"") + "\""
     }
 
     static func colour(_ type: String) -> String {

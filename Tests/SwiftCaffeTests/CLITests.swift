@@ -1,0 +1,153 @@
+import Foundation
+import XCTest
+@testable import SwiftCaffe
+
+/// The `swiftcaffe` binary as a user runs it: output, files and exit status.
+final class CLITests: XCTestCase {
+    struct Run {
+        var status: Int32
+        var stdout: String
+        var stderr: String
+    }
+
+    /// The swiftcaffe built beside this test bundle.
+    static let binary: URL = {
+        var dir = Bundle.module.bundleURL.deletingLastPathComponent()
+        for _ in 0..<3 {
+            let b = dir.appendingPathComponent("swiftcaffe")
+            if FileManager.default.isExecutableFile(atPath: b.path) { return b }
+            dir = dir.deletingLastPathComponent()
+        }
+        return dir.appendingPathComponent("swiftcaffe")
+    }()
+
+    func run(_ args: [String]) throws -> Run {
+        guard FileManager.default.isExecutableFile(atPath: Self.binary.path) else {
+            throw XCTSkip("swiftcaffe binary not built at \(Self.binary.path)")
+        }
+        let p = Process()
+        p.executableURL = Self.binary
+        p.arguments = args
+        p.currentDirectoryURL = Paths.root
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        try p.run()
+        let o = out.fileHandleForReading.readDataToEndOfFile()
+        let e = err.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return Run(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
+    }
+
+    private var tmp: URL!
+
+    override func setUpWithError() throws {
+        tmp = FileManager.default.temporaryDirectory.appendingPathComponent("swiftcaffe-cli-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: tmp, withIntermediateDirectories: true)
+    }
+
+    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: tmp) }
+
+    func testSummaryTableAndJSON() throws {
+        let r = try run(["summary", "Models/alexnet/deploy.prototxt"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        for expected in ["conv1  Convolution   data → conv1      96×55×55", "pool5  Pooling       conv5 → pool5     256×6×6",
+                         "Total: 60,965,224 parameters", "724.4 M MACs per item (724,406,816)"] {
+            XCTAssertTrue(r.stdout.contains(expected), "missing \(expected) in\n\(r.stdout)")
+        }
+        let j = try run(["summary", "Models/caffenet/deploy.prototxt", "--json"])
+        XCTAssertEqual(j.status, 0, j.stderr)
+        let obj = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(j.stdout.utf8)) as? [String: Any])
+        XCTAssertEqual(obj["total_params"] as? Int, 60_965_224)
+        XCTAssertEqual(obj["total_macs"] as? Int, 724_406_816)
+        let layers = try XCTUnwrap(obj["layers"] as? [[String: Any]])
+        let pool1 = try XCTUnwrap(layers.first { $0["name"] as? String == "pool1" })
+        XCTAssertEqual(pool1["top_shapes"] as? [[Int]], [[10, 96, 27, 27]])
+        XCTAssertEqual(pool1["bottoms"] as? [String], ["conv1"])
+        XCTAssertEqual(Set(pool1.keys), ["name", "type", "bottoms", "tops", "top_shapes", "params", "macs"])
+    }
+
+    func testSideBySideMarksThePoolNormSwap() throws {
+        let r = try run(["summary", "Models/alexnet/deploy.prototxt", "Models/caffenet/deploy.prototxt"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let marked = r.stdout.split(separator: "\n").dropFirst().filter { $0.contains(" * ") }
+        XCTAssertEqual(marked.count, 4, r.stdout)
+    }
+
+    func testSolverSummaryAndLegacyNotes() throws {
+        let r = try run(["summary", "Models/caffenet/solver.prototxt"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stdout.contains("type SGD, base_lr 0.01, lr_policy step (gamma 0.1, stepsize 100000)"), r.stdout)
+        XCTAssertTrue(r.stdout.contains("phase TRAIN, batch 256"), r.stdout)
+        let legacy = try run(["summary", Paths.fixture("legacy/lenet_v1_train_test.prototxt"), "--input-shape", "data=64,1,28,28"])
+        XCTAssertEqual(legacy.status, 0, legacy.stderr)
+        XCTAssertTrue(legacy.stderr.contains("note: legacy syntax upgraded in memory"), legacy.stderr)
+        XCTAssertTrue(legacy.stdout.contains("431,080 parameters"), legacy.stdout)
+    }
+
+    func testExitStatusAndErrorText() throws {
+        let bad = tmp.appendingPathComponent("bad.prototxt")
+        try "layer {\n  name: \"c\"\n  convolution_param { kernal_size: 3 }\n}\n".write(to: bad, atomically: true, encoding: .utf8)
+        let r = try run(["summary", bad.path])
+        XCTAssertEqual(r.status, 1)
+        XCTAssertEqual(r.stderr, """
+            \(bad.path):3:23: error: unknown field 'kernal_size' in ConvolutionParameter (did you mean 'kernel_size'?)
+              convolution_param { kernal_size: 3 }
+                                  ^
+
+            """)
+        XCTAssertEqual(try run(["summary", tmp.appendingPathComponent("missing.prototxt").path]).status, 1)
+        XCTAssertEqual(try run(["summary"]).status, 2)
+        XCTAssertEqual(try run(["summary", "Models/alexnet/deploy.prototxt", "--input-shape", "data"]).status, 2)
+        XCTAssertEqual(try run(["frobnicate"]).status, 2)
+        let draw = try run(["draw", "Models/alexnet/deploy.prototxt", "-o", tmp.appendingPathComponent("x.txt").path])
+        XCTAssertEqual(draw.status, 2)
+        XCTAssertTrue(draw.stderr.contains("-o must end in .dot, .gv, .svg, .png or .pdf"), draw.stderr)
+        let version = try run(["--version"])
+        XCTAssertEqual(version.status, 0)
+        XCTAssertEqual(version.stdout, SwiftCaffeVersion.string + "\n")
+    }
+
+    func testUpgradeWritesCurrentSyntaxAndListsChanges() throws {
+        let out = tmp.appendingPathComponent("new.prototxt")
+        let r = try run(["upgrade", Paths.fixture("legacy/imagenet_v0.prototxt"), "-o", out.path])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stderr.contains("padding layer 'pad2' folded into 'conv2' (pad 2)"), r.stderr)
+        let text = try String(contentsOf: out, encoding: .utf8)
+        XCTAssertTrue(text.contains("type: \"Convolution\""))
+        XCTAssertFalse(text.contains("layers {"))
+        XCTAssertEqual(try run(["summary", out.path]).status, 0)
+        let solver = try run(["upgrade", Paths.fixture("legacy/solver_v1.prototxt")])
+        XCTAssertEqual(solver.status, 0, solver.stderr)
+        XCTAssertTrue(solver.stdout.contains("type: \"Adam\""), solver.stdout)
+        XCTAssertFalse(solver.stdout.contains("solver_type"))
+        let current = try run(["upgrade", "Models/alexnet/deploy.prototxt"])
+        XCTAssertTrue(current.stderr.contains("already in current syntax"), current.stderr)
+    }
+
+    func testDeployAndDraw() throws {
+        let deploy = tmp.appendingPathComponent("deploy.prototxt")
+        let r = try run(["deploy", "Models/alexnet/train_val.prototxt", "-o", deploy.path, "--input-shape", "data=10,3,227,227"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let s = try run(["summary", deploy.path, "--json"])
+        let obj = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(s.stdout.utf8)) as? [String: Any])
+        XCTAssertEqual(obj["total_params"] as? Int, 60_965_224)
+        XCTAssertEqual((obj["layers"] as? [[String: Any]])?.last?["name"] as? String, "prob")
+
+        let dot = tmp.appendingPathComponent("net.dot")
+        XCTAssertEqual(try run(["draw", "Models/caffenet/deploy.prototxt", "-o", dot.path, "--rankdir", "TB"]).status, 0)
+        let text = try String(contentsOf: dot, encoding: .utf8)
+        XCTAssertTrue(text.hasPrefix("digraph \"CaffeNet\" {\n  rankdir=TB;"))
+        XCTAssertTrue(text.contains("label=\"conv1\\n(Convolution)\\nkernel 11, stride 4, pad 0\""), text)
+        XCTAssertTrue(text.contains("\"blob_conv1_1\""), "in-place ReLU writes a new version of conv1")
+        let svg = tmp.appendingPathComponent("net.svg")
+        let drawn = try run(["draw", "Models/caffenet/deploy.prototxt", "-o", svg.path])
+        if FileManager.default.isExecutableFile(atPath: "/usr/bin/dot") {
+            XCTAssertEqual(drawn.status, 0, drawn.stderr)
+            XCTAssertTrue(try String(contentsOf: svg, encoding: .utf8).contains("<svg"))
+        } else {
+            XCTAssertEqual(drawn.status, 1)
+            XCTAssertTrue(drawn.stderr.contains("apt-get install graphviz"), drawn.stderr)
+        }
+    }
+}
