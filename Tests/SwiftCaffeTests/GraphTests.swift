@@ -194,4 +194,20 @@ final class GraphTests: XCTestCase {
         let ds = diagnostics { try buildNet(net(input: [1], ""), inputs: ["image": [1]]) }
         XCTAssertEqual(ds.map(\.message), ["--input-shape names 'image', which no input or data layer produces; inputs: data"])
     }
+
+    func testAbsurdSizesAreErrorsNotCrashes() {
+        let huge = diagnostics { try buildNet(net(input: [9_223_372_036_854_775_807, 3], "layer { name: \"r\" type: \"ReLU\" bottom: \"data\" top: \"r\" }")) }
+        XCTAssertEqual(huge.map(\.message), ["layer 'in' (Input): top 0 would have shape 9223372036854775807×3, beyond SwiftCaffe's limits (each dimension ≤ 2^31, at most 2^40 values)"])
+        let product = diagnostics { try buildNet(net(input: [65536, 65536, 65536], "")) }
+        XCTAssertEqual(product.count, 1)
+        let stride = diagnostics { try buildNet(net(input: [1, 1, 8, 8], """
+            layer { name: "c" type: "Convolution" bottom: "data" top: "c" convolution_param { num_output: 1 kernel_size: 1 dilation: 4294967295 } }
+            """)) }
+        XCTAssertEqual(stride.map(\.message), ["layer 'c' (Convolution): dilation 4294967295 is too large (limit 16777216)"])
+        let reshape = diagnostics { try buildNet(net(input: [2, 3], """
+            layer { name: "r" type: "Reshape" bottom: "data" top: "r" reshape_param { shape { dim: 4611686018427387904 dim: 4 } } }
+            """)) }
+        XCTAssertEqual(reshape.count, 1)
+        XCTAssertTrue(reshape.first?.message.hasPrefix("layer 'r' (Reshape): shape ") ?? false, "\(reshape)")
+    }
 }

@@ -90,8 +90,46 @@ func canonicalAxis(_ axis: Int, _ numAxes: Int, field: String...) throws -> Int 
     return axis < 0 ? axis + numAxes : axis
 }
 
+/// Elements in axes a..<b. Saturates at Int.max instead of trapping, so a
+/// file with absurd dimensions gets an error, never a crash.
 func count(_ s: Shape, from a: Int = 0, to b: Int? = nil) -> Int {
-    s[a..<(b ?? s.count)].reduce(1, *)
+    product(s[a..<(b ?? s.count)])
+}
+
+/// A product that saturates at Int.max (sizes and MACs of user-given shapes).
+func product<C: Collection>(_ xs: C) -> Int where C.Element == Int {
+    var p = 1
+    for x in xs {
+        let (r, overflow) = p.multipliedReportingOverflow(by: x)
+        if overflow { return x < 0 || p < 0 ? Int.min : Int.max }
+        p = r
+    }
+    return p
+}
+
+func product(_ xs: Int...) -> Int { product(xs) }
+
+/// Limits that keep shape arithmetic far from overflow: a dimension up to
+/// 2^31, a blob up to 2^40 values (4 TiB of floats), a kernel, stride, pad,
+/// dilation or group up to 2^24.
+enum SizeLimit {
+    static let dimension = 1 << 31
+    static let blob = 1 << 40
+    static let parameter = 1 << 24
+
+    static func check(_ value: Int, _ name: String, field: String...) throws {
+        guard value <= parameter else {
+            throw PlanError("\(name) \(value) is too large (limit \(parameter))", at: field)
+        }
+    }
+
+    /// Checks a planned blob: every dimension ≥ 0 and ≤ 2^31, at most 2^40 values.
+    static func check(shape s: Shape, what: String) throws {
+        guard s.allSatisfy({ $0 >= 0 && $0 <= dimension }), count(s) <= blob else {
+            throw PlanError("\(what) would have shape \(describe(s)), beyond SwiftCaffe's limits "
+                            + "(each dimension ≤ 2^31, at most 2^40 values)")
+        }
+    }
 }
 
 func describe(_ s: Shape) -> String { s.isEmpty ? "scalar" : s.map(String.init).joined(separator: "×") }

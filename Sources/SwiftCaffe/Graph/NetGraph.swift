@@ -14,7 +14,7 @@ public struct GraphLayer: Sendable {
 
     public var name: String { layer.name }
     public var type: String { layer.type }
-    public var paramCount: Int? { paramShapes.map { $0.reduce(0) { $0 + count($1) } } }
+    public var paramCount: Int? { paramShapes.map { $0.reduce(0) { $0.addingSaturating(count($1)) } } }
 }
 
 /// A net built for one state: the layers Caffe would instantiate, in order,
@@ -37,7 +37,7 @@ public struct NetGraph: Sendable {
         var t = 0
         for l in layers where !l.isInserted {
             guard let c = l.paramCount else { return nil }
-            t += c
+            t = t.addingSaturating(c)
         }
         return t
     }
@@ -46,7 +46,7 @@ public struct NetGraph: Sendable {
         var t = 0
         for l in layers {
             guard let m = l.macs else { return nil }
-            t += m
+            t = t.addingSaturating(m)
         }
         return t
     }
@@ -57,7 +57,7 @@ public struct NetGraph: Sendable {
         for l in layers {
             for (i, s) in l.topShapes.enumerated() where !l.inPlaceTops.contains(i) {
                 guard let s else { return nil }
-                t += count(s) * 4
+                t = t.addingSaturating(product(count(s), 4))
             }
         }
         return t
@@ -132,6 +132,8 @@ public struct NetGraph: Sendable {
                             }
                         }
                     }
+                    for (j, t) in p.tops.enumerated() { if let t { try SizeLimit.check(shape: t, what: "top \(j)") } }
+                    for (j, w) in p.params.enumerated() { try SizeLimit.check(shape: w, what: "parameter blob \(j)") }
                     g.topShapes = Array(p.tops.prefix(layer.tops.count))
                     g.paramShapes = p.params
                     g.macs = p.macs
@@ -264,5 +266,13 @@ public struct NetGraph: Sendable {
                 producer[t] = l.name
             }
         }
+    }
+}
+
+extension Int {
+    /// Sums of sizes saturate rather than trap.
+    func addingSaturating(_ x: Int) -> Int {
+        let (r, overflow) = addingReportingOverflow(x)
+        return overflow ? (x > 0 ? Int.max : Int.min) : r
     }
 }

@@ -22,7 +22,7 @@ struct InnerProductPlan: LayerPlan {
         let k = count(b[0], from: a), m = count(b[0], to: a)
         let w = transpose ? [k, numOutput] : [numOutput, k]
         return PlannedShapes(tops: [Array(b[0][..<a]) + [numOutput]],
-                             params: biasTerm ? [w, [numOutput]] : [w], macs: m * k * numOutput)
+                             params: biasTerm ? [w, [numOutput]] : [w], macs: product(m, k, numOutput))
     }
 }
 
@@ -212,7 +212,7 @@ struct ReshapePlan: LayerPlan {
             }
         }
         var top = Array(s[..<start]) + mid + Array(s[end...])
-        let known = top.filter { $0 != -1 }.reduce(1, *)
+        let known = product(top.filter { $0 != -1 })
         if let i = top.firstIndex(of: -1) {
             guard known > 0, count(s) % known == 0 else {
                 throw PlanError("the bottom's \(count(s)) values cannot be divided into \(known)-sized parts for the -1 dimension", at: "reshape_param", "shape")

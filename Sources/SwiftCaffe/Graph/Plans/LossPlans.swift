@@ -2,7 +2,7 @@
 /// The label count must equal the number of predictions, as Caffe checks.
 private func checkLabels(_ pred: Shape, _ label: Shape, axis: Int, field: String) throws -> Int {
     let a = try canonicalAxis(axis, pred.count, field: field, "axis")
-    let expected = count(pred, to: a) * count(pred, from: a + 1)
+    let expected = product(count(pred, to: a), count(pred, from: a + 1))
     guard count(label) == expected else {
         throw PlanError("the label blob has \(count(label)) values but the predictions \(describe(pred)) need \(expected) "
                         + "(one per position outside axis \(a))")

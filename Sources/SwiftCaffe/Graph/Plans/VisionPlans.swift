@@ -45,6 +45,10 @@ struct ConvolutionGeometry: Sendable {
         let dil = p.ints("dilation")
         dilation = dil.isEmpty ? [1] : dil
         guard dilation.allSatisfy({ $0 > 0 }) else { throw PlanError("dilation must be > 0", at: f, "dilation") }
+        try SizeLimit.check(group, "group", field: f, "group")
+        for (name, values) in [("kernel size", kernel), ("stride", stride), ("pad", pad), ("dilation", dilation)] {
+            for v in values { try SizeLimit.check(v, name, field: f) }
+        }
     }
 
     /// Per-axis values, expanding a single value to every spatial axis.
@@ -115,10 +119,9 @@ struct ConvolutionPlan: LayerPlan {
         }
         let top = Array(bottoms[0][..<r.axis]) + [g.numOutput] + out
         let weights = [g.numOutput, r.channels / g.group] + r.kernel
-        let macs = r.outer * g.numOutput * out.reduce(1, *) * (r.channels / g.group) * r.kernel.reduce(1, *)
+        let macs = product(r.outer, g.numOutput, product(out), r.channels / g.group, product(r.kernel), bottoms.count)
         return PlannedShapes(tops: Array(repeating: top, count: bottoms.count),
-                             params: g.biasTerm ? [weights, [g.numOutput]] : [weights],
-                             macs: macs * bottoms.count)
+                             params: g.biasTerm ? [weights, [g.numOutput]] : [weights], macs: macs)
     }
 }
 
@@ -149,10 +152,9 @@ struct DeconvolutionPlan: LayerPlan {
         }
         let top = Array(bottoms[0][..<r.axis]) + [g.numOutput] + out
         let weights = [r.channels, g.numOutput / g.group] + r.kernel
-        let macs = r.outer * r.channels * r.spatialIn.reduce(1, *) * (g.numOutput / g.group) * r.kernel.reduce(1, *)
+        let macs = product(r.outer, r.channels, product(r.spatialIn), g.numOutput / g.group, product(r.kernel), bottoms.count)
         return PlannedShapes(tops: Array(repeating: top, count: bottoms.count),
-                             params: g.biasTerm ? [weights, [g.numOutput]] : [weights],
-                             macs: macs * bottoms.count)
+                             params: g.biasTerm ? [weights, [g.numOutput]] : [weights], macs: macs)
     }
 }
 
@@ -213,6 +215,7 @@ struct PoolingPlan: LayerPlan {
             guard method == "MAX" || method == "AVE" else { throw PlanError("padding works only with MAX and AVE pooling", at: f, "pad") }
             guard pad.h < kernel.h, pad.w < kernel.w else { throw PlanError("pad must be smaller than the kernel", at: f, "pad") }
         }
+        for v in [kernel.h, kernel.w, stride.h, stride.w, pad.h, pad.w] { try SizeLimit.check(v, "kernel, stride or pad", field: f) }
         if l.tops.count == 2, method != "MAX" {
             throw PlanError("a second top (the argmax mask) exists only for MAX pooling")
         }
