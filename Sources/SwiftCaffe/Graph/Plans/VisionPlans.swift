@@ -89,6 +89,33 @@ struct ConvolutionGeometry: Sendable {
     }
 }
 
+extension ConvolutionGeometry {
+    /// What Convolution and Deconvolution share: same-shaped bottoms, one top
+    /// each; `spatialOut` gives each output size from the input size and the
+    /// dilated kernel extent; the weight shape is
+    /// num_output × (channels/group) × kernel, or its transpose for deconvolution.
+    func plan(_ bottoms: [Shape], transposed: Bool,
+              spatialOut: (_ r: Resolved, _ axis: Int, _ extent: Int) throws -> Int) throws -> PlannedShapes {
+        try requireSameShapes(bottoms, what: "all bottoms")
+        let r = try resolve(bottoms[0])
+        let out = try r.spatialIn.indices.map { try spatialOut(r, $0, r.dilation[$0] * (r.kernel[$0] - 1) + 1) }
+        let top = Array(bottoms[0][..<r.axis]) + [numOutput] + out
+        let weights = (transposed ? [r.channels, numOutput / group] : [numOutput, r.channels / group]) + r.kernel
+        // Each output (input, for the transpose) sums over one group's channels × kernel.
+        let positions = transposed ? product(r.channels, product(r.spatialIn)) : product(numOutput, product(out))
+        let perPosition = transposed ? product(numOutput / group, product(r.kernel)) : product(r.channels / group, product(r.kernel))
+        return PlannedShapes(tops: Array(repeating: top, count: bottoms.count),
+                             params: biasTerm ? [weights, [numOutput]] : [weights],
+                             macs: product(r.outer, positions, perPosition, bottoms.count))
+    }
+
+    static func checkTops(_ l: LayerParameter) throws {
+        guard l.bottoms.count == l.tops.count else {
+            throw PlanError("needs as many tops as bottoms (\(l.bottoms.count)), found \(l.tops.count)")
+        }
+    }
+}
+
 /// Convolution: output size ⌊(in + 2·pad − (dilation·(k−1)+1)) / stride⌋ + 1 per spatial axis.
 /// Weights num_output × (channels/group) × kernel; bias num_output.
 struct ConvolutionPlan: LayerPlan {
@@ -99,29 +126,18 @@ struct ConvolutionPlan: LayerPlan {
 
     init(_ l: LayerParameter) throws {
         g = try ConvolutionGeometry(l)
-        guard l.bottoms.count == l.tops.count else {
-            throw PlanError("needs as many tops as bottoms (\(l.bottoms.count)), found \(l.tops.count)")
-        }
+        try ConvolutionGeometry.checkTops(l)
     }
 
     func plan(_ bottoms: [Shape]) throws -> PlannedShapes {
-        try requireSameShapes(bottoms, what: "all bottoms of a convolution")
-        let r = try g.resolve(bottoms[0])
-        var out: [Int] = []
-        for i in r.spatialIn.indices {
-            let extent = r.dilation[i] * (r.kernel[i] - 1) + 1
-            let o = (r.spatialIn[i] + 2 * r.pad[i] - extent) / r.stride[i] + 1
-            guard r.spatialIn[i] + 2 * r.pad[i] >= extent, o > 0 else {
-                throw PlanError("kernel \(extent) (dilated) is larger than the padded input \(r.spatialIn[i] + 2 * r.pad[i]) on spatial axis \(i)",
+        try g.plan(bottoms, transposed: false) { r, i, extent in
+            let padded = r.spatialIn[i] + 2 * r.pad[i]
+            guard padded >= extent else {
+                throw PlanError("kernel \(extent) (dilated) is larger than the padded input \(padded) on spatial axis \(i)",
                                 at: "convolution_param", "kernel_size")
             }
-            out.append(o)
+            return (padded - extent) / r.stride[i] + 1
         }
-        let top = Array(bottoms[0][..<r.axis]) + [g.numOutput] + out
-        let weights = [g.numOutput, r.channels / g.group] + r.kernel
-        let macs = product(r.outer, g.numOutput, product(out), r.channels / g.group, product(r.kernel), bottoms.count)
-        return PlannedShapes(tops: Array(repeating: top, count: bottoms.count),
-                             params: g.biasTerm ? [weights, [g.numOutput]] : [weights], macs: macs)
     }
 }
 
@@ -135,26 +151,15 @@ struct DeconvolutionPlan: LayerPlan {
 
     init(_ l: LayerParameter) throws {
         g = try ConvolutionGeometry(l)
-        guard l.bottoms.count == l.tops.count else {
-            throw PlanError("needs as many tops as bottoms (\(l.bottoms.count)), found \(l.tops.count)")
-        }
+        try ConvolutionGeometry.checkTops(l)
     }
 
     func plan(_ bottoms: [Shape]) throws -> PlannedShapes {
-        try requireSameShapes(bottoms, what: "all bottoms of a deconvolution")
-        let r = try g.resolve(bottoms[0])
-        var out: [Int] = []
-        for i in r.spatialIn.indices {
-            let extent = r.dilation[i] * (r.kernel[i] - 1) + 1
+        try g.plan(bottoms, transposed: true) { r, i, extent in
             let o = r.stride[i] * (r.spatialIn[i] - 1) + extent - 2 * r.pad[i]
             guard o > 0 else { throw PlanError("output size \(o) ≤ 0 on spatial axis \(i): pad is too large", at: "convolution_param", "pad") }
-            out.append(o)
+            return o
         }
-        let top = Array(bottoms[0][..<r.axis]) + [g.numOutput] + out
-        let weights = [r.channels, g.numOutput / g.group] + r.kernel
-        let macs = product(r.outer, r.channels, product(r.spatialIn), g.numOutput / g.group, product(r.kernel), bottoms.count)
-        return PlannedShapes(tops: Array(repeating: top, count: bottoms.count),
-                             params: g.biasTerm ? [weights, [g.numOutput]] : [weights], macs: macs)
     }
 }
 
