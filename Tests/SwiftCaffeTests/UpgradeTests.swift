@@ -124,4 +124,42 @@ final class UpgradeTests: XCTestCase {
             """))
         XCTAssertEqual(n.layers[1].params, [])
     }
+
+    func testSiameseSharesWeightsByName() throws {
+        let n = try ModelFile.loadNet(path: Paths.fixture("legacy/siamese_train_test.prototxt"))
+        let g = try NetGraph.build(n.net, options: .init(state: NetState(phase: .train), inputShapes: ["pair_data": [64, 2, 28, 28]]))
+        XCTAssertEqual(g.layers.first { $0.name == "slice_pair" }?.topShapes, [[64, 1, 28, 28], [64, 1, 28, 28]])
+        XCTAssertEqual(g.layers.first { $0.name == "ip1_p" }?.topShapes, [[64, 2]])
+        XCTAssertEqual(g.layers.last?.topShapes, [[]])
+        XCTAssertEqual(g.layers.first { $0.name == "conv1_p" }?.layer.params.map(\.name), ["conv1_w", "conv1_b"])
+        // conv1 20·25+20 and ip1 2·(20·12·12)+2, counted once although both towers use them.
+        XCTAssertEqual(g.totalParams, 520 + 5762)
+    }
+
+    func testResidualBlock() throws {
+        let n = try ModelFile.loadNet(path: Paths.fixture("legacy/resnet_block.prototxt"))
+        let g = try NetGraph.build(n.net)
+        XCTAssertEqual(g.layers.first { $0.name == "res2a" }?.topShapes, [[1, 256, 56, 56]])
+        XCTAssertEqual(g.layers.first { $0.name == "pool" }?.topShapes, [[1, 256, 1, 1]])
+        XCTAssertEqual(g.layers.first { $0.name == "bn2a_branch1" }?.paramShapes, [[256], [256], [1]])
+        XCTAssertEqual(g.layers.first { $0.name == "scale2a_branch2a" }?.paramShapes, [[64], [64]])
+        XCTAssertEqual(g.layers.filter(\.isInserted).map(\.name), ["data_data_0_split"])
+    }
+
+    func testStagesPickTheTestDataAndSolverTestStates() throws {
+        let n = try ModelFile.loadNet(path: Paths.fixture("legacy/autoencoder_stages.prototxt"))
+        for stage in ["test-on-train", "test-on-test"] {
+            let g = try NetGraph.build(n.net, options: .init(state: NetState(phase: .test, stages: [stage]), inputShapes: ["data": [100, 1, 28, 28]]))
+            XCTAssertEqual(g.layers.filter { $0.type == "Data" }.count, 1)
+            XCTAssertEqual(g.layers.first { $0.type == "Data" }?.layer.message.message("data_param")?.string("source"),
+                           stage == "test-on-train" ? "train_lmdb" : "test_lmdb")
+            XCTAssertEqual(g.layers.first { $0.name == "flatdata" }?.topShapes, [[100, 784]])
+            // Two layers named "loss" (as in BVLC's autoencoder) build, with a warning.
+            XCTAssertEqual(g.warnings.map(\.message), ["layer name 'loss' is used twice; weights are copied by name, so the second cannot get its own"])
+        }
+        let s = try ModelFile.loadSolver(path: Paths.fixture("legacy/autoencoder_solver.prototxt"))
+        XCTAssertEqual(s.solver.type, .nesterov)
+        XCTAssertEqual(s.solver.testIter, [500, 100])
+        XCTAssertEqual(s.message.messages("test_state").map { $0.strings("stage") }, [["test-on-train"], ["test-on-test"]])
+    }
 }

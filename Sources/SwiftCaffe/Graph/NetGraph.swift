@@ -33,11 +33,19 @@ public struct NetGraph: Sendable {
         return 1
     }
 
+    /// Learnable values, each shared blob (ParamSpec with the same name) once,
+    /// as Caffe's learnable_params holds them.
     public var totalParams: Int? {
         var t = 0
+        var shared: Set<String> = []
         for l in layers where !l.isInserted {
-            guard let c = l.paramCount else { return nil }
-            t = t.addingSaturating(c)
+            guard let blobs = l.paramShapes else { return nil }
+            for (i, s) in blobs.enumerated() {
+                if i < l.layer.params.count, let name = l.layer.params[i].name, !name.isEmpty {
+                    guard shared.insert(name).inserted else { continue }
+                }
+                t = t.addingSaturating(count(s))
+            }
         }
         return t
     }
@@ -82,10 +90,12 @@ public struct NetGraph: Sendable {
         let kept = addAutomaticTops(filter(net.layers, state: options.state, problems: &problems))
         let plans = makePlans(kept, problems: &problems)
         checkWiring(kept, problems: &problems)
+        let notes = problems.filter { $0.severity != .error }
+        problems.removeAll { $0.severity != .error }
         if !problems.isEmpty { throw CaffeError.diagnostics(problems, source: nil) }
 
         let (split, inserted) = SplitInsertion.apply(kept)
-        var graph = NetGraph(name: net.name, state: options.state, layers: [], warnings: [])
+        var graph = NetGraph(name: net.name, state: options.state, layers: [], warnings: notes)
         var shapes: [String: Shape?] = [:]
         var usedInputs: Set<String> = []
         for (i, layer) in split.enumerated() {
