@@ -14,6 +14,16 @@ public struct GraphLayer: Sendable {
 
     public var name: String { layer.name }
     public var type: String { layer.type }
+    /// Bytes of the blobs this layer writes (not those it writes in place), Float32.
+    public var activationBytes: Int? {
+        var t = 0
+        for (i, s) in topShapes.enumerated() where !inPlaceTops.contains(i) {
+            guard let s else { return nil }
+            t = t.addingSaturating(product(count(s), 4))
+        }
+        return t
+    }
+
     public var paramCount: Int? { paramShapes.map { $0.reduce(0) { $0.addingSaturating(count($1)) } } }
 }
 
@@ -63,10 +73,8 @@ public struct NetGraph: Sendable {
     public var activationBytes: Int? {
         var t = 0
         for l in layers {
-            for (i, s) in l.topShapes.enumerated() where !l.inPlaceTops.contains(i) {
-                guard let s else { return nil }
-                t = t.addingSaturating(product(count(s), 4))
-            }
+            guard let b = l.activationBytes else { return nil }
+            t = t.addingSaturating(b)
         }
         return t
     }

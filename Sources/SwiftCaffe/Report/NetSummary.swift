@@ -3,16 +3,18 @@
 public enum NetSummary {
     public static func table(_ g: NetGraph, title: String) -> String {
         let batch = g.batchSize
-        var rows: [[String]] = [["layer", "type", "bottoms → tops", "top shape", "params", "MACs"]]
+        var rows: [[String]] = [["layer", "type", "bottoms → tops", "top shape", "params", "MACs", "memory"]]
         for l in g.layers {
             let inPlace = !l.inPlaceTops.isEmpty && l.layer.tops.count == 1
             let wiring = inPlace ? "\(l.layer.tops[0]) (in place)"
                 : l.layer.bottoms.joined(separator: ", ") + (l.layer.bottoms.isEmpty ? "" : " ") + "→ " + l.layer.tops.joined(separator: ", ")
             let shapes = l.topShapes.isEmpty ? "—" : l.topShapes.map { itemShape($0, batch: batch) }.joined(separator: ", ")
-            rows.append([l.name, l.type, wiring, shapes, l.paramCount.map(grouped) ?? "?", l.macs.map { short($0 / max(batch, 1)) } ?? "?"])
+            rows.append([l.name, l.type, wiring, shapes, l.paramCount.map(grouped) ?? "?", l.macs.map { short($0 / max(batch, 1)) } ?? "?",
+                         l.activationBytes.map { bytes($0) } ?? "?"])
         }
         var out = "\(title)\n"
-        out += render(rows, rightAligned: [4, 5])
+        out += render(rows, rightAligned: [4, 5, 6])
+        out += "memory: bytes of the blobs each layer writes for the whole batch (in-place writes count 0)\n"
         out += "\n" + totals(g)
         return out
     }
@@ -76,6 +78,12 @@ public enum NetSummary {
     }
 
     static func mib(_ bytes: Int) -> String { format(Double(bytes) / 1_048_576) + " MiB" }
+
+    static func bytes(_ n: Int) -> String {
+        if n >= 1 << 20 { return mib(n) }
+        if n >= 1 << 10 { return format(Double(n) / 1024) + " KiB" }
+        return "\(n) B"
+    }
 
     static func format(_ x: Double) -> String {
         let r = (x * 10).rounded() / 10
