@@ -106,13 +106,14 @@ public struct NetGraph: Sendable {
         var graph = NetGraph(name: net.name, state: options.state, layers: [], warnings: notes)
         var shapes: [String: Shape?] = [:]
         var usedInputs: Set<String> = []
+        var written = 0  // index into `plans`, which follows the layers as written
         for (i, layer) in split.enumerated() {
             let plan: any LayerPlan
             if inserted.contains(i) {
                 plan = try SplitPlan(layer)
             } else {
-                guard let p = plans[layer.name + "\u{0}" + String(i - inserted.filter { $0 < i }.count)] else { continue }
-                plan = p
+                plan = plans[written]!
+                written += 1
             }
             let bottomShapes = layer.bottoms.map { shapes[$0] ?? nil }
             var g = GraphLayer(layer: layer, bottomShapes: bottomShapes, topShapes: Array(repeating: nil, count: layer.tops.count),
@@ -211,10 +212,10 @@ public struct NetGraph: Sendable {
         }
     }
 
-    /// Typed plans for every kept layer, keyed by name and index; reports
-    /// unsupported types, bad arity and bad parameters.
-    private static func makePlans(_ layers: [LayerParameter], problems: inout [Diagnostic]) -> [String: any LayerPlan] {
-        var plans: [String: any LayerPlan] = [:]
+    /// Typed plans for the kept layers, in order (nil where a layer has a
+    /// problem, which is reported: unsupported type, bad arity or parameters).
+    private static func makePlans(_ layers: [LayerParameter], problems: inout [Diagnostic]) -> [(any LayerPlan)?] {
+        var plans: [(any LayerPlan)?] = Array(repeating: nil, count: layers.count)
         for (i, l) in layers.enumerated() {
             if l.type.isEmpty {
                 problems.append(Diagnostic(.error, "layer '\(l.name)' has no type", at: l.location))
@@ -239,7 +240,7 @@ public struct NetGraph: Sendable {
                 continue
             }
             do {
-                plans[l.name + "\u{0}" + String(i)] = try t.init(l)
+                plans[i] = try t.init(l)
             } catch let e as PlanError {
                 problems.append(diagnostic(e, l))
             } catch {

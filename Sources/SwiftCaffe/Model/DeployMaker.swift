@@ -27,15 +27,13 @@ public enum DeployMaker {
         let dataBlobs = dataLayers.compactMap(\.tops.first)
         var shapes: [Shape] = []
         for (l, b) in zip(dataLayers, dataBlobs) {
-            var s = inputShapes[b] ?? graph.layers.first { $0.name == l.name }?.topShapes.first ?? nil
-            guard var shape = s else {
+            guard var shape = inputShapes[b] ?? graph.layers.first(where: { $0.name == l.name })?.topShapes.first ?? nil else {
                 throw CaffeError.at(l.location, "\(l.label): the shape of '\(b)' comes from its data files; give it with --input-shape \(b)=N,C,H,W")
             }
             if inputShapes[b] == nil, l.type != "Input", !shape.isEmpty {
                 shape[0] = 1
                 notes.append("'\(b)': batch set to 1 (was the data layer's batch size); use --input-shape to choose")
             }
-            s = shape
             shapes.append(shape)
         }
 
