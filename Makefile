@@ -3,7 +3,7 @@
 
 SWIFT        ?= swift
 CONFIG       ?= release
-APT_PACKAGES := libprotobuf-c-dev pkg-config graphviz
+APT_PACKAGES := libprotobuf-c-dev libopenblas-dev pkg-config graphviz
 PROTO_APT    := protobuf-c-compiler libprotobuf-dev
 BIN           = .build/$(CONFIG)/swiftcaffe
 # Fuzz cases in `make test`; FUZZ_CASES=100000 make test for a long run.

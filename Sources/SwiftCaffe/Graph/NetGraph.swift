@@ -36,6 +36,8 @@ public struct NetGraph: Sendable {
     public var layers: [GraphLayer]
     /// Assumptions made while planning (data shapes the database decides, ...).
     public var warnings: [Diagnostic]
+    /// The net's force_backward: every layer computes bottom gradients.
+    public var forceBackward = false
 
     /// The leading dimension of the first input blob, for per-image figures.
     public var batchSize: Int {
@@ -103,7 +105,7 @@ public struct NetGraph: Sendable {
         if !problems.isEmpty { throw CaffeError.diagnostics(problems, source: nil) }
 
         let (split, inserted) = SplitInsertion.apply(kept)
-        var graph = NetGraph(name: net.name, state: options.state, layers: [], warnings: notes)
+        var graph = NetGraph(name: net.name, state: options.state, layers: [], warnings: notes, forceBackward: net.forceBackward)
         var shapes: [String: Shape?] = [:]
         var usedInputs: Set<String> = []
         var written = 0  // index into `plans`, which follows the layers as written

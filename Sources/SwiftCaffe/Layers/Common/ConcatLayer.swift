@@ -1,0 +1,33 @@
+/// Joins bottoms along `axis`; backward hands each bottom its slice of dy.
+final class ConcatLayer: Layer {
+    private let concat: ConcatPlan
+
+    required init(_ ctx: LayerContext) throws {
+        concat = try ConcatPlan(ctx.parameter)
+        try super.init(ctx)
+    }
+
+    /// Calls body(bottom index, outer index, offset in the top, values per block).
+    private func blocks(_ bottoms: [Blob], _ top: Blob, _ body: (Int, Int, Int, Int) -> Void) throws {
+        let a = try canonicalAxis(concat.axis, top.numAxes)
+        let outer = top.count(from: 0, to: a), inner = top.count(from: a + 1), topAxis = top.dim(a)
+        var offset = 0
+        for (i, b) in bottoms.enumerated() {
+            let block = b.dim(a) * inner
+            for o in 0..<outer { body(i, o, (o * topAxis + offset) * inner, block) }
+            offset += b.dim(a)
+        }
+    }
+
+    override func forward(_ bottoms: [Blob], _ tops: [Blob]) throws {
+        let y = tops[0].data
+        try blocks(bottoms, tops[0]) { i, o, at, n in (y + at).update(from: bottoms[i].data + o * n, count: n) }
+    }
+
+    override func backward(_ tops: [Blob], _ propagateDown: [Bool], _ bottoms: [Blob]) throws {
+        let dy = tops[0].diff
+        try blocks(bottoms, tops[0]) { i, o, at, n in
+            if propagateDown[i] { (bottoms[i].diff + o * n).update(from: dy + at, count: n) }
+        }
+    }
+}

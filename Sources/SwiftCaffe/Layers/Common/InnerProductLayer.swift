@@ -1,0 +1,52 @@
+/// y = x·Wᵀ + b over the axes from `axis` on (M rows of K values → N outputs);
+/// W is N×K, or K×N with transpose. dW += dyᵀ·x (xᵀ·dy transposed),
+/// db += Σ dy, dx = dy·W (dy·Wᵀ transposed).
+final class InnerProductLayer: Layer {
+    private let ip: InnerProductPlan
+    private var m = 0, k = 0
+
+    required init(_ ctx: LayerContext) throws {
+        ip = try InnerProductPlan(ctx.parameter)
+        try super.init(ctx)
+    }
+
+    override func fillers() throws -> [Filler] {
+        [try filler("inner_product_param", "weight_filler"), try filler("inner_product_param", "bias_filler")]
+    }
+
+    override func reshape(_ bottoms: [Blob], _ tops: [Blob]) throws {
+        try super.reshape(bottoms, tops)
+        let a = try canonicalAxis(ip.axis, bottoms[0].numAxes)
+        m = bottoms[0].count(from: 0, to: a)
+        k = bottoms[0].count(from: a)
+        guard params[0].count == k * ip.numOutput else {
+            throw fail("the input has \(k) values per item but the weights were made for \(params[0].count / max(ip.numOutput, 1)); InnerProduct weights fix that size")
+        }
+    }
+
+    override func forward(_ bottoms: [Blob], _ tops: [Blob]) throws {
+        let n = ip.numOutput
+        BLAS.gemm(transB: !ip.transpose, m: m, n: n, k: k, a: bottoms[0].data, b: params[0].data, c: tops[0].data)
+        if ip.biasTerm {
+            let y = tops[0].data, b = params[1].data
+            for i in 0..<m { for j in 0..<n { y[i * n + j] += b[j] } }
+        }
+    }
+
+    override func backward(_ tops: [Blob], _ propagateDown: [Bool], _ bottoms: [Blob]) throws {
+        let n = ip.numOutput
+        let dy = tops[0].diff, x = bottoms[0].data
+        if ip.transpose {
+            BLAS.gemm(transA: true, m: k, n: n, k: m, a: x, b: dy, beta: 1, c: params[0].diff)
+        } else {
+            BLAS.gemm(transA: true, m: n, n: k, k: m, a: dy, b: x, beta: 1, c: params[0].diff)
+        }
+        if ip.biasTerm {
+            let db = params[1].diff
+            for i in 0..<m { for j in 0..<n { db[j] += dy[i * n + j] } }
+        }
+        if propagateDown[0] {
+            BLAS.gemm(transB: ip.transpose, m: m, n: k, k: n, a: dy, b: params[0].data, c: bottoms[0].diff)
+        }
+    }
+}

@@ -1,0 +1,13 @@
+/// Copies its bottom to every top; dx = Σ dy over the tops.
+final class SplitLayer: Layer {
+    override func forward(_ bottoms: [Blob], _ tops: [Blob]) throws {
+        for t in tops where t !== bottoms[0] { t.data.update(from: bottoms[0].data, count: bottoms[0].count) }
+    }
+
+    override func backward(_ tops: [Blob], _ propagateDown: [Bool], _ bottoms: [Blob]) throws {
+        guard propagateDown[0] else { return }
+        let dx = bottoms[0].diff, n = bottoms[0].count
+        dx.update(from: tops[0].diff, count: n)
+        for t in tops.dropFirst() { BLAS.axpy(n, 1, t.diff, dx) }
+    }
+}

@@ -1,0 +1,48 @@
+/// The fraction of positions whose label is among the top_k scores along
+/// `axis` (a label scores better-than-or-equal to at most k−1 others);
+/// positions labelled ignore_label are skipped. A second top gives the
+/// accuracy per class. It has no gradient.
+final class AccuracyLayer: Layer {
+    private let accuracy: AccuracyPlan
+    private let ignoreLabel: Int?
+
+    required init(_ ctx: LayerContext) throws {
+        accuracy = try AccuracyPlan(ctx.parameter)
+        let p = ctx.parameter.param("accuracy_param")
+        ignoreLabel = p.has("ignore_label") ? p.int("ignore_label") : nil
+        try super.init(ctx)
+    }
+
+    override func forward(_ bottoms: [Blob], _ tops: [Blob]) throws {
+        let (outer, channels, inner) = try SoftmaxLayer.split(bottoms[0], axis: accuracy.axis)
+        let x = bottoms[0].data, labels = bottoms[1].data
+        var correct = 0, total = 0
+        var perClass = Array(repeating: 0, count: channels), perClassTotal = Array(repeating: 0, count: channels)
+        for o in 0..<outer {
+            for i in 0..<inner {
+                let label = Int(labels[o * inner + i])
+                if label == ignoreLabel { continue }
+                guard label >= 0, label < channels else { throw fail("label \(label) is outside 0..<\(channels)") }
+                let score = x[(o * channels + label) * inner + i]
+                var better = 0
+                for c in 0..<channels where x[(o * channels + c) * inner + i] > score { better += 1 }
+                total += 1
+                perClassTotal[label] += 1
+                if better < accuracy.topK {
+                    correct += 1
+                    perClass[label] += 1
+                }
+            }
+        }
+        tops[0].data[0] = total == 0 ? 0 : Float(correct) / Float(total)
+        if tops.count > 1 {
+            for c in 0..<channels { tops[1].data[c] = perClassTotal[c] == 0 ? 0 : Float(perClass[c]) / Float(perClassTotal[c]) }
+        }
+    }
+
+    override func allowsForceBackward(_ bottom: Int) -> Bool { false }
+
+    override func backward(_ tops: [Blob], _ propagateDown: [Bool], _ bottoms: [Blob]) throws {
+        if propagateDown.contains(true) { throw fail("Accuracy has no gradient") }
+    }
+}

@@ -1,0 +1,14 @@
+import Foundation
+
+/// y = x for x > 0, α(e^x − 1) otherwise; dx = dy for x > 0, dy·(y + α) otherwise.
+final class ELULayer: NeuronLayer {
+    private let alpha: Float
+
+    required init(_ ctx: LayerContext) throws {
+        alpha = Float(ctx.parameter.param("elu_param").float("alpha"))
+        try super.init(ctx)
+    }
+
+    override func forwardElement(_ x: Float) -> Float { x > 0 ? x : alpha * (exp(x) - 1) }
+    override func backwardElement(x: Float, y: Float, dy: Float) -> Float { x > 0 ? dy : dy * (y + alpha) }
+}

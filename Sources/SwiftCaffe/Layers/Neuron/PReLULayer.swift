@@ -1,0 +1,45 @@
+import Foundation
+
+/// y = max(0, x) + a_c·min(0, x) with a learned slope per channel (one if
+/// channel_shared); da_c = Σ dy·x·[x ≤ 0], dx = dy·(x > 0 ? 1 : a_c).
+/// Slopes start at 0.25 unless a filler says otherwise.
+final class PReLULayer: Layer {
+    private var saved = Blob()
+
+    override func fillers() throws -> [Filler] {
+        let p = parameter.param("prelu_param")
+        if p.has("filler") { return [try filler("prelu_param", "filler")] }
+        var m = ProtoMessage(CaffeSchema.message("FillerParameter"))
+        m.append("value", .float(0.25))
+        return [try Filler(m, location: nil)]
+    }
+
+    override func forward(_ bottoms: [Blob], _ tops: [Blob]) throws {
+        let b = bottoms[0]
+        if b === tops[0] {
+            saved.reshape(b.shape)
+            saved.data.update(from: b.data, count: b.count)
+        }
+        let (x, y, a) = (b.data, tops[0].data, params[0].data)
+        let channels = b.dim(1), inner = b.count(from: 2), shared = params[0].count == 1
+        for i in 0..<b.count {
+            let c = shared ? 0 : (i / inner) % channels
+            y[i] = x[i] > 0 ? x[i] : a[c] * x[i]
+        }
+    }
+
+    override func backward(_ tops: [Blob], _ propagateDown: [Bool], _ bottoms: [Blob]) throws {
+        let b = bottoms[0]
+        let x = b === tops[0] ? saved.data : b.data
+        let (dy, dx, a, da) = (tops[0].diff, b.diff, params[0].data, params[0].diff)
+        let channels = b.dim(1), inner = b.count(from: 2), shared = params[0].count == 1
+        for i in 0..<b.count where x[i] <= 0 {
+            da[shared ? 0 : (i / inner) % channels] += dy[i] * x[i]
+        }
+        guard propagateDown[0] else { return }
+        for i in 0..<b.count {
+            let c = shared ? 0 : (i / inner) % channels
+            dx[i] = x[i] > 0 ? dy[i] : a[c] * dy[i]
+        }
+    }
+}

@@ -1,0 +1,22 @@
+import Foundation
+
+/// y = (shift + scale·x)^power; dx = dy·power·scale·(shift + scale·x)^(power−1).
+final class PowerLayer: NeuronLayer {
+    private let power, scale, shift: Float
+
+    required init(_ ctx: LayerContext) throws {
+        let p = ctx.parameter.param("power_param")
+        power = Float(p.float("power"))
+        scale = Float(p.float("scale"))
+        shift = Float(p.float("shift"))
+        try super.init(ctx)
+    }
+
+    override var backwardReadsBottom: Bool { true }
+    override func forwardElement(_ x: Float) -> Float { power == 1 ? shift + scale * x : pow(shift + scale * x, power) }
+    override func backwardElement(x: Float, y: Float, dy: Float) -> Float {
+        if power == 1 { return dy * scale }
+        if power == 2 { return dy * 2 * scale * (shift + scale * x) }
+        return dy * power * scale * pow(shift + scale * x, power - 1)
+    }
+}

@@ -1,0 +1,7 @@
+import Foundation
+
+/// y = 1 / (1 + e^−x); dx = dy·y·(1 − y).
+final class SigmoidLayer: NeuronLayer {
+    override func forwardElement(_ x: Float) -> Float { 1 / (1 + exp(-x)) }
+    override func backwardElement(x: Float, y: Float, dy: Float) -> Float { dy * y * (1 - y) }
+}

@@ -1,0 +1,17 @@
+import Foundation
+
+/// y = x > threshold ? 1 : 0. Not differentiable; Caffe has no backward for it.
+final class ThresholdLayer: NeuronLayer {
+    private let threshold: Float
+
+    required init(_ ctx: LayerContext) throws {
+        threshold = Float(ctx.parameter.param("threshold_param").float("threshold"))
+        try super.init(ctx)
+    }
+
+    override func forwardElement(_ x: Float) -> Float { x > threshold ? 1 : 0 }
+
+    override func backward(_ tops: [Blob], _ propagateDown: [Bool], _ bottoms: [Blob]) throws {
+        if propagateDown[0] { throw fail("Threshold has no gradient; set propagate_down: false or remove force_backward") }
+    }
+}

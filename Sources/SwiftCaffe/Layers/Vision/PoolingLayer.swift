@@ -1,0 +1,112 @@
+import Foundation
+
+/// MAX and AVE pooling over each channel plane, with Caffe's windows: a
+/// window starts at p·stride − pad; MAX looks at the part inside the image
+/// (remembering where the maximum was, in a second top if asked); AVE divides
+/// by the window's size clipped to the padded image, so padding counts as
+/// zeros. Backward routes dy to the argmax (MAX) or spreads dy/size (AVE).
+final class PoolingLayer: Layer {
+    private let pooling: PoolingPlan
+    private var argmax: [Int32] = [0]
+
+    required init(_ ctx: LayerContext) throws {
+        pooling = try PoolingPlan(ctx.parameter)
+        guard pooling.method != "STOCHASTIC" else {
+            throw CaffeError.at(ctx.parameter.location, "\(ctx.parameter.label): STOCHASTIC pooling is not supported by the CPU runtime (Caffe runs it on GPUs only)")
+        }
+        try super.init(ctx)
+    }
+
+    private struct Window {
+        let kh, kw, sh, sw, ph, pw, height, width, outH, outW: Int
+    }
+
+    private func window(_ b: Blob, _ t: Blob) -> Window {
+        let global = pooling.global
+        return Window(kh: global ? b.dim(2) : pooling.kernel.h, kw: global ? b.dim(3) : pooling.kernel.w,
+                      sh: pooling.stride.h, sw: pooling.stride.w, ph: pooling.pad.h, pw: pooling.pad.w,
+                      height: b.dim(2), width: b.dim(3), outH: t.dim(2), outW: t.dim(3))
+    }
+
+    override func forward(_ bottoms: [Blob], _ tops: [Blob]) throws {
+        let (b, t) = (bottoms[0], tops[0])
+        let w = window(b, t)
+        let planes = b.dim(0) * b.dim(1)
+        let x = SharedPointer(b.data), y = SharedPointer(t.data)
+        let isMax = pooling.method == "MAX"
+        if isMax, argmax.count != t.count { argmax = Array(repeating: 0, count: t.count) }
+        argmax.withUnsafeMutableBufferPointer { am in
+            let mask = SharedPointer(am.baseAddress!)
+            Parallel.forEach(planes) { p in
+                let src = x.advanced(by: p * w.height * w.width), dst = y.advanced(by: p * w.outH * w.outW)
+                for oh in 0..<w.outH {
+                    for ow in 0..<w.outW {
+                        var h0 = oh * w.sh - w.ph, w0 = ow * w.sw - w.pw
+                        let o = oh * w.outW + ow
+                        if isMax {
+                            let h1 = min(h0 + w.kh, w.height), w1 = min(w0 + w.kw, w.width)
+                            h0 = max(h0, 0)
+                            w0 = max(w0, 0)
+                            var best = -Float.greatestFiniteMagnitude, at = -1
+                            for h in h0..<max(h0, h1) {
+                                for ww in w0..<max(w0, w1) where src[h * w.width + ww] > best {
+                                    best = src[h * w.width + ww]
+                                    at = h * w.width + ww
+                                }
+                            }
+                            dst[o] = best
+                            mask[p * w.outH * w.outW + o] = Int32(at)
+                        } else {
+                            var h1 = min(h0 + w.kh, w.height + w.ph), w1 = min(w0 + w.kw, w.width + w.pw)
+                            let size = Float((h1 - h0) * (w1 - w0))
+                            h0 = max(h0, 0)
+                            w0 = max(w0, 0)
+                            h1 = min(h1, w.height)
+                            w1 = min(w1, w.width)
+                            var sum: Float = 0
+                            for h in h0..<max(h0, h1) { for ww in w0..<max(w0, w1) { sum += src[h * w.width + ww] } }
+                            dst[o] = sum / size
+                        }
+                    }
+                }
+            }
+        }
+        if tops.count > 1 {
+            for i in 0..<t.count { tops[1].data[i] = Float(argmax[i]) }
+        }
+    }
+
+    override func backward(_ tops: [Blob], _ propagateDown: [Bool], _ bottoms: [Blob]) throws {
+        guard propagateDown[0] else { return }
+        let (b, t) = (bottoms[0], tops[0])
+        let w = window(b, t)
+        let planes = b.dim(0) * b.dim(1)
+        let dx = SharedPointer(b.diff), dy = SharedPointer(t.diff)
+        let isMax = pooling.method == "MAX"
+        argmax.withUnsafeMutableBufferPointer { am in
+            let mask = SharedPointer(am.baseAddress!)
+            Parallel.forEach(planes) { p in
+                let dst = dx.advanced(by: p * w.height * w.width), src = dy.advanced(by: p * w.outH * w.outW)
+                dst.update(repeating: 0, count: w.height * w.width)
+                for oh in 0..<w.outH {
+                    for ow in 0..<w.outW {
+                        let o = oh * w.outW + ow
+                        if isMax {
+                            let at = Int(mask[p * w.outH * w.outW + o])
+                            if at >= 0 { dst[at] += src[o] }
+                            continue
+                        }
+                        var h0 = oh * w.sh - w.ph, w0 = ow * w.sw - w.pw
+                        var h1 = min(h0 + w.kh, w.height + w.ph), w1 = min(w0 + w.kw, w.width + w.pw)
+                        let g = src[o] / Float((h1 - h0) * (w1 - w0))
+                        h0 = max(h0, 0)
+                        w0 = max(w0, 0)
+                        h1 = min(h1, w.height)
+                        w1 = min(w1, w.width)
+                        for h in h0..<max(h0, h1) { for ww in w0..<max(w0, w1) { dst[h * w.width + ww] += g } }
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,76 @@
+import Foundation
+
+/// 64-byte aligned Float storage that only grows.
+final class AlignedStorage {
+    private(set) var pointer: UnsafeMutablePointer<Float>
+    private(set) var capacity: Int
+
+    init(capacity: Int) {
+        self.capacity = max(capacity, 1)
+        pointer = AlignedStorage.allocate(self.capacity)
+    }
+
+    deinit { free(pointer) }
+
+    /// Makes room for n floats; contents are kept when they fit, else zeroed.
+    func reserve(_ n: Int) {
+        guard n > capacity else { return }
+        free(pointer)
+        capacity = n
+        pointer = AlignedStorage.allocate(n)
+    }
+
+    private static func allocate(_ n: Int) -> UnsafeMutablePointer<Float> {
+        var raw: UnsafeMutableRawPointer?
+        guard posix_memalign(&raw, 64, n * MemoryLayout<Float>.stride) == 0, let r = raw else {
+            fatalError("out of memory allocating \(n) floats")
+        }
+        let p = r.bindMemory(to: Float.self, capacity: n)
+        p.initialize(repeating: 0, count: n)
+        return p
+    }
+}
+
+/// An N-D array of Float32 values (`data`) and their gradients (`diff`), as
+/// Caffe's Blob. Reshaping keeps the storage when the new count fits.
+public final class Blob {
+    public private(set) var shape: Shape = []
+    public private(set) var count = 0
+    private let dataStorage: AlignedStorage
+    private let diffStorage: AlignedStorage
+
+    public init(_ shape: Shape = []) {
+        let n = max(SwiftCaffe.count(shape), 1)
+        dataStorage = AlignedStorage(capacity: n)
+        diffStorage = AlignedStorage(capacity: n)
+        reshape(shape)
+    }
+
+    public func reshape(_ s: Shape) {
+        shape = s
+        count = SwiftCaffe.count(s)
+        dataStorage.reserve(count)
+        diffStorage.reserve(count)
+    }
+
+    public var data: UnsafeMutablePointer<Float> { dataStorage.pointer }
+    public var diff: UnsafeMutablePointer<Float> { diffStorage.pointer }
+    public var dataBuffer: UnsafeMutableBufferPointer<Float> { UnsafeMutableBufferPointer(start: data, count: count) }
+    public var diffBuffer: UnsafeMutableBufferPointer<Float> { UnsafeMutableBufferPointer(start: diff, count: count) }
+
+    public var numAxes: Int { shape.count }
+    public func dim(_ axis: Int) -> Int { shape[axis < 0 ? axis + shape.count : axis] }
+    public func count(from a: Int, to b: Int? = nil) -> Int { SwiftCaffe.count(shape, from: a, to: b) }
+
+    public func zeroData() { data.update(repeating: 0, count: count) }
+    public func zeroDiff() { diff.update(repeating: 0, count: count) }
+
+    /// A copy of the values, for tests and tools.
+    public var values: [Float] { Array(dataBuffer) }
+    public var gradients: [Float] { Array(diffBuffer) }
+
+    public func set(_ values: [Float]) {
+        precondition(values.count == count, "set: \(values.count) values for a blob of \(count)")
+        values.withUnsafeBufferPointer { data.update(from: $0.baseAddress!, count: count) }
+    }
+}

@@ -1,0 +1,91 @@
+/// What a layer is built from: its place in the planned graph, the phase,
+/// and its own random stream.
+public struct LayerContext {
+    public var graphLayer: GraphLayer
+    public var phase: Phase
+    public var rng: RandomSource
+    public var parameter: LayerParameter { graphLayer.layer }
+}
+
+/// The contract of every runtime layer, as Caffe's: set up (typed parameters
+/// from the graph's plan, parameter blobs filled), reshape (top shapes from
+/// the same plan, so shape rules exist once), forward, and backward with
+/// propagate-down per bottom. Parameter gradients accumulate (+=) until the
+/// solver clears them; bottom gradients are overwritten.
+public class Layer {
+    public let parameter: LayerParameter
+    public let phase: Phase
+    let plan: any LayerPlan
+    /// Learnable (or statistics) blobs; shared blobs are the owner's objects.
+    public internal(set) var params: [Blob] = []
+
+    public var name: String { parameter.name }
+    public var type: String { parameter.type }
+
+    required init(_ ctx: LayerContext) throws {
+        parameter = ctx.parameter
+        phase = ctx.phase
+        guard let planType = LayerRegistry.byType[ctx.parameter.type] else {
+            throw CaffeError.at(ctx.parameter.location, "\(ctx.parameter.label): no plan for this type")
+        }
+        plan = try planType.init(ctx.parameter)
+        if let shapes = ctx.graphLayer.paramShapes {
+            params = shapes.map { Blob($0) }
+        }
+        var rng = ctx.rng
+        let fillers = try self.fillers()
+        for (i, p) in params.enumerated() {
+            (i < fillers.count ? fillers[i] : try Filler(nil, location: nil)).fill(p, &rng)
+        }
+    }
+
+    /// The filler of each parameter blob (default: constant 0).
+    func fillers() throws -> [Filler] { [] }
+
+    /// A filler from the layer's parameter message, e.g. ("convolution_param", "weight_filler").
+    func filler(_ param: String, _ field: String) throws -> Filler {
+        try Filler(parameter.param(param).message(field), location: parameter.location)
+    }
+
+    /// Sets the tops' shapes for the bottoms' current shapes.
+    func reshape(_ bottoms: [Blob], _ tops: [Blob]) throws {
+        let planned: PlannedShapes
+        if let source = plan as? any SourcePlan {
+            planned = try source.plan(topCount: tops.count)
+        } else {
+            planned = try plan.plan(bottoms.map(\.shape))
+        }
+        for (t, s) in zip(tops, planned.tops) where !(bottoms.contains { $0 === t }) {
+            if let s { t.reshape(s) }
+        }
+    }
+
+    func forward(_ bottoms: [Blob], _ tops: [Blob]) throws {}
+
+    func backward(_ tops: [Blob], _ propagateDown: [Bool], _ bottoms: [Blob]) throws {}
+
+    /// Whether force_backward may ask for this bottom's gradient (not for labels).
+    func allowsForceBackward(_ bottom: Int) -> Bool { true }
+
+    func fail(_ message: String) -> CaffeError {
+        CaffeError.at(parameter.location, "\(parameter.label): \(message)")
+    }
+}
+
+/// Runtime layers by Caffe type name.
+enum RuntimeRegistry {
+    static let layers: [String: Layer.Type] = [
+        "Input": InputLayer.self, "DummyData": DummyDataLayer.self,
+        "Convolution": ConvolutionLayer.self, "Pooling": PoolingLayer.self, "LRN": LRNLayer.self,
+        "ReLU": ReLULayer.self, "Sigmoid": SigmoidLayer.self, "TanH": TanHLayer.self, "AbsVal": AbsValLayer.self,
+        "Power": PowerLayer.self, "Exp": ExpLayer.self, "Log": LogLayer.self, "BNLL": BNLLLayer.self,
+        "Threshold": ThresholdLayer.self, "ELU": ELULayer.self, "Dropout": DropoutLayer.self, "PReLU": PReLULayer.self,
+        "InnerProduct": InnerProductLayer.self, "Softmax": SoftmaxLayer.self, "Split": SplitLayer.self,
+        "Concat": ConcatLayer.self, "Slice": SliceLayer.self, "Eltwise": EltwiseLayer.self,
+        "Flatten": FlattenLayer.self, "Reshape": ReshapeLayer.self, "Silence": SilenceLayer.self,
+        "SoftmaxWithLoss": SoftmaxWithLossLayer.self, "EuclideanLoss": EuclideanLossLayer.self,
+        "SigmoidCrossEntropyLoss": SigmoidCrossEntropyLossLayer.self, "Accuracy": AccuracyLayer.self,
+    ]
+
+    static var supportedTypes: [String] { layers.keys.sorted() }
+}

@@ -1,0 +1,162 @@
+import Foundation
+
+/// A net ready to run: the planned graph's layers with their blobs, built in
+/// Caffe's passes (blobs and in-place tops, parameters and sharing by
+/// ParamSpec name, loss weights, which layers need backward).
+public final class Net {
+    public let graph: NetGraph
+    public let phase: Phase
+    public private(set) var layers: [Layer] = []
+    private(set) var bottoms: [[Blob]] = []
+    private(set) var tops: [[Blob]] = []
+    /// Blobs by name; an in-place top keeps its bottom's blob.
+    public private(set) var blobs: [String: Blob] = [:]
+    /// Blob names in order of first appearance.
+    public private(set) var blobNames: [String] = []
+    private(set) var needsBackward: [Bool] = []
+    private(set) var propagateDown: [[Bool]] = []
+    /// (layer, top, weight) for every top that adds to the loss.
+    private(set) var lossTops: [(layer: Int, top: Int, weight: Float)] = []
+    /// Each learnable blob once (shared blobs appear under their owner).
+    public private(set) var learnableParams: [Blob] = []
+    public private(set) var learningRateMultipliers: [Float] = []
+    public private(set) var decayMultipliers: [Float] = []
+
+    /// Builds the net; parameters come from the fillers, seeded by `seed`.
+    public init(graph: NetGraph, seed: UInt64 = 1701) throws {
+        self.graph = graph
+        phase = graph.state.phase
+        var rng = RandomSource(seed: seed)
+        var ownerByName: [String: (blob: Blob, layer: String, index: Int)] = [:]
+        var blobNeedsBackward: Set<ObjectIdentifier> = []
+        var problems: [Diagnostic] = []
+
+        for g in graph.layers {
+            let p = g.layer
+            guard let type = RuntimeRegistry.layers[p.type] else {
+                problems.append(Diagnostic(.error, "\(p.label): the runtime does not run this layer type yet; it runs: "
+                                           + RuntimeRegistry.supportedTypes.joined(separator: ", "), at: p.location))
+                continue
+            }
+            let layer = try type.init(LayerContext(graphLayer: g, phase: phase, rng: rng.fork()))
+            let bs = p.bottoms.map { blobs[$0]! }
+            var ts: [Blob] = []
+            for (j, t) in p.tops.enumerated() {
+                if j < p.bottoms.count, p.bottoms[j] == t {
+                    ts.append(bs[j])
+                } else {
+                    let b = Blob((j < g.topShapes.count ? g.topShapes[j] : nil) ?? [])
+                    if blobs[t] == nil { blobNames.append(t) }
+                    blobs[t] = b
+                    ts.append(b)
+                }
+            }
+            // Parameters: sharing by name, learning-rate multipliers.
+            var layerLearns = false
+            for i in layer.params.indices {
+                let spec = i < p.params.count ? p.params[i] : nil
+                let lr = Float(spec?.lrMult ?? 1)
+                if let name = spec?.name, !name.isEmpty, let owner = ownerByName[name] {
+                    let mine = layer.params[i]
+                    let fits = spec!.permissiveSharing ? mine.count == owner.blob.count : mine.shape == owner.blob.shape
+                    guard fits else {
+                        problems.append(Diagnostic(.error, "\(p.label): parameter \(i) shares the name '\(name)' with layer '\(owner.layer)' "
+                                                   + "(blob \(owner.index)) but has shape \(describe(mine.shape)), not \(describe(owner.blob.shape))"
+                                                   + (spec!.permissiveSharing ? "" : "; use share_mode: PERMISSIVE to match counts only"),
+                                                   at: p.location))
+                        continue
+                    }
+                    layer.params[i] = owner.blob
+                } else {
+                    if let name = spec?.name, !name.isEmpty { ownerByName[name] = (layer.params[i], p.name, i) }
+                    learnableParams.append(layer.params[i])
+                    learningRateMultipliers.append(lr)
+                    decayMultipliers.append(Float(spec?.decayMult ?? 1))
+                }
+                if lr != 0 { layerLearns = true }
+            }
+            // Loss weights: given, or 1 on the first top of a loss layer.
+            for j in p.tops.indices {
+                let w: Float = j < p.lossWeights.count ? Float(p.lossWeights[j]) : (p.type.hasSuffix("Loss") && j == 0 ? 1 : 0)
+                if w != 0 { lossTops.append((layers.count, j, w)) }
+            }
+            // Backward is needed where a bottom needs it or parameters learn.
+            var needs = layerLearns
+            var down = bs.map { blobNeedsBackward.contains(ObjectIdentifier($0)) }
+            if graph.forceBackward { down = bs.indices.map { layer.allowsForceBackward($0) } }
+            for (j, flag) in p.propagateDown.enumerated() where j < down.count { down[j] = flag }
+            if down.contains(true) { needs = true }
+            for t in ts where needs { blobNeedsBackward.insert(ObjectIdentifier(t)) }
+            layers.append(layer)
+            bottoms.append(bs)
+            tops.append(ts)
+            needsBackward.append(needs)
+            propagateDown.append(down)
+        }
+        if !problems.isEmpty { throw CaffeError.diagnostics(problems, source: nil) }
+        pruneLayersNotUnderLoss()
+        try reshape()
+    }
+
+    /// Caffe skips backward for layers whose outputs reach no loss.
+    private func pruneLayersNotUnderLoss() {
+        var underLoss: Set<ObjectIdentifier> = []
+        for i in layers.indices.reversed() {
+            let contributes = lossTops.contains { $0.layer == i } || tops[i].contains { underLoss.contains(ObjectIdentifier($0)) }
+            if contributes {
+                for b in bottoms[i] { underLoss.insert(ObjectIdentifier(b)) }
+            } else if !graph.forceBackward {
+                needsBackward[i] = false
+                propagateDown[i] = propagateDown[i].map { _ in false }
+            }
+        }
+    }
+
+    /// Re-plans every top after an input changed shape.
+    public func reshape() throws {
+        for i in layers.indices { try layers[i].reshape(bottoms[i], tops[i]) }
+    }
+
+    /// Runs every layer; returns the weighted sum of the loss tops.
+    @discardableResult
+    public func forward() throws -> Float {
+        for i in layers.indices { try layers[i].forward(bottoms[i], tops[i]) }
+        return loss
+    }
+
+    /// The loss of the last forward pass.
+    public var loss: Float {
+        var l: Float = 0
+        for (i, j, w) in lossTops {
+            let t = tops[i][j]
+            var s: Float = 0
+            for k in 0..<t.count { s += t.data[k] }
+            l += w * s
+        }
+        return l
+    }
+
+    /// Gradients of the loss: every layer that needs backward, last to first.
+    public func backward() throws {
+        for (i, j, w) in lossTops { tops[i][j].diff.update(repeating: w, count: tops[i][j].count) }
+        for i in layers.indices.reversed() where needsBackward[i] {
+            try layers[i].backward(tops[i], propagateDown[i], bottoms[i])
+        }
+    }
+
+    public func clearParamDiffs() {
+        for p in learnableParams { p.zeroDiff() }
+    }
+
+    public func blob(_ name: String) -> Blob? { blobs[name] }
+
+    /// Runs one layer on its own (for `swiftcaffe time`).
+    func forward(layer i: Int) throws { try layers[i].forward(bottoms[i], tops[i]) }
+    func backward(layer i: Int) throws {
+        if needsBackward[i] { try layers[i].backward(tops[i], propagateDown[i], bottoms[i]) }
+    }
+    func layerNeedsBackward(_ i: Int) -> Bool { needsBackward[i] }
+    func setLossDiffs() {
+        for (i, j, w) in lossTops { tops[i][j].diff.update(repeating: w, count: tops[i][j].count) }
+    }
+}

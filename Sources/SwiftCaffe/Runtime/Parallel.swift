@@ -1,0 +1,61 @@
+import Dispatch
+import Foundation
+
+/// A pointer handed to the closures of `Parallel.forEach`. Swift 6 rejects
+/// unsafe pointers captured by `concurrentPerform`'s @Sendable closure; each
+/// use in this project writes disjoint elements per iteration, which is what
+/// makes sharing it safe.
+public struct SharedPointer<T>: @unchecked Sendable {
+    public let base: UnsafeMutablePointer<T>
+    public init(_ base: UnsafeMutablePointer<T>) { self.base = base }
+    @inline(__always) public subscript(i: Int) -> T {
+        get { base[i] }
+        nonmutating set { base[i] = newValue }
+    }
+    @inline(__always) public func advanced(by n: Int) -> UnsafeMutablePointer<T> { base + n }
+}
+
+/// The one parallel-for of the runtime: `DispatchQueue.concurrentPerform`
+/// over contiguous chunks, with the thread count set by `--threads` or
+/// SWIFTCAFFE_THREADS (default: all cores). Each iteration must write only
+/// its own outputs, so results do not depend on scheduling.
+public enum Parallel {
+    private static let state = ThreadCount()
+
+    /// Threads used by `forEach` (and by OpenBLAS, see BLAS.configure).
+    public static var threads: Int {
+        get { state.value }
+        set { state.value = max(1, newValue) }
+    }
+
+    /// Runs body(i) for i in 0..<n, in parallel when worthwhile.
+    public static func forEach(_ n: Int, _ body: @Sendable (Int) -> Void) {
+        let t = min(threads, n)
+        if t <= 1 {
+            for i in 0..<n { body(i) }
+            return
+        }
+        let chunk = (n + t - 1) / t
+        DispatchQueue.concurrentPerform(iterations: t) { c in
+            let start = c * chunk
+            let end = min(n, start + chunk)
+            var i = start
+            while i < end {
+                body(i)
+                i += 1
+            }
+        }
+    }
+
+    private final class ThreadCount: @unchecked Sendable {
+        private let lock = NSLock()
+        private var current: Int = {
+            if let s = ProcessInfo.processInfo.environment["SWIFTCAFFE_THREADS"], let n = Int(s), n > 0 { return n }
+            return ProcessInfo.processInfo.activeProcessorCount
+        }()
+        var value: Int {
+            get { lock.lock(); defer { lock.unlock() }; return current }
+            set { lock.lock(); current = newValue; lock.unlock() }
+        }
+    }
+}

@@ -1,0 +1,133 @@
+import XCTest
+@testable import SwiftCaffe
+
+/// Every runtime layer's backward against finite differences, over the
+/// parameters that change its arithmetic.
+final class LayerGradientTests: XCTestCase {
+    let checker = GradientChecker()
+
+    func testConvolution() throws {
+        for conv in [
+            "num_output: 4 group: 2 kernel_h: 3 kernel_w: 2 pad_h: 1 pad_w: 2 stride_h: 2 stride_w: 1",
+            "num_output: 3 kernel_size: 3 dilation: 2 pad: 2",
+            "num_output: 5 kernel_size: 1",  // pointwise: no im2col
+            "num_output: 2 kernel_size: 2 stride: 2 bias_term: false",
+        ] {
+            try checker.check(inputs([("x", [2, 4, 6, 5])], """
+                layer { name: "conv" type: "Convolution" bottom: "x" top: "y"
+                  convolution_param { \(conv) weight_filler { type: "gaussian" std: 0.5 } bias_filler { type: "uniform" } } }
+                """), layer: "conv")
+        }
+    }
+
+    func testPooling() throws {
+        let x: Shape = [2, 3, 7, 6]
+        for pool in ["pool: MAX kernel_size: 3 stride: 2", "pool: MAX kernel_size: 2 stride: 2 pad: 1",
+                     "pool: AVE kernel_size: 3 stride: 2 pad: 1", "pool: AVE global_pooling: true",
+                     "pool: MAX kernel_h: 3 kernel_w: 2 stride_h: 2 stride_w: 3 round_mode: FLOOR"] {
+            try checker.check(inputs([("x", x)], """
+                layer { name: "pool" type: "Pooling" bottom: "x" top: "y" pooling_param { \(pool) } }
+                """), layer: "pool", generators: ["x": GradientChecker.distinct(count(x))])
+        }
+    }
+
+    func testLRN() throws {
+        for lrn in ["local_size: 3 alpha: 0.5 beta: 0.75 k: 2", "local_size: 5 alpha: 1e-2 beta: 0.75",
+                    "local_size: 3 alpha: 0.8 beta: 0.6 norm_region: WITHIN_CHANNEL"] {
+            try checker.check(inputs([("x", [2, 6, 4, 3])], """
+                layer { name: "lrn" type: "LRN" bottom: "x" top: "y" lrn_param { \(lrn) } }
+                """), layer: "lrn")
+        }
+    }
+
+    func testNeurons() throws {
+        let cases: [(String, String, GradientChecker.Generator)] = [
+            ("ReLU", "relu_param { negative_slope: 0.1 }", GradientChecker.awayFromZero),
+            ("ReLU", "", GradientChecker.awayFromZero),
+            ("Sigmoid", "", GradientChecker.uniform),
+            ("TanH", "", GradientChecker.uniform),
+            ("AbsVal", "", GradientChecker.awayFromZero),
+            ("Power", "power_param { power: 2 scale: 0.5 shift: 1.5 }", GradientChecker.uniform),
+            ("Power", "power_param { power: -0.75 scale: 0.5 shift: 1.5 }", GradientChecker.uniform),
+            ("Exp", "exp_param { base: 2 scale: 0.5 shift: 0.1 }", GradientChecker.uniform),
+            ("Exp", "", GradientChecker.uniform),
+            ("Log", "log_param { base: 10 scale: 0.5 shift: 3 }", GradientChecker.uniform),
+            ("BNLL", "", GradientChecker.uniform),
+            ("ELU", "elu_param { alpha: 0.7 }", GradientChecker.awayFromZero),
+            ("Dropout", "", GradientChecker.uniform),  // TEST phase below: identity
+            ("PReLU", "", GradientChecker.awayFromZero),
+            ("PReLU", "prelu_param { channel_shared: true filler { type: \"uniform\" } }", GradientChecker.awayFromZero),
+        ]
+        for (type, param, gen) in cases {
+            try checker.check(inputs([("x", [2, 3, 4, 5])], """
+                layer { name: "n" type: "\(type)" bottom: "x" top: "y" \(param) }
+                """), layer: "n", generators: ["x": gen], phase: type == "Dropout" ? .test : .train)
+        }
+    }
+
+    func testInnerProduct() throws {
+        for (shape, param) in [([2, 3, 4, 2], "num_output: 5"), ([2, 3, 4, 2], "num_output: 3 axis: 2"),
+                               ([3, 2, 2, 4], "num_output: 4 axis: 3 transpose: true"), ([4, 6], "num_output: 2 bias_term: false")] {
+            try checker.check(inputs([("x", shape)], """
+                layer { name: "ip" type: "InnerProduct" bottom: "x" top: "y"
+                  inner_product_param { \(param) weight_filler { type: "gaussian" std: 0.5 } bias_filler { type: "uniform" } } }
+                """), layer: "ip")
+        }
+    }
+
+    func testSoftmax() throws {
+        for axis in [1, -1, 2] {
+            try checker.check(inputs([("x", [2, 4, 3, 2])], """
+                layer { name: "sm" type: "Softmax" bottom: "x" top: "y" softmax_param { axis: \(axis) } }
+                """), layer: "sm")
+        }
+    }
+
+    func testShapeLayers() throws {
+        try checker.check(inputs([("a", [2, 3, 2, 2]), ("b", [2, 1, 2, 2])], """
+            layer { name: "cat" type: "Concat" bottom: "a" bottom: "b" top: "y" }
+            """), layer: "cat")
+        try checker.check(inputs([("a", [2, 3, 4]), ("b", [2, 3, 1])], """
+            layer { name: "cat" type: "Concat" bottom: "a" bottom: "b" top: "y" concat_param { axis: -1 } }
+            """), layer: "cat")
+        try checker.check(inputs([("x", [2, 6, 2])], """
+            layer { name: "sl" type: "Slice" bottom: "x" top: "a" top: "b" top: "c" slice_param { slice_point: [1, 4] } }
+            """), layer: "sl")
+        try checker.check(inputs([("x", [3, 2, 2])], """
+            layer { name: "sp" type: "Split" bottom: "x" top: "a" top: "b" }
+            """), layer: "sp")
+        try checker.check(inputs([("x", [2, 3, 2, 2])], """
+            layer { name: "fl" type: "Flatten" bottom: "x" top: "y" }
+            """), layer: "fl")
+        try checker.check(inputs([("x", [2, 3, 4])], """
+            layer { name: "rs" type: "Reshape" bottom: "x" top: "y" reshape_param { shape { dim: 0 dim: -1 dim: 2 } } }
+            """), layer: "rs")
+    }
+
+    func testEltwise() throws {
+        let shape: Shape = [2, 3, 2, 2]
+        for op in ["operation: SUM coeff: [0.5, -2, 1]", "operation: PROD", "operation: MAX"] {
+            try checker.check(inputs([("a", shape), ("b", shape), ("c", shape)], """
+                layer { name: "e" type: "Eltwise" bottom: "a" bottom: "b" bottom: "c" top: "y" eltwise_param { \(op) } }
+                """), layer: "e", generators: ["a": GradientChecker.distinct(24, seed: 1), "b": GradientChecker.distinct(24, seed: 2, offset: 0.013),
+                                               "c": GradientChecker.distinct(24, seed: 3, offset: 0.026)])
+        }
+    }
+
+    func testLosses() throws {
+        for lp in ["", "loss_param { ignore_label: 2 }", "loss_param { ignore_label: 0 normalization: FULL }",
+                   "loss_param { normalization: BATCH_SIZE }", "loss_param { normalization: NONE }", "loss_param { normalize: false }"] {
+            try checker.check(inputs([("x", [3, 4, 2]), ("label", [3, 2])], """
+                layer { name: "loss" type: "SoftmaxWithLoss" bottom: "x" bottom: "label" top: "loss" loss_weight: 2 \(lp) }
+                """), layer: "loss", generators: ["label": GradientChecker.labels(4)], checkBottoms: [0])
+        }
+        try checker.check(inputs([("a", [3, 2, 2]), ("b", [3, 2, 2])], """
+            layer { name: "loss" type: "EuclideanLoss" bottom: "a" bottom: "b" top: "loss" }
+            """), layer: "loss")
+        for lp in ["", "loss_param { normalization: VALID ignore_label: 1 }"] {
+            try checker.check(inputs([("x", [3, 5]), ("t", [3, 5])], """
+                layer { name: "loss" type: "SigmoidCrossEntropyLoss" bottom: "x" bottom: "t" top: "loss" \(lp) }
+                """), layer: "loss", generators: ["x": { _, _, r in r.uniform(-3, 3) }, "t": GradientChecker.labels(2)], checkBottoms: [0])
+        }
+    }
+}

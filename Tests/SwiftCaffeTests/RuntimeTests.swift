@@ -1,0 +1,193 @@
+import Foundation
+import XCTest
+@testable import SwiftCaffe
+
+/// Forward values worked out by hand, fillers, determinism and the Net's own
+/// passes (loss weights, splits, sharing, reshaping).
+final class RuntimeTests: XCTestCase {
+    private func makeNet(_ text: String, phase: Phase = .test, seed: UInt64 = 1) throws -> Net {
+        try Net(graph: try buildNet(text, phase: phase), seed: seed)
+    }
+
+    func testTheCheckerCatchesAWrongGradient() throws {
+        // Dropout in TRAIN draws a new mask on every forward, so finite
+        // differences cannot match its backward: the checker must say so.
+        let mismatches = try GradientChecker().check(inputs([("x", [2, 3, 4])], """
+            layer { name: "d" type: "Dropout" bottom: "x" top: "y" }
+            """), layer: "d", quiet: true)
+        XCTAssertGreaterThan(mismatches, 0)
+    }
+
+    func testConvolutionByHand() throws {
+        let n = try makeNet(net(input: [1, 1, 3, 3], """
+            layer { name: "c" type: "Convolution" bottom: "data" top: "c" convolution_param { num_output: 1 kernel_size: 2 } }
+            """))
+        n.blob("data")!.set((1...9).map(Float.init))
+        n.layers[1].params[0].set([1, 0, 0, -1])
+        n.layers[1].params[1].set([0.5])
+        try n.forward()
+        XCTAssertEqual(n.blob("c")!.values, [-3.5, -3.5, -3.5, -3.5])  // x[i,j] − x[i+1,j+1] + 0.5
+    }
+
+    func testPoolingWindowsHangingOverThePaddedEdge() throws {
+        let maxExpected: [Float] = [6, 8, 8, 14, 16, 16, 14, 16, 16]
+        // AVE divides by the window clipped to the padded image (9, 6 at the right, 4 at the corner).
+        let aveSums: [Float] = [14, 30, 12, 57, 99, 36, 27, 45, 16]
+        let aveSizes: [Float] = [9, 9, 6, 9, 9, 6, 6, 6, 4]
+        let aveExpected: [Float] = zip(aveSums, aveSizes).map { $0 / $1 }
+        for (pool, expected) in [("MAX", maxExpected), ("AVE", aveExpected)] {
+            let n = try makeNet(net(input: [1, 1, 4, 4], """
+                layer { name: "p" type: "Pooling" bottom: "data" top: "p" pooling_param { pool: \(pool) kernel_size: 3 stride: 2 pad: 1 } }
+                """))
+            n.blob("data")!.set((1...16).map(Float.init))
+            try n.forward()
+            XCTAssertEqual(n.blob("p")!.shape, [1, 1, 3, 3])
+            for (a, e) in zip(n.blob("p")!.values, expected) { XCTAssertEqual(a, e, accuracy: 1e-5, pool) }
+        }
+    }
+
+    func testLRNAcrossChannelsByHand() throws {
+        let n = try makeNet(net(input: [1, 3, 1, 1], """
+            layer { name: "l" type: "LRN" bottom: "data" top: "l" lrn_param { local_size: 3 alpha: 3 beta: 1 k: 1 } }
+            """))
+        n.blob("data")!.set([1, 2, 3])
+        try n.forward()
+        // s_c = k + α/n · Σ window x²: 1 + (1+4), 1 + (1+4+9), 1 + (4+9)
+        let y = n.blob("l")!.values
+        XCTAssertEqual(y[0], 1.0 / 6, accuracy: 1e-6)
+        XCTAssertEqual(y[1], 2.0 / 15, accuracy: 1e-6)
+        XCTAssertEqual(y[2], 3.0 / 14, accuracy: 1e-6)
+    }
+
+    func testInnerProductAndSoftmaxLossByHand() throws {
+        let n = try makeNet("""
+            layer { name: "in" type: "Input" top: "x" top: "label" input_param { shape { dim: 1 dim: 2 } shape { dim: 1 } } }
+            layer { name: "ip" type: "InnerProduct" bottom: "x" top: "y" inner_product_param { num_output: 3 } }
+            layer { name: "loss" type: "SoftmaxWithLoss" bottom: "y" bottom: "label" top: "loss" }
+            """)
+        n.blob("x")!.set([1, 2])
+        n.blob("label")!.set([2])
+        n.layers[1].params[0].set([1, 2, 3, 4, 5, 6])
+        n.layers[1].params[1].set([0.1, 0.2, 0.3])
+        let loss = try n.forward()
+        XCTAssertEqual(n.blob("y")!.values, [5.1, 11.2, 17.3])
+        // −log softmax(y)[2] = log(1 + e^(5.1−17.3) + e^(11.2−17.3))
+        XCTAssertEqual(Double(loss), log(1 + exp(5.1 - 17.3) + exp(11.2 - 17.3)), accuracy: 1e-6)
+    }
+
+    func testFillers() throws {
+        let n = try makeNet(net(input: [1, 8, 5, 5], """
+            layer { name: "x" type: "Convolution" bottom: "data" top: "x" convolution_param { num_output: 64 kernel_size: 3
+              weight_filler { type: "xavier" } bias_filler { type: "constant" value: 0.2 } } }
+            layer { name: "g" type: "Convolution" bottom: "data" top: "g" convolution_param { num_output: 64 kernel_size: 3
+              weight_filler { type: "gaussian" std: 0.01 } } }
+            layer { name: "m" type: "Convolution" bottom: "data" top: "m" convolution_param { num_output: 64 kernel_size: 3
+              weight_filler { type: "msra" variance_norm: FAN_OUT } } }
+            """))
+        func stats(_ b: Blob) -> (mean: Double, std: Double, maxAbs: Float) {
+            let v: [Double] = b.values.map { Double($0) }
+            let m: Double = v.reduce(0, +) / Double(v.count)
+            let variance: Double = v.map { ($0 - m) * ($0 - m) }.reduce(0, +) / Double(v.count)
+            let maxAbs: Float = b.values.map { abs($0) }.max()!
+            return (m, variance.squareRoot(), maxAbs)
+        }
+        let xavier = stats(n.layers[2].params[0])
+        let bound = (3.0 / 72).squareRoot()  // fan_in = 8·3·3
+        XCTAssertLessThanOrEqual(Double(xavier.maxAbs), bound)
+        XCTAssertEqual(xavier.std, bound / 3.0.squareRoot(), accuracy: 0.01)
+        XCTAssertEqual(n.layers[2].params[1].values, Array(repeating: 0.2, count: 64))
+        XCTAssertEqual(stats(n.layers[3].params[0]).std, 0.01, accuracy: 0.0005)
+        XCTAssertEqual(stats(n.layers[4].params[0]).std, (2.0 / (64 * 9)).squareRoot(), accuracy: 0.003)  // fan_out = 64·3·3
+
+        // Bilinear 4×4: f = 2, c = 3/4, per axis 1 − |x/2 − 3/4| = [.25, .75, .75, .25].
+        var m = ProtoMessage(CaffeSchema.message("FillerParameter"))
+        m.append("type", .string("bilinear"))
+        let b = Blob([1, 1, 4, 4])
+        var rng = RandomSource(seed: 1)
+        try Filler(m, location: nil).fill(b, &rng)
+        let axis: [Float] = [0.25, 0.75, 0.75, 0.25]
+        XCTAssertEqual(b.values, axis.flatMap { y in axis.map { $0 * y } })
+        var bad = ProtoMessage(CaffeSchema.message("FillerParameter"))
+        bad.append("type", .string("gausian"))
+        XCTAssertThrowsError(try Filler(bad, location: nil)) { e in
+            XCTAssertTrue("\(e)".contains("unknown filler type \"gausian\"; valid types: constant, uniform, gaussian, xavier, msra, positive_unitball, bilinear"))
+        }
+    }
+
+    func testSameSeedSameNetDifferentSeedDifferentNet() throws {
+        let small = net(input: [2, 3, 8, 8], """
+            layer { name: "c" type: "Convolution" bottom: "data" top: "c" convolution_param { num_output: 4 kernel_size: 3 weight_filler { type: "gaussian" } } }
+            layer { name: "d" type: "Dropout" bottom: "c" top: "c" }
+            """)
+        let a = try makeNet(small, phase: .train, seed: 5)
+        let b = try makeNet(small, phase: .train, seed: 5)
+        let c = try makeNet(small, phase: .train, seed: 6)
+        for n in [a, b, c] { n.blob("data")!.set((0..<384).map { Float($0 % 7) }) }
+        try a.forward()
+        try b.forward()
+        try c.forward()
+        XCTAssertEqual(a.blob("c")!.values, b.blob("c")!.values)
+        XCTAssertNotEqual(a.blob("c")!.values, c.blob("c")!.values)
+    }
+
+    func testNetBackwardThroughSplitsAndLossWeights() throws {
+        // Whole-net gradient of the loss: conv → relu → two heads (a Split is
+        // inserted) → two weighted losses.
+        let text = """
+            force_backward: true
+            layer { name: "in" type: "Input" top: "x" top: "label" input_param { shape { dim: 2 dim: 2 dim: 4 dim: 4 } shape { dim: 2 } } }
+            layer { name: "conv" type: "Convolution" bottom: "x" top: "c" convolution_param { num_output: 3 kernel_size: 3 weight_filler { type: "gaussian" std: 0.5 } } }
+            layer { name: "tanh" type: "TanH" bottom: "c" top: "c" }
+            layer { name: "fa" type: "InnerProduct" bottom: "c" top: "a" inner_product_param { num_output: 3 weight_filler { type: "gaussian" std: 0.5 } } }
+            layer { name: "fb" type: "InnerProduct" bottom: "c" top: "b" inner_product_param { num_output: 3 weight_filler { type: "gaussian" std: 0.5 } } }
+            layer { name: "la" type: "SoftmaxWithLoss" bottom: "a" bottom: "label" top: "la" }
+            layer { name: "lb" type: "SoftmaxWithLoss" bottom: "b" bottom: "label" top: "lb" loss_weight: 0.5 }
+            """
+        let n = try makeNet(text, phase: .train)
+        XCTAssertTrue(n.layers.contains { $0.type == "Split" })
+        var rng = RandomSource(seed: 3)
+        for i in 0..<n.blob("x")!.count { n.blob("x")!.data[i] = rng.uniform(-1, 1) }
+        n.blob("label")!.set([1, 2])
+        n.clearParamDiffs()
+        try n.forward()
+        try n.backward()
+        let w = n.layers.first { $0.name == "conv" }!.params[0]
+        let analytic = w.gradients
+        for k in 0..<w.count {
+            let saved = w.data[k]
+            w.data[k] = saved + 1e-2
+            let plus = try n.forward()
+            w.data[k] = saved - 1e-2
+            let minus = try n.forward()
+            w.data[k] = saved
+            let numeric = (plus - minus) / 2e-2
+            XCTAssertEqual(analytic[k], numeric, accuracy: 1e-3 * max(abs(numeric), 1), "conv weight \(k)")
+        }
+    }
+
+    func testSharedParametersAndReshape() throws {
+        // The siamese fixture with a DummyData stand-in for its database.
+        let text = try String(contentsOfFile: Paths.fixture("legacy/siamese_train_test.prototxt"), encoding: .utf8)
+            .replacingOccurrences(of: "type: \"Data\"", with: "type: \"DummyData\" dummy_data_param { shape { dim: 4 dim: 2 dim: 28 dim: 28 } shape { dim: 4 } }")
+            .replacingOccurrences(of: "data_param { source: \"mnist_siamese_train_lmdb\" batch_size: 64 }", with: "")
+            .replacingOccurrences(of: "transform_param { scale: 0.00390625 }", with: "")
+            .replacingOccurrences(of: "type: \"ContrastiveLoss\"", with: "type: \"EuclideanLoss\"")
+            .replacingOccurrences(of: "bottom: \"sim\"", with: "")
+            .replacingOccurrences(of: "contrastive_loss_param { margin: 1 }", with: "")
+        let n = try makeNet(text, phase: .train)
+        let conv = n.layers.first { $0.name == "conv1" }!
+        let convP = n.layers.first { $0.name == "conv1_p" }!
+        XCTAssertTrue(conv.params[0] === convP.params[0])
+        XCTAssertTrue(conv.params[1] === convP.params[1])
+        XCTAssertEqual(n.learnableParams.count, 4)
+
+        let deploy = try makeNet(net(input: [1, 3, 8, 8], """
+            layer { name: "c" type: "Convolution" bottom: "data" top: "c" convolution_param { num_output: 2 kernel_size: 3 } }
+            layer { name: "p" type: "Pooling" bottom: "c" top: "p" pooling_param { kernel_size: 2 stride: 2 } }
+            """))
+        deploy.blob("data")!.reshape([5, 3, 12, 12])
+        try deploy.reshape()
+        try deploy.forward()
+        XCTAssertEqual(deploy.blob("p")!.shape, [5, 2, 5, 5])
+    }
+}
