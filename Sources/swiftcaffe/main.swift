@@ -7,8 +7,8 @@ struct SwiftCaffeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "swiftcaffe",
         abstract: "Read, inspect and convert Caffe nets and solvers.",
-        version: SwiftCaffeVersion.string,
-        subcommands: [SummaryCommand.self, DrawCommand.self, DeployCommand.self, UpgradeCommand.self]
+        version: "\(SwiftCaffeVersion.string)\nBLAS: \(BLAS.summary)",
+        subcommands: [SummaryCommand.self, DrawCommand.self, DeployCommand.self, UpgradeCommand.self, TimeCommand.self]
     )
 }
 

@@ -105,7 +105,7 @@ final class CLITests: XCTestCase {
         XCTAssertTrue(draw.stderr.contains("-o must end in .dot, .gv, .svg, .png or .pdf"), draw.stderr)
         let version = try run(["--version"])
         XCTAssertEqual(version.status, 0)
-        XCTAssertEqual(version.stdout, SwiftCaffeVersion.string + "\n")
+        XCTAssertTrue(version.stdout.hasPrefix(SwiftCaffeVersion.string + "\nBLAS: OpenBLAS, kernel "), version.stdout)
     }
 
     func testUpgradeWritesCurrentSyntaxAndListsChanges() throws {
@@ -149,5 +149,19 @@ final class CLITests: XCTestCase {
             XCTAssertEqual(drawn.status, 1)
             XCTAssertTrue(drawn.stderr.contains("apt-get install graphviz"), drawn.stderr)
         }
+    }
+
+    func testTimeReportsLayersPassesAndBLAS() throws {
+        let r = try run(["time", "--model", "Models/caffenet/deploy.prototxt", "--batch", "1", "--iterations", "1", "--threads", "2"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stdout.hasPrefix("CaffeNet: phase TRAIN, batch 1, 1 iterations, 2 thread(s); BLAS: OpenBLAS, kernel "), r.stdout)
+        for expected in ["layer  type          forward ms  backward ms", "conv1  Convolution", "Forward pass:", "images/s", "GFLOP/s",
+                         "Forward-backward:"] {
+            XCTAssertTrue(r.stdout.contains(expected), "missing \(expected) in\n\(r.stdout)")
+        }
+        XCTAssertEqual(try run(["time", "--model", "Models/caffenet/deploy.prototxt", "--threads", "0"]).status, 2)
+        let data = try run(["time", "--model", "Models/caffenet/train_val.prototxt", "--iterations", "1"])
+        XCTAssertEqual(data.status, 1)
+        XCTAssertTrue(data.stderr.contains("layer 'data' (Data): the runtime does not run this layer type yet"), data.stderr)
     }
 }

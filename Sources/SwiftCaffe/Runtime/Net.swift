@@ -36,10 +36,13 @@ public final class Net {
             guard let type = RuntimeRegistry.layers[p.type] else {
                 problems.append(Diagnostic(.error, "\(p.label): the runtime does not run this layer type yet; it runs: "
                                            + RuntimeRegistry.supportedTypes.joined(separator: ", "), at: p.location))
+                // Stand-in tops, so the layers after it can still be checked.
+                for t in p.tops where blobs[t] == nil { blobs[t] = Blob() }
                 continue
             }
             let layer = try type.init(LayerContext(graphLayer: g, phase: phase, rng: rng.fork()))
-            let bs = p.bottoms.map { blobs[$0]! }
+            // The graph has checked that every bottom was made before.
+            let bs = p.bottoms.map { blobs[$0] ?? Blob() }
             var ts: [Blob] = []
             for (j, t) in p.tops.enumerated() {
                 if j < p.bottoms.count, p.bottoms[j] == t {
@@ -138,10 +141,26 @@ public final class Net {
 
     /// Gradients of the loss: every layer that needs backward, last to first.
     public func backward() throws {
-        for (i, j, w) in lossTops { tops[i][j].diff.update(repeating: w, count: tops[i][j].count) }
+        setLossDiffs()
         for i in layers.indices.reversed() where needsBackward[i] {
             try layers[i].backward(tops[i], propagateDown[i], bottoms[i])
         }
+    }
+
+    /// Blobs no later layer reads (the net's outputs).
+    public var outputBlobs: [Blob] {
+        var read: Set<ObjectIdentifier> = []
+        var out: [Blob] = []
+        for i in layers.indices.reversed() {
+            for t in tops[i] where !read.contains(ObjectIdentifier(t)) && !out.contains(where: { $0 === t }) { out.append(t) }
+            for b in bottoms[i] { read.insert(ObjectIdentifier(b)) }
+        }
+        return out
+    }
+
+    /// For timing a net without a loss: backward as if every output had gradient 1.
+    public func seedOutputGradients() {
+        for b in outputBlobs { b.diff.update(repeating: 1, count: b.count) }
     }
 
     public func clearParamDiffs() {
@@ -151,12 +170,13 @@ public final class Net {
     public func blob(_ name: String) -> Blob? { blobs[name] }
 
     /// Runs one layer on its own (for `swiftcaffe time`).
-    func forward(layer i: Int) throws { try layers[i].forward(bottoms[i], tops[i]) }
-    func backward(layer i: Int) throws {
+    public func forward(layer i: Int) throws { try layers[i].forward(bottoms[i], tops[i]) }
+    public func backward(layer i: Int) throws {
         if needsBackward[i] { try layers[i].backward(tops[i], propagateDown[i], bottoms[i]) }
     }
-    func layerNeedsBackward(_ i: Int) -> Bool { needsBackward[i] }
-    func setLossDiffs() {
+    public func layerNeedsBackward(_ i: Int) -> Bool { needsBackward[i] }
+    /// Sets each loss top's gradient to its loss weight, as backward() starts.
+    public func setLossDiffs() {
         for (i, j, w) in lossTops { tops[i][j].diff.update(repeating: w, count: tops[i][j].count) }
     }
 }
