@@ -164,4 +164,56 @@ final class CLITests: XCTestCase {
         XCTAssertEqual(data.status, 1)
         XCTAssertTrue(data.stderr.contains("layer 'data' (Data): the runtime does not run this layer type yet"), data.stderr)
     }
+
+    func testForwardWritesBlobsAndComparesThem() throws {
+        let model = tmp.appendingPathComponent("net.prototxt")
+        try """
+            name: "tiny"
+            layer { name: "data" type: "Input" top: "data" input_param { shape { dim: 1 dim: 2 dim: 6 dim: 6 } } }
+            layer { name: "conv" type: "Convolution" bottom: "data" top: "conv/out"
+              convolution_param { num_output: 3 kernel_size: 3 weight_filler { type: "gaussian" std: 0.3 } bias_filler { type: "uniform" } } }
+            layer { name: "relu" type: "ReLU" bottom: "conv/out" top: "conv/out" }
+            layer { name: "pool" type: "Pooling" bottom: "conv/out" top: "pool" pooling_param { pool: AVE kernel_size: 2 stride: 2 } }
+            layer { name: "ip" type: "InnerProduct" bottom: "pool" top: "ip" inner_product_param { num_output: 4 weight_filler { type: "xavier" } } }
+            layer { name: "prob" type: "Softmax" bottom: "ip" top: "prob" }
+            """.write(to: model, atomically: true, encoding: .utf8)
+        // A batch of 3, not the file's 1: the net reshapes to the input.
+        let input = NPY.Array(shape: [3, 2, 6, 6], values: (0..<216).map { Float($0 % 17) / 8 - 1 })
+        let inputPath = tmp.appendingPathComponent("x.npy").path
+        try NPY.write(input, to: inputPath)
+        let out = tmp.appendingPathComponent("out").path
+        let r = try run(["forward", "--model", model.path, "--input", "data=\(inputPath)", "--all-blobs", "--output-dir", out, "--seed", "9"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let files = try FileManager.default.contentsOfDirectory(atPath: out).sorted()
+        XCTAssertEqual(files, ["conv_out.npy", "data.npy", "ip.npy", "pool.npy", "prob.npy"])
+
+        // The same net in this process, same seed and input: bit-identical.
+        let net = try Net(graph: try NetGraph.build(try ModelFile.loadNet(path: model.path).net,
+                                                    options: .init(inputShapes: ["data": [3, 2, 6, 6]])), seed: 9)
+        net.blob("data")!.set(input.values)
+        try net.forward()
+        XCTAssertEqual(try NPY.read(path: out + "/prob.npy"), NPY.Array(shape: [3, 4], values: net.blob("prob")!.values))
+        XCTAssertEqual(try NPY.read(path: out + "/conv_out.npy").values, net.blob("conv/out")!.values)
+
+        let same = try run(["forward", "--model", model.path, "--input", "data=\(inputPath)", "--compare", out, "--seed", "9"])
+        XCTAssertEqual(same.status, 0, same.stderr)
+        XCTAssertTrue(same.stdout.hasSuffix("All 5 compared blobs agree within 1e-4 relative.\n"), same.stdout)
+        // Spoil the pooled blob: the comparison points at it first.
+        var pool = try NPY.read(path: out + "/pool.npy")
+        pool.values[5] += 0.5
+        try NPY.write(pool, to: out + "/pool.npy")
+        let diverged = try run(["forward", "--model", model.path, "--input", "data=\(inputPath)", "--compare", out, "--seed", "9"])
+        XCTAssertTrue(diverged.stdout.contains("First divergence (relative error > 1e-4): pool"), diverged.stdout)
+        XCTAssertTrue(diverged.stdout.contains("← first divergence"), diverged.stdout)
+
+        let weights = try run(["forward", "--model", model.path, "--weights", "w.caffemodel", "--output-dir", out])
+        XCTAssertEqual(weights.status, 2)
+        XCTAssertTrue(weights.stderr.contains("reading .caffemodel files arrives with the weights issue"), weights.stderr)
+        let fortran = try run(["forward", "--model", model.path, "--input", "data=\(Paths.fixture("npy/fortran.npy"))", "--output-dir", out])
+        XCTAssertEqual(fortran.status, 1)
+        XCTAssertTrue(fortran.stderr.contains("Fortran order"), fortran.stderr)
+        let unknown = try run(["forward", "--model", model.path, "--blobs", "nope", "--output-dir", out])
+        XCTAssertEqual(unknown.status, 2)
+        XCTAssertTrue(unknown.stderr.contains("--blobs names nope, which the net lacks"), unknown.stderr)
+    }
 }

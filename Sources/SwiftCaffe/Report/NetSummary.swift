@@ -115,7 +115,7 @@ public enum NetSummary {
                 return rightAligned.contains(i) ? pad + c : c + pad
             }
             out += cells.joined(separator: "  ").replacingTrailingSpaces() + "\n"
-            if k == 0 { out += widths.map { String(repeating: "-", count: $0) }.joined(separator: "  ") + "\n" }
+            if k == 0 { out += widths.filter { $0 > 0 }.map { String(repeating: "-", count: $0) }.joined(separator: "  ") + "\n" }
         }
         return out
     }

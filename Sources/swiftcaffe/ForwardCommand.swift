@@ -1,0 +1,89 @@
+import ArgumentParser
+import Foundation
+import SwiftCaffe
+
+struct ForwardCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "forward",
+        abstract: "Run a net forward on .npy inputs and write its blobs as .npy files (or compare them with reference files).")
+
+    @Option(name: .customLong("model"), help: "The net prototxt.")
+    var model: String
+
+    @Option(help: "Trained weights (.caffemodel).")
+    var weights: String?
+
+    @Option(name: .customLong("input"), help: "An input blob from a .npy file: NAME=FILE.npy (repeatable); the net reshapes to it.")
+    var inputs: [String] = []
+
+    @Option(help: "Blobs to write, comma-separated (default: the net's outputs).")
+    var blobs: String?
+
+    @Flag(help: "Write every blob.")
+    var allBlobs = false
+
+    @Option(help: "Folder for DIR/<blob>.npy files ('/' in a blob name becomes '_').")
+    var outputDir: String?
+
+    @Option(help: "Compare each blob with DIR/<blob>.npy where one exists and print the errors per layer.")
+    var compare: String?
+
+    @Option(help: "Phase: test (default) or train.")
+    var phase: PhaseArgument = .test
+
+    @Option(help: "Seed of the fillers when no weights are given.")
+    var seed: UInt64 = 1701
+
+    @OptionGroup var runtime: RuntimeOptions
+    @OptionGroup var parse: ParseOptions
+
+    func validate() throws {
+        if blobs != nil, allBlobs { throw ValidationError("give --blobs or --all-blobs, not both") }
+        if outputDir == nil, compare == nil { throw ValidationError("give --output-dir DIR (and/or --compare DIR)") }
+    }
+
+    func run() throws {
+        if let w = weights {
+            throw CaffeError.usage("--weights \(w): reading .caffemodel files arrives with the weights issue; "
+                                   + "until then parameters come from the net's fillers (--seed)")
+        }
+        try runtime.apply()
+        var arrays: [(String, NPY.Array)] = []
+        for spec in inputs {
+            let parts = spec.split(separator: "=", maxSplits: 1).map(String.init)
+            guard parts.count == 2, !parts[0].isEmpty else { throw CaffeError.usage("--input must be NAME=FILE.npy, found '\(spec)'") }
+            arrays.append((parts[0], try NPY.read(path: parts[1])))
+        }
+        let loaded = try ModelFile.loadNet(path: model, options: parse.prototxt)
+        printWarnings(loaded.warnings, source: loaded.source)
+        let shapes = Dictionary(arrays.map { ($0.0, $0.1.shape) }, uniquingKeysWith: { _, b in b })
+        let graph = try buildGraph(loaded, options: .init(state: NetState(phase: phase.phase), inputShapes: shapes))
+        let net = try Net(graph: graph, seed: seed)
+        for (name, a) in arrays { net.blob(name)!.set(a.values) }
+        try net.forward()
+
+        let wanted: [String]
+        if allBlobs {
+            wanted = net.blobNames
+        } else if let list = blobs {
+            wanted = list.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+            let unknown = wanted.filter { net.blob($0) == nil }
+            guard unknown.isEmpty else {
+                throw CaffeError.usage("--blobs names \(unknown.joined(separator: ", ")), which the net lacks; its blobs: \(net.blobNames.joined(separator: ", "))")
+            }
+        } else {
+            wanted = net.blobNames.filter { n in net.outputBlobs.contains { $0 === net.blob(n) } }
+        }
+        if let dir = outputDir {
+            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+            for name in wanted {
+                let b = net.blob(name)!
+                try NPY.write(NPY.Array(shape: b.shape, values: b.values), to: "\(dir)/\(fileName(name)).npy")
+            }
+            note("wrote \(wanted.count) blob(s) to \(dir)")
+        }
+        if let dir = compare { print(try BlobComparison(net: net, directory: dir).table, terminator: "") }
+    }
+
+    private func fileName(_ blob: String) -> String { BlobComparison.fileName(blob) }
+}
