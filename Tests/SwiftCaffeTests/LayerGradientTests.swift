@@ -130,4 +130,54 @@ final class LayerGradientTests: XCTestCase {
                 """), layer: "loss", generators: ["x": { _, _, r in r.uniform(-3, 3) }, "t": GradientChecker.labels(2)], checkBottoms: [0])
         }
     }
+
+    func testDeconvolution() throws {
+        for conv in ["num_output: 4 group: 2 kernel_size: 3 stride: 2 pad: 1", "num_output: 3 kernel_h: 2 kernel_w: 3 stride_h: 1 stride_w: 2"] {
+            try checker.check(inputs([("x", [2, 4, 3, 4])], """
+                layer { name: "deconv" type: "Deconvolution" bottom: "x" top: "y"
+                  convolution_param { \(conv) weight_filler { type: "gaussian" std: 0.5 } bias_filler { type: "uniform" } } }
+                """), layer: "deconv")
+        }
+    }
+
+    func testNormalisationLayers() throws {
+        try checker.check(inputs([("x", [3, 4, 2, 3])], """
+            layer { name: "bn" type: "BatchNorm" bottom: "x" top: "y" }
+            """), layer: "bn")
+        try checker.check(inputs([("x", [5, 3])], """
+            layer { name: "bn" type: "BatchNorm" bottom: "x" top: "y" batch_norm_param { eps: 1e-3 } }
+            """), layer: "bn")
+        for p in ["", "mvn_param { across_channels: true }", "mvn_param { normalize_variance: false }"] {
+            try checker.check(inputs([("x", [2, 3, 3, 2])], """
+                layer { name: "mvn" type: "MVN" bottom: "x" top: "y" \(p) }
+                """), layer: "mvn")
+        }
+    }
+
+    func testScaleAndBias() throws {
+        try checker.check(inputs([("x", [2, 3, 4, 2])], """
+            layer { name: "s" type: "Scale" bottom: "x" top: "y" scale_param { bias_term: true filler { type: "uniform" } bias_filler { type: "uniform" } } }
+            """), layer: "s")
+        try checker.check(inputs([("x", [2, 3, 4, 2])], """
+            layer { name: "s" type: "Scale" bottom: "x" top: "y" scale_param { axis: 1 num_axes: 2 filler { type: "uniform" } } }
+            """), layer: "s")
+        try checker.check(inputs([("x", [2, 3, 4, 2]), ("g", [3, 4])], """
+            layer { name: "s" type: "Scale" bottom: "x" bottom: "g" top: "y" }
+            """), layer: "s")
+        try checker.check(inputs([("x", [2, 3, 4]), ("g", [])], """
+            layer { name: "s" type: "Scale" bottom: "x" bottom: "g" top: "y" }
+            """), layer: "s")
+        try checker.check(inputs([("x", [2, 3, 4, 2])], """
+            layer { name: "b" type: "Bias" bottom: "x" top: "y" bias_param { filler { type: "uniform" } } }
+            """), layer: "b")
+        try checker.check(inputs([("x", [2, 3, 4, 2]), ("b", [4, 2])], """
+            layer { name: "b" type: "Bias" bottom: "x" bottom: "b" top: "y" bias_param { axis: 2 } }
+            """), layer: "b")
+    }
+
+    func testCrop() throws {
+        try checker.check(inputs([("x", [2, 3, 5, 6]), ("ref", [2, 3, 3, 2])], """
+            layer { name: "crop" type: "Crop" bottom: "x" bottom: "ref" top: "y" crop_param { axis: 2 offset: [1, 3] } }
+            """), layer: "crop", checkBottoms: [0])
+    }
 }

@@ -190,4 +190,51 @@ final class RuntimeTests: XCTestCase {
         try deploy.forward()
         XCTAssertEqual(deploy.blob("p")!.shape, [5, 2, 5, 5])
     }
+
+    func testBatchNormGlobalStatisticsAndUpdates() throws {
+        let text = net(input: [2, 2, 1, 2], "layer { name: \"bn\" type: \"BatchNorm\" bottom: \"data\" top: \"y\" batch_norm_param { eps: 0 moving_average_fraction: 0.5 } }")
+        let train = try makeNet(text, phase: .train)
+        train.blob("data")!.set([1, 3, 10, 20, 5, 7, 30, 40])  // channel 0: 1 3 5 7, channel 1: 10 20 30 40
+        try train.forward()
+        let bn = train.layers[1]
+        XCTAssertEqual(bn.params[2].values, [1])  // 0·0.5 + 1
+        XCTAssertEqual(bn.params[0].values, [4, 25])  // batch means
+        XCTAssertEqual(bn.params[1].values[0], 5 * 4.0 / 3, accuracy: 1e-5)  // variance 5, times m/(m−1)
+        XCTAssertEqual(train.blob("y")!.values[0], (1 - 4) / Float(5).squareRoot(), accuracy: 1e-6)
+        XCTAssertEqual(train.learnableParams.count, 3)
+        XCTAssertEqual(train.learningRateMultipliers, [0, 0, 0])
+
+        let test = try makeNet(text)  // TEST: use_global_stats by default
+        let p = test.layers[1].params
+        p[0].set([8, 50])
+        p[1].set([10, 200])
+        p[2].set([2])  // statistics are mean 4, 25 and variance 5, 100
+        test.blob("data")!.set([1, 3, 10, 20, 5, 7, 30, 40])
+        try test.forward()
+        XCTAssertEqual(test.blob("y")!.values[2], (10 - 25) / 10, accuracy: 1e-6)
+        XCTAssertEqual(test.blob("y")!.values[5], (7 - 4) / Float(5).squareRoot(), accuracy: 1e-6)
+        assertError({ try self.makeNet(net(input: [2, 2], "layer { name: \"bn\" type: \"BatchNorm\" bottom: \"data\" top: \"y\" param { lr_mult: 1 } }")) },
+                    "layer 'bn' (BatchNorm): param 0 has lr_mult 1.0; batch normalisation statistics are not learned, give lr_mult 0 or no param",
+                    line: 2, column: 1)
+    }
+
+    func testArgMaxAndCropByHand() throws {
+        let n = try makeNet(net(input: [2, 4], """
+            layer { name: "a" type: "ArgMax" bottom: "data" top: "a" argmax_param { top_k: 2 out_max_val: true } }
+            layer { name: "b" type: "ArgMax" bottom: "data" top: "b" argmax_param { axis: 1 } }
+            """))
+        n.blob("data")!.set([0.1, 0.9, 0.5, 0.9, 3, 1, 2, 0])
+        try n.forward()
+        XCTAssertEqual(n.blob("a")!.shape, [2, 2, 2])
+        XCTAssertEqual(n.blob("a")!.values, [3, 1, 0.9, 0.9, 0, 2, 3, 2])  // a tie goes to the larger index
+        XCTAssertEqual(n.blob("b")!.values, [3, 0])
+
+        let c = try makeNet("""
+            layer { name: "in" type: "Input" top: "x" top: "ref" input_param { shape { dim: 1 dim: 1 dim: 3 dim: 4 } shape { dim: 1 dim: 1 dim: 2 dim: 2 } } }
+            layer { name: "crop" type: "Crop" bottom: "x" bottom: "ref" top: "y" crop_param { offset: [1, 2] } }
+            """)
+        c.blob("x")!.set((0..<12).map(Float.init))
+        try c.forward()
+        XCTAssertEqual(c.blob("y")!.values, [6, 7, 10, 11])
+    }
 }

@@ -64,6 +64,9 @@ public class Layer {
 
     func backward(_ tops: [Blob], _ propagateDown: [Bool], _ bottoms: [Blob]) throws {}
 
+    /// Blobs that hold statistics, not learned weights (BatchNorm): learning rate 0.
+    var statisticsOnly: Bool { false }
+
     /// Whether force_backward may ask for this bottom's gradient (not for labels).
     func allowsForceBackward(_ bottom: Int) -> Bool { true }
 
@@ -85,6 +88,8 @@ enum RuntimeRegistry {
         "Flatten": FlattenLayer.self, "Reshape": ReshapeLayer.self, "Silence": SilenceLayer.self,
         "SoftmaxWithLoss": SoftmaxWithLossLayer.self, "EuclideanLoss": EuclideanLossLayer.self,
         "SigmoidCrossEntropyLoss": SigmoidCrossEntropyLossLayer.self, "Accuracy": AccuracyLayer.self,
+        "Deconvolution": DeconvolutionLayer.self, "BatchNorm": BatchNormLayer.self, "Scale": ScaleLayer.self,
+        "Bias": BiasLayer.self, "MVN": MVNLayer.self, "ArgMax": ArgMaxLayer.self, "Crop": CropLayer.self,
     ]
 
     static var supportedTypes: [String] { layers.keys.sorted() }

@@ -58,7 +58,7 @@ public final class Net {
             var layerLearns = false
             for i in layer.params.indices {
                 let spec = i < p.params.count ? p.params[i] : nil
-                let lr = Float(spec?.lrMult ?? 1)
+                let lr = layer.statisticsOnly ? 0 : Float(spec?.lrMult ?? 1)
                 if let name = spec?.name, !name.isEmpty, let owner = ownerByName[name] {
                     let mine = layer.params[i]
                     let fits = spec!.permissiveSharing ? mine.count == owner.blob.count : mine.shape == owner.blob.shape

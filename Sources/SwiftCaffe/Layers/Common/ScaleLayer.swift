@@ -1,0 +1,81 @@
+/// y = x·γ (+ β), γ broadcast over axes [axis, axis + its own axes), learned
+/// (filler default 1) or a second bottom; β learned (bias_filler default 0).
+/// dγ = Σ dy·x, dβ = Σ dy over the other axes, dx = dy·γ. In place, the
+/// bottom's values are kept for backward.
+final class ScaleLayer: Layer {
+    private let scale: ScalePlan
+    private let saved = Blob()
+
+    required init(_ ctx: LayerContext) throws {
+        scale = try ScalePlan(ctx.parameter)
+        try super.init(ctx)
+    }
+
+    override func fillers() throws -> [Filler] {
+        let p = parameter.param("scale_param")
+        var one = ProtoMessage(CaffeSchema.message("FillerParameter"))
+        one.append("value", .float(1))
+        let gamma = try Filler(p.has("filler") ? p.message("filler") : one, location: parameter.location)
+        let beta = try filler("scale_param", "bias_filler")
+        return parameter.bottoms.count == 2 ? [beta] : [gamma, beta]
+    }
+
+    /// (γ blob, whether it is a bottom, β blob or nil).
+    private func operands(_ bottoms: [Blob]) -> (Blob, Bool, Blob?) {
+        if bottoms.count == 2 { return (bottoms[1], true, scale.biasTerm ? params[0] : nil) }
+        return (params[0], false, scale.biasTerm ? params[1] : nil)
+    }
+
+    override func forward(_ bottoms: [Blob], _ tops: [Blob]) throws {
+        let x = bottoms[0]
+        if x === tops[0] {
+            saved.reshape(x.shape)
+            saved.data.update(from: x.data, count: x.count)
+        }
+        let (gamma, _, beta) = operands(bottoms)
+        let (outer, dim, inner) = try broadcast(x, gamma, axis: scale.axis)
+        let xs = x.data, y = tops[0].data, g = gamma.data
+        for o in 0..<outer {
+            for d in 0..<dim {
+                let base = (o * dim + d) * inner, gv = g[d], bv = beta?.data[d] ?? 0
+                for i in 0..<inner { y[base + i] = xs[base + i] * gv + bv }
+            }
+        }
+    }
+
+    override func backward(_ tops: [Blob], _ propagateDown: [Bool], _ bottoms: [Blob]) throws {
+        let x = bottoms[0]
+        let (gamma, gammaIsBottom, beta) = operands(bottoms)
+        let (outer, dim, inner) = try broadcast(x, gamma, axis: scale.axis)
+        let xs = x === tops[0] ? saved.data : x.data, dy = tops[0].diff, g = gamma.data
+        if gammaIsBottom, propagateDown[1] { gamma.zeroDiff() }
+        let wantGamma = !gammaIsBottom || propagateDown[1]
+        for o in 0..<outer {
+            for d in 0..<dim {
+                let base = (o * dim + d) * inner
+                var sg: Float = 0, sb: Float = 0
+                for i in 0..<inner {
+                    sg += dy[base + i] * xs[base + i]
+                    sb += dy[base + i]
+                }
+                if wantGamma { gamma.diff[d] += sg }
+                beta?.diff[d] += sb
+            }
+        }
+        guard propagateDown[0] else { return }
+        let dx = x.diff
+        for o in 0..<outer {
+            for d in 0..<dim {
+                let base = (o * dim + d) * inner, gv = g[d]
+                for i in 0..<inner { dx[base + i] = dy[base + i] * gv }
+            }
+        }
+    }
+}
+
+/// (outer, operand count, inner) for broadcasting `operand` over `x` from `axis`.
+func broadcast(_ x: Blob, _ operand: Blob, axis: Int) throws -> (Int, Int, Int) {
+    if operand.count == 1 { return (x.count, 1, 1) }
+    let a = try canonicalAxis(axis, x.numAxes)
+    return (x.count(from: 0, to: a), operand.count, x.count(from: a + operand.numAxes))
+}

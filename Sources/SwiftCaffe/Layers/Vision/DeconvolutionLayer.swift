@@ -1,0 +1,90 @@
+/// Deconvolution (transposed convolution): the convolution's data gradient
+/// used as a forward pass. Per image and group:
+///   col = W_gᵀ · bottom_g, then col2im into the top (+ bias);
+/// backward: dW_g += bottom_g · col(dtop)_gᵀ, dbottom_g = W_g · col(dtop)_g.
+/// Weights are channels × (num_output/group) × kernel.
+final class DeconvolutionLayer: Layer {
+    private let geometry: ConvolutionGeometry
+    private var conv = ConvGeometry2D(channels: 0, height: 0, width: 0, kernelH: 0, kernelW: 0, padH: 0, padW: 0,
+                                      strideH: 1, strideW: 1, dilationH: 1, dilationW: 1, outH: 0, outW: 0)
+    private var outer = 1, inputChannels = 0
+    private let col = Blob()
+
+    required init(_ ctx: LayerContext) throws {
+        geometry = try ConvolutionGeometry(ctx.parameter)
+        try super.init(ctx)
+    }
+
+    override func fillers() throws -> [Filler] {
+        [try filler("convolution_param", "weight_filler"), try filler("convolution_param", "bias_filler")]
+    }
+
+    override func reshape(_ bottoms: [Blob], _ tops: [Blob]) throws {
+        try super.reshape(bottoms, tops)
+        let r = try geometry.resolve(bottoms[0].shape)
+        guard r.spatialIn.count == 2 else {
+            throw fail("the runtime runs 2-D deconvolutions; this input has \(r.spatialIn.count) spatial axes")
+        }
+        let top = tops[0].shape
+        // The convolution this one transposes maps the top (as its image) to the bottom.
+        conv = ConvGeometry2D(channels: geometry.numOutput, height: top[r.axis + 1], width: top[r.axis + 2],
+                              kernelH: r.kernel[0], kernelW: r.kernel[1], padH: r.pad[0], padW: r.pad[1],
+                              strideH: r.stride[0], strideW: r.stride[1], dilationH: r.dilation[0], dilationW: r.dilation[1],
+                              outH: r.spatialIn[0], outW: r.spatialIn[1])
+        outer = r.outer
+        inputChannels = r.channels
+        col.reshape([conv.colRows, conv.colCols])
+    }
+
+    /// (input channels per group, col rows per group, input positions).
+    private var sizes: (c: Int, k: Int, n: Int) { (inputChannels / geometry.group, conv.colRows / geometry.group, conv.colCols) }
+
+    override func forward(_ bottoms: [Blob], _ tops: [Blob]) throws {
+        let (c, k, n) = sizes
+        let topSize = geometry.numOutput * conv.height * conv.width, bottomSize = inputChannels * n
+        for (b, t) in zip(bottoms, tops) {
+            for image in 0..<outer {
+                for g in 0..<geometry.group {
+                    BLAS.gemm(transA: true, m: k, n: n, k: c, a: params[0].data + g * c * k, b: b.data + image * bottomSize + g * c * n,
+                              c: col.data + g * k * n)
+                }
+                let out = t.data + image * topSize
+                conv.col2im(col.data, out)
+                if geometry.biasTerm {
+                    let plane = conv.height * conv.width
+                    for o in 0..<geometry.numOutput {
+                        let v = params[1].data[o], row = out + o * plane
+                        for j in 0..<plane { row[j] += v }
+                    }
+                }
+            }
+        }
+    }
+
+    override func backward(_ tops: [Blob], _ propagateDown: [Bool], _ bottoms: [Blob]) throws {
+        let (c, k, n) = sizes
+        let topSize = geometry.numOutput * conv.height * conv.width, bottomSize = inputChannels * n
+        for (i, (b, t)) in zip(bottoms, tops).enumerated() {
+            for image in 0..<outer {
+                let dtop = t.diff + image * topSize
+                if geometry.biasTerm {
+                    let plane = conv.height * conv.width
+                    for o in 0..<geometry.numOutput {
+                        var s: Float = 0
+                        for j in 0..<plane { s += dtop[o * plane + j] }
+                        params[1].diff[o] += s
+                    }
+                }
+                conv.im2col(dtop, col.diff)
+                for g in 0..<geometry.group {
+                    BLAS.gemm(transB: true, m: c, n: k, k: n, a: b.data + image * bottomSize + g * c * n, b: col.diff + g * k * n,
+                              beta: 1, c: params[0].diff + g * c * k)
+                    if propagateDown[i] {
+                        BLAS.gemm(m: c, n: n, k: k, a: params[0].data + g * c * k, b: col.diff + g * k * n,
+                                  c: b.diff + image * bottomSize + g * c * n)
+                    }
+                }
+            }
+        }
+    }
+}
