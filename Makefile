@@ -9,7 +9,7 @@ BIN           = .build/$(CONFIG)/swiftcaffe
 # Fuzz cases in `make test`; FUZZ_CASES=100000 make test for a long run.
 FUZZ_CASES   ?= 3000
 
-.PHONY: all build test demo bench bench-peers proto deps proto-deps clean
+.PHONY: all build test demo bench bench-peers proto deps proto-deps opencv-fixtures clean
 
 all: build
 
@@ -51,6 +51,17 @@ bench-peers:
 	g++ -O2 -std=c++17 -I$(PEER) -o $(PEER)/parse_peer Benchmarks/peers/parse_peer.cc $(PEER)/caffe.pb.cc $(PEER)/protobuf-c/protobuf-c.pb.cc -lprotobuf -lpthread
 	@[ -x $(PEER)/venv/bin/python ] || python3 -m venv $(PEER)/venv
 	@$(PEER)/venv/bin/pip install -q 'protobuf==4.21.12'
+
+# Regenerates the OpenCV reference outputs in Tests/SwiftCaffeTests/Fixtures/opencv
+# (committed; tests need no Python). OpenCV 5 dropped the Caffe importer.
+REFERENCE := .build/reference
+opencv-fixtures:
+	@scripts/ensure-apt.sh protobuf-compiler libprotobuf-dev
+	@mkdir -p $(REFERENCE)/pb2
+	protoc -I Proto -I /usr/include --python_out=$(REFERENCE)/pb2 Proto/caffe.proto protobuf-c/protobuf-c.proto
+	@[ -x $(REFERENCE)/venv/bin/python ] || python3 -m venv $(REFERENCE)/venv
+	@$(REFERENCE)/venv/bin/pip install -q 'opencv-python-headless<5' numpy 'protobuf==4.21.12'
+	$(REFERENCE)/venv/bin/python Tests/SwiftCaffeTests/Fixtures/opencv/make_opencv_fixtures.py $(REFERENCE)/pb2
 
 # Regenerates the C schema code from Proto/caffe.proto (the output is committed).
 proto: proto-deps

@@ -57,6 +57,14 @@ final class RuntimeTests: XCTestCase {
         XCTAssertEqual(y[0], 1.0 / 6, accuracy: 1e-6)
         XCTAssertEqual(y[1], 2.0 / 15, accuracy: 1e-6)
         XCTAssertEqual(y[2], 3.0 / 14, accuracy: 1e-6)
+
+        // k ≠ 1 (OpenCV ignores k here; Caffe adds it): s = 2 + (5, 14, 13).
+        let k2 = try makeNet(net(input: [1, 3, 1, 1], """
+            layer { name: "l" type: "LRN" bottom: "data" top: "l" lrn_param { local_size: 3 alpha: 3 beta: 1 k: 2 } }
+            """))
+        k2.blob("data")!.set([1, 2, 3])
+        try k2.forward()
+        for (a, e) in zip(k2.blob("l")!.values, [1.0 / 7, 2.0 / 16, 3.0 / 15]) { XCTAssertEqual(Double(a), e, accuracy: 1e-6) }
     }
 
     func testInnerProductAndSoftmaxLossByHand() throws {

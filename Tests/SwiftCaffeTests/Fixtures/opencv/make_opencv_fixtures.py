@@ -1,0 +1,179 @@
+"""Expected forward outputs from OpenCV's DNN module (an implementation of
+Caffe independent of SwiftCaffe), for ReferenceForwardTests.
+
+Each case is a prototxt here (or one of Models/). Parameters and inputs come
+from a formula both sides compute:
+    value(i) = sin(0.37·i + salt) · scale     (float64, then float32)
+with salt = layer index + 0.5·blob index and scale = sqrt(3 / fan_in) for
+weights (fan_in = count / shape[0]), 0.1 for biases, 1 for inputs (100 for
+the whole nets; input j of a case uses salt 0.25·j). For
+BatchNorm, variance blobs use 1.5 + value and the scale factor blob is 2.
+The script writes a .caffemodel with those blobs (protobuf generated from
+Proto/caffe.proto), runs OpenCV, and saves the named outputs as
+<case>.<blob>.npy. Run: make opencv-fixtures (needs protoc; makes its venv).
+
+OpenCV is a reference, not the definition: where it departs from Caffe the
+case avoids the difference and a hand-computed test covers Caffe's behaviour
+(4.14 ignores LRN's k across channels; its Input layer wants one shape per top).
+"""
+import math
+import os
+import sys
+
+import numpy as np
+
+sys.path.insert(0, sys.argv[1])  # folder with caffe_pb2.py
+import caffe_pb2  # noqa: E402
+import cv2  # noqa: E402
+from google.protobuf import text_format  # noqa: E402
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+MODELS = os.path.join(HERE, "..", "..", "..", "..", "Models")
+
+
+def formula(n, salt, scale):
+    return (np.sin(np.arange(n, dtype=np.float64) * 0.37 + salt) * scale).astype(np.float32)
+
+
+def param_values(layer_index, blob_index, shape, layer_type):
+    n = int(np.prod(shape)) if len(shape) else 1
+    salt = layer_index + 0.5 * blob_index
+    if layer_type == "BatchNorm":
+        if blob_index == 2:
+            return np.full(n, 2.0, dtype=np.float32)
+        v = formula(n, salt, 1.0)
+        return v + np.float32(1.5) if blob_index == 1 else v
+    if layer_type == "Scale" and blob_index == 0:
+        return formula(n, salt, 0.5) + np.float32(1.0)
+    if blob_index == 0 and len(shape) > 1:
+        return formula(n, salt, math.sqrt(3.0 / (n / shape[0])))
+    return formula(n, salt, 0.1)
+
+
+def param_shapes(layer, bottom_shapes):
+    """The parameter blob shapes Caffe gives these layer types."""
+    t = layer.type
+    b = bottom_shapes[0] if bottom_shapes else None
+    if t in ("Convolution", "Deconvolution"):
+        p = layer.convolution_param
+        k = list(p.kernel_size) or [p.kernel_h, p.kernel_w]
+        if len(k) == 1:
+            k = k * 2
+        g = p.group or 1
+        w = [p.num_output, b[1] // g] + k if t == "Convolution" else [b[1], p.num_output // g] + k
+        return [w, [p.num_output]] if p.bias_term else [w]
+    if t == "InnerProduct":
+        p = layer.inner_product_param
+        axis = p.axis if p.axis >= 0 else len(b) + p.axis
+        k = int(np.prod(b[axis:]))
+        return [[p.num_output, k], [p.num_output]] if p.bias_term else [[p.num_output, k]]
+    if t == "BatchNorm":
+        return [[b[1]], [b[1]], [1]]
+    if t == "Scale":
+        return [[b[1]], [b[1]]] if layer.scale_param.bias_term else [[b[1]]]
+    return []
+
+
+def top_shapes(layer, b):
+    """Top shapes for the layer types of these cases (Caffe's rounding rules)."""
+    t, x = layer.type, b[0] if b else None
+    if t in ("Convolution", "Deconvolution"):
+        p = layer.convolution_param
+
+        def per_axis(rep, h, w, default):
+            v = list(rep) or ([h, w] if (h or w) else [default])
+            return v * 2 if len(v) == 1 else v
+        k = per_axis(p.kernel_size, p.kernel_h, p.kernel_w, 1)
+        s = per_axis(p.stride, p.stride_h, p.stride_w, 1)
+        pad = per_axis(p.pad, p.pad_h, p.pad_w, 0)
+        d = list(p.dilation) or [1]
+        d = d * 2 if len(d) == 1 else d
+        ext = [d[i] * (k[i] - 1) + 1 for i in range(2)]
+        if t == "Convolution":
+            out = [(x[2 + i] + 2 * pad[i] - ext[i]) // s[i] + 1 for i in range(2)]
+        else:
+            out = [s[i] * (x[2 + i] - 1) + ext[i] - 2 * pad[i] for i in range(2)]
+        return [[x[0], p.num_output] + out]
+    if t == "Pooling":
+        p = layer.pooling_param
+        out = []
+        for i in range(2):
+            o = int(math.ceil((x[2 + i] + 2 * p.pad - p.kernel_size) / p.stride)) + 1
+            if p.pad and (o - 1) * p.stride >= x[2 + i] + p.pad:
+                o -= 1
+            out.append(o)
+        return [[x[0], x[1]] + out]
+    if t == "InnerProduct":
+        return [x[: layer.inner_product_param.axis] + [layer.inner_product_param.num_output]]
+    return [x for _ in layer.top]
+
+
+def run_case(name, prototxt_path, inputs, outputs):
+    net_param = caffe_pb2.NetParameter()
+    with open(prototxt_path) as f:
+        text_format.Merge(f.read(), net_param)
+    # Shapes, to size the blobs: let OpenCV infer them from a weightless run is not
+    # possible, so track them here for the layer types the cases use.
+    shapes = {k: list(v.shape) for k, v in inputs.items()}
+    model = caffe_pb2.NetParameter()
+    for i, layer in enumerate(net_param.layer):
+        bshapes = [shapes.get(b) for b in layer.bottom]
+        ps = param_shapes(layer, bshapes)
+        if ps:
+            l = model.layer.add()
+            l.name, l.type = layer.name, layer.type
+            for j, s in enumerate(ps):
+                blob = l.blobs.add()
+                blob.shape.dim.extend(s)
+                blob.data.extend(param_values(i, j, s, layer.type).tolist())
+        if layer.type != "Input":  # input shapes are the given arrays'
+            for t, shape in zip(layer.top, top_shapes(layer, bshapes)):
+                shapes[t] = shape
+    weights = os.path.join(HERE, f".{name}.caffemodel")
+    with open(weights, "wb") as f:
+        f.write(model.SerializeToString())
+    cvnet = cv2.dnn.readNetFromCaffe(prototxt_path, weights)
+    os.remove(weights)
+    cvnet.setPreferableBackend(cv2.dnn.DNN_BACKEND_OPENCV)
+    for k, v in inputs.items():
+        cvnet.setInput(v, k)
+    results = cvnet.forward(outputs)
+    for blob, value in zip(outputs, results):
+        np.save(os.path.join(HERE, f"{name}.{blob.replace('/', '_')}.npy"), np.ascontiguousarray(value, dtype=np.float32))
+        print(f"{name}.{blob}: shape {value.shape}, max |value| {np.abs(value).max():.4g}")
+
+
+def shaped_input(shape, salt=0.0, scale=1.0):
+    return formula(int(np.prod(shape)), salt, scale).reshape(shape)
+
+
+CASES = [
+    # (case, prototxt, {input: shape}, output layers, each named as its top)
+    ("conv_grouped", "conv_grouped.prototxt", {"data": [2, 4, 9, 8]}, ["conv"]),
+    ("deconv", "deconv.prototxt", {"data": [1, 4, 5, 6]}, ["deconv"]),
+    ("pooling", "pooling.prototxt", {"data": [2, 3, 7, 6]}, ["max", "ave"]),
+    ("lrn", "lrn.prototxt", {"data": [2, 7, 5, 4]}, ["across", "within"]),
+    ("inner_product", "inner_product.prototxt", {"data": [2, 3, 4, 5]}, ["ip_axis2", "ip_axis3"]),
+    ("softmax_mvn", "softmax_mvn.prototxt", {"data": [2, 5, 3, 4]}, ["prob", "mvn", "mvn_mean"]),
+    ("bn_scale", "bn_scale.prototxt", {"data": [2, 4, 3, 3]}, ["scale"]),
+    ("eltwise_concat", "eltwise_concat.prototxt", {"a": [2, 3, 4, 4], "b": [2, 3, 4, 4]}, ["sum", "prod", "max", "cat"]),
+]
+
+
+def main():
+    for name, proto, ins, outs in CASES:
+        inputs = {k: shaped_input(s, salt=0.25 * j) for j, (k, s) in enumerate(ins.items())}
+        run_case(name, os.path.join(HERE, proto), inputs, outs)
+    for net in ("alexnet", "caffenet"):
+        proto = os.path.join(HERE, f".{net}_deploy_b1.prototxt")
+        with open(os.path.join(MODELS, net, "deploy.prototxt")) as f:
+            text = f.read().replace("dim: 10 dim: 3", "dim: 1 dim: 3")
+        with open(proto, "w") as f:
+            f.write(text)
+        # Image-like magnitudes (±100, as 0-255 pixels less the mean), so that LRN matters.
+        run_case(net, proto, {"data": shaped_input([1, 3, 227, 227], scale=100.0)}, ["pool5", "fc8", "prob"])
+        os.remove(proto)
+
+
+if __name__ == "__main__":
+    main()

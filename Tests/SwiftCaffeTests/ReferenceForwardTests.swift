@@ -1,0 +1,96 @@
+import Foundation
+import XCTest
+@testable import SwiftCaffe
+
+/// Forward outputs against OpenCV DNN's, computed independently by
+/// Fixtures/opencv/make_opencv_fixtures.py on the same prototxt, inputs and
+/// parameters (both sides compute them from one formula, see the script).
+/// Tolerance: L∞ ≤ 1e-4 of the output's largest magnitude.
+final class ReferenceForwardTests: XCTestCase {
+    static func formula(_ n: Int, salt: Double, scale: Double) -> [Float] {
+        (0..<n).map { Float(sin(Double($0) * 0.37 + salt) * scale) }
+    }
+
+    /// The script's parameter values for blob `j` of the layer at file index `i`.
+    static func parameters(layerIndex i: Int, blob j: Int, shape: Shape, type: String) -> [Float] {
+        let n = count(shape), salt = Double(i) + 0.5 * Double(j)
+        if type == "BatchNorm" {
+            if j == 2 { return Array(repeating: 2, count: n) }
+            let v = formula(n, salt: salt, scale: 1)
+            return j == 1 ? v.map { $0 + 1.5 } : v
+        }
+        if type == "Scale", j == 0 { return formula(n, salt: salt, scale: 0.5).map { $0 + 1 } }
+        if j == 0, shape.count > 1 { return formula(n, salt: salt, scale: (3.0 / Double(n / shape[0])).squareRoot()) }
+        return formula(n, salt: salt, scale: 0.1)
+    }
+
+    func check(_ name: String, model: String, inputs: [(String, Shape)], outputs: [String], inputScale: Double = 1,
+               file: StaticString = #filePath, line: UInt = #line) throws {
+        var text = try String(contentsOfFile: model, encoding: .utf8)
+        if model.hasSuffix("deploy.prototxt") { text = text.replacingOccurrences(of: "dim: 10 dim: 3", with: "dim: 1 dim: 3") }
+        let loaded = try ModelFile.loadNet(bytes: Array(text.utf8), file: model)
+        let graph = try NetGraph.build(loaded.net, options: .init(inputShapes: Dictionary(uniqueKeysWithValues: inputs)))
+        let net = try Net(graph: graph)
+        for (j, (blob, shape)) in inputs.enumerated() {
+            net.blob(blob)!.set(Self.formula(count(shape), salt: 0.25 * Double(j), scale: inputScale))
+        }
+        let fileIndex = Dictionary(uniqueKeysWithValues: loaded.net.layers.enumerated().map { ($1.name, $0) })
+        for layer in net.layers where !layer.params.isEmpty {
+            for (j, p) in layer.params.enumerated() {
+                p.set(Self.parameters(layerIndex: fileIndex[layer.name]!, blob: j, shape: p.shape, type: layer.type))
+            }
+        }
+        try net.forward()
+        for out in outputs {
+            let expected = try NPY.read(path: Paths.fixture("opencv/\(name).\(out).npy"))
+            let blob = try XCTUnwrap(net.blob(out), "\(name): no blob \(out)", file: file, line: line)
+            XCTAssertEqual(blob.count, count(expected.shape), "\(name).\(out): shape \(blob.shape) vs OpenCV \(expected.shape)", file: file, line: line)
+            guard blob.count == count(expected.shape) else { continue }
+            let scale = expected.values.map { abs($0) }.max() ?? 1
+            let worst = zip(blob.values, expected.values).map { abs($0 - $1) }.max() ?? 0
+            XCTAssertLessThanOrEqual(worst, 1e-4 * max(scale, 1e-6), "\(name).\(out): L∞ error \(worst) vs scale \(scale)", file: file, line: line)
+        }
+    }
+
+    func fixture(_ f: String) -> String { Paths.fixture("opencv/\(f).prototxt") }
+
+    func testGroupedRectangularDilatedConvolution() throws {
+        try check("conv_grouped", model: fixture("conv_grouped"), inputs: [("data", [2, 4, 9, 8])], outputs: ["conv"])
+    }
+
+    func testDeconvolution() throws {
+        try check("deconv", model: fixture("deconv"), inputs: [("data", [1, 4, 5, 6])], outputs: ["deconv"])
+    }
+
+    func testPoolingWindowsOverThePaddedEdge() throws {
+        try check("pooling", model: fixture("pooling"), inputs: [("data", [2, 3, 7, 6])], outputs: ["max", "ave"])
+    }
+
+    func testLRNBothRegions() throws {
+        try check("lrn", model: fixture("lrn"), inputs: [("data", [2, 7, 5, 4])], outputs: ["across", "within"])
+    }
+
+    func testInnerProductOnAxes2And3() throws {
+        try check("inner_product", model: fixture("inner_product"), inputs: [("data", [2, 3, 4, 5])], outputs: ["ip_axis2", "ip_axis3"])
+    }
+
+    func testSoftmaxAndMVN() throws {
+        try check("softmax_mvn", model: fixture("softmax_mvn"), inputs: [("data", [2, 5, 3, 4])], outputs: ["prob", "mvn", "mvn_mean"])
+    }
+
+    func testBatchNormAndScale() throws {
+        try check("bn_scale", model: fixture("bn_scale"), inputs: [("data", [2, 4, 3, 3])], outputs: ["scale"])
+    }
+
+    func testEltwiseAndConcat() throws {
+        try check("eltwise_concat", model: fixture("eltwise_concat"), inputs: [("a", [2, 3, 4, 4]), ("b", [2, 3, 4, 4])],
+                  outputs: ["sum", "prod", "max", "cat"])
+    }
+
+    func testWholeAlexNetAndCaffeNet() throws {
+        for net in ["alexnet", "caffenet"] {
+            try check(net, model: Paths.model("\(net)/deploy.prototxt"), inputs: [("data", [1, 3, 227, 227])],
+                      outputs: ["pool5", "fc8", "prob"], inputScale: 100)
+        }
+    }
+}
