@@ -9,16 +9,16 @@ struct ConvGeometry2D {
     var colRows: Int { channels * kernelH * kernelW }
     var colCols: Int { outH * outW }
 
-    /// Fills `col` from one image; rows are split across threads by channel.
-    func im2col(_ image: UnsafePointer<Float>, _ col: UnsafeMutablePointer<Float>) {
+    /// Fills `col` (rows `ld` apart) from one image; rows are split across threads by channel.
+    func im2col(_ image: UnsafePointer<Float>, _ col: UnsafeMutablePointer<Float>, ld: Int? = nil) {
         let img = SharedPointer(UnsafeMutablePointer(mutating: image)), out = SharedPointer(col)
-        let g = self
+        let g = self, ld = ld ?? colCols
         Parallel.forEach(channels) { c in
             var row = c * g.kernelH * g.kernelW
             let plane = img.advanced(by: c * g.height * g.width)
             for kh in 0..<g.kernelH {
                 for kw in 0..<g.kernelW {
-                    let dst = out.advanced(by: row * g.colCols)
+                    let dst = out.advanced(by: row * ld)
                     var k = 0
                     for oh in 0..<g.outH {
                         let ih = oh * g.strideH - g.padH + kh * g.dilationH
@@ -40,17 +40,17 @@ struct ConvGeometry2D {
         }
     }
 
-    /// Adds `col` back into one image's gradient (the image is zeroed first).
-    func col2im(_ col: UnsafePointer<Float>, _ image: UnsafeMutablePointer<Float>) {
+    /// Adds `col` (rows `ld` apart) back into one image's gradient (the image is zeroed first).
+    func col2im(_ col: UnsafePointer<Float>, _ image: UnsafeMutablePointer<Float>, ld: Int? = nil) {
         let img = SharedPointer(image), src = SharedPointer(UnsafeMutablePointer(mutating: col))
-        let g = self
+        let g = self, ld = ld ?? colCols
         Parallel.forEach(channels) { c in
             let plane = img.advanced(by: c * g.height * g.width)
             plane.update(repeating: 0, count: g.height * g.width)
             var row = c * g.kernelH * g.kernelW
             for kh in 0..<g.kernelH {
                 for kw in 0..<g.kernelW {
-                    let s = src.advanced(by: row * g.colCols)
+                    let s = src.advanced(by: row * ld)
                     var k = 0
                     for oh in 0..<g.outH {
                         let ih = oh * g.strideH - g.padH + kh * g.dilationH

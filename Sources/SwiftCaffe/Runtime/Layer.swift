@@ -4,6 +4,7 @@ public struct LayerContext {
     public var graphLayer: GraphLayer
     public var phase: Phase
     public var rng: RandomSource
+    public var workspace = Workspace()
     public var parameter: LayerParameter { graphLayer.layer }
 }
 
@@ -16,6 +17,7 @@ public class Layer {
     public let parameter: LayerParameter
     public let phase: Phase
     let plan: any LayerPlan
+    let workspace: Workspace
     /// Learnable (or statistics) blobs; shared blobs are the owner's objects.
     public internal(set) var params: [Blob] = []
 
@@ -25,6 +27,7 @@ public class Layer {
     required init(_ ctx: LayerContext) throws {
         parameter = ctx.parameter
         phase = ctx.phase
+        workspace = ctx.workspace
         guard let planType = LayerRegistry.byType[ctx.parameter.type] else {
             throw CaffeError.at(ctx.parameter.location, "\(ctx.parameter.label): no plan for this type")
         }

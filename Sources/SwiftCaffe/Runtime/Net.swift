@@ -21,6 +21,8 @@ public final class Net {
     public private(set) var learnableParams: [Blob] = []
     public private(set) var learningRateMultipliers: [Float] = []
     public private(set) var decayMultipliers: [Float] = []
+    /// Scratch shared by the layers.
+    public let workspace = Workspace()
 
     /// Builds the net; parameters come from the fillers, seeded by `seed`.
     public init(graph: NetGraph, seed: UInt64 = 1701) throws {
@@ -40,7 +42,7 @@ public final class Net {
                 for t in p.tops where blobs[t] == nil { blobs[t] = Blob() }
                 continue
             }
-            let layer = try type.init(LayerContext(graphLayer: g, phase: phase, rng: rng.fork()))
+            let layer = try type.init(LayerContext(graphLayer: g, phase: phase, rng: rng.fork(), workspace: workspace))
             // The graph has checked that every bottom was made before.
             let bs = p.bottoms.map { blobs[$0] ?? Blob() }
             var ts: [Blob] = []

@@ -1,14 +1,16 @@
-/// Convolution by im2col + GEMM, per image and group, as Caffe does:
-///   top[n, g] = W_g · col(bottom[n], g) + b
-/// Backward: dW_g += dtop[n, g] · col^T, db += Σ dtop, dcol = W_g^T · dtop[n, g]
-/// then col2im into dbottom. A 1×1 kernel with stride 1 and no pad uses the
-/// image itself as the column matrix. Two spatial axes are supported.
+/// Convolution as one GEMM per group over the whole batch: the column
+/// matrices of all images side by side (K × N·HW), then
+///   R_g = W_g · col_g,   top[n, m] = R[m, n] + b[m]
+/// Backward: R = dtop rearranged to M × N·HW, db += row sums of R,
+///   dW_g += R_g · col_gᵀ,  dcol_g = W_gᵀ · R_g, col2im into each dbottom.
+/// One large GEMM runs OpenBLAS near its peak where per-image products are
+/// too narrow. A 1×1 kernel with stride 1 and no pad needs no im2col: its
+/// columns are the image itself, one GEMM per image. Two spatial axes.
 final class ConvolutionLayer: Layer {
     private let geometry: ConvolutionGeometry
     private var conv = ConvGeometry2D(channels: 0, height: 0, width: 0, kernelH: 0, kernelW: 0, padH: 0, padW: 0,
                                       strideH: 1, strideW: 1, dilationH: 1, dilationW: 1, outH: 0, outW: 0)
     private var outer = 1
-    private let col = Blob()
     private var isPointwise = false
 
     required init(_ ctx: LayerContext) throws {
@@ -33,69 +35,113 @@ final class ConvolutionLayer: Layer {
                               outH: top[r.axis + 1], outW: top[r.axis + 2])
         outer = r.outer
         isPointwise = r.kernel == [1, 1] && r.stride == [1, 1] && r.pad == [0, 0]
-        if !isPointwise { col.reshape([conv.colRows, conv.colCols]) }
     }
 
-    private var groupSizes: (m: Int, k: Int, spatial: Int) {
+    /// (outputs per group, column rows per group, output positions per image).
+    private var sizes: (m: Int, k: Int, hw: Int) {
         (geometry.numOutput / geometry.group, conv.colRows / geometry.group, conv.colCols)
     }
 
+    private var imageSize: Int { conv.channels * conv.height * conv.width }
+
+    /// All images' columns side by side: row r holds image n at [n·HW, (n+1)·HW).
+    private func batchColumns(_ b: Blob) -> UnsafeMutablePointer<Float> {
+        let width = outer * conv.colCols
+        let col = workspace.buffer(0, count: conv.colRows * width)
+        for image in 0..<outer { conv.im2col(b.data + image * imageSize, col + image * conv.colCols, ld: width) }
+        return col
+    }
+
     override func forward(_ bottoms: [Blob], _ tops: [Blob]) throws {
-        let (m, k, n) = groupSizes
-        let inputSize = conv.channels * conv.height * conv.width, outputSize = geometry.numOutput * n
+        let (m, k, hw) = sizes
+        let topSize = geometry.numOutput * hw
         for (b, t) in zip(bottoms, tops) {
-            for image in 0..<outer {
-                let columns = columns(for: b.data + image * inputSize)
-                let out = t.data + image * outputSize
-                for g in 0..<geometry.group {
-                    BLAS.gemm(m: m, n: n, k: k, a: params[0].data + g * m * k, b: columns + g * k * n, c: out + g * m * n)
-                }
-                if geometry.biasTerm {
-                    let bias = params[1].data
-                    for o in 0..<geometry.numOutput {
-                        let row = out + o * n, v = bias[o]
-                        for j in 0..<n { row[j] += v }
+            if isPointwise {
+                for image in 0..<outer {
+                    for g in 0..<geometry.group {
+                        BLAS.gemm(m: m, n: hw, k: k, a: params[0].data + g * m * k, b: b.data + image * imageSize + g * k * hw,
+                                  c: t.data + image * topSize + g * m * hw)
                     }
                 }
+                addBias(t)
+                continue
+            }
+            let width = outer * hw
+            let col = batchColumns(b)
+            let result = workspace.buffer(1, count: geometry.numOutput * width)
+            for g in 0..<geometry.group {
+                BLAS.gemm(m: m, n: width, k: k, a: params[0].data + g * m * k, b: col + g * k * width, c: result + g * m * width)
+            }
+            // R is M × (N·HW); the top is N × M × HW.
+            let r = SharedPointer(result), y = SharedPointer(t.data)
+            let bias = geometry.biasTerm ? SharedPointer(params[1].data) : nil
+            let outputs = geometry.numOutput, images = outer
+            Parallel.forEach(images * outputs) { i in
+                let (n, o) = (i / outputs, i % outputs)
+                let src = r.advanced(by: o * width + n * hw), dst = y.advanced(by: n * topSize + o * hw)
+                let v = bias?[o] ?? 0
+                for j in 0..<hw { dst[j] = src[j] + v }
             }
         }
     }
 
-    /// The column matrix of one image (the image itself for a pointwise kernel).
-    private func columns(for image: UnsafeMutablePointer<Float>) -> UnsafeMutablePointer<Float> {
-        if isPointwise { return image }
-        conv.im2col(image, col.data)
-        return col.data
+    private func addBias(_ t: Blob) {
+        guard geometry.biasTerm else { return }
+        let y = SharedPointer(t.data), bias = SharedPointer(params[1].data)
+        let hw = conv.colCols, outputs = geometry.numOutput
+        Parallel.forEach(outer * outputs) { i in
+            let row = y.advanced(by: i * hw), v = bias[i % outputs]
+            for j in 0..<hw { row[j] += v }
+        }
     }
 
     override func backward(_ tops: [Blob], _ propagateDown: [Bool], _ bottoms: [Blob]) throws {
-        let (m, k, n) = groupSizes
-        let inputSize = conv.channels * conv.height * conv.width, outputSize = geometry.numOutput * n
+        let (m, k, hw) = sizes
+        let topSize = geometry.numOutput * hw
+        let width = outer * hw
         for (i, (b, t)) in zip(bottoms, tops).enumerated() {
-            for image in 0..<outer {
-                let dtop = t.diff + image * outputSize
-                if geometry.biasTerm {
-                    let db = params[1].diff
-                    for o in 0..<geometry.numOutput {
-                        var s: Float = 0
-                        let row = dtop + o * n
-                        for j in 0..<n { s += row[j] }
-                        db[o] += s
+            // R: dtop as M × (N·HW).
+            let result = workspace.buffer(1, count: geometry.numOutput * width)
+            let r = SharedPointer(result), dy = SharedPointer(t.diff)
+            let outputs = geometry.numOutput
+            Parallel.forEach(outer * outputs) { j in
+                let (n, o) = (j / outputs, j % outputs)
+                (r.advanced(by: o * width + n * hw)).update(from: dy.advanced(by: n * topSize + o * hw), count: hw)
+            }
+            if geometry.biasTerm {
+                let db = params[1].diff
+                for o in 0..<outputs {
+                    var s: Float = 0
+                    let row = result + o * width
+                    for j in 0..<width { s += row[j] }
+                    db[o] += s
+                }
+            }
+            if isPointwise {
+                for image in 0..<outer {
+                    for g in 0..<geometry.group {
+                        BLAS.gemm(transB: true, m: m, n: k, k: hw, a: t.diff + image * topSize + g * m * hw,
+                                  b: b.data + image * imageSize + g * k * hw, beta: 1, c: params[0].diff + g * m * k)
+                        if propagateDown[i] {
+                            BLAS.gemm(transA: true, m: k, n: hw, k: m, a: params[0].data + g * m * k, b: t.diff + image * topSize + g * m * hw,
+                                      c: b.diff + image * imageSize + g * k * hw)
+                        }
                     }
                 }
-                let columns = columns(for: b.data + image * inputSize)
-                for g in 0..<geometry.group {
-                    BLAS.gemm(transB: true, m: m, n: k, k: n, a: dtop + g * m * n, b: columns + g * k * n, beta: 1,
-                              c: params[0].diff + g * m * k)
-                }
-                guard propagateDown[i] else { continue }
-                let dcol = isPointwise ? b.diff + image * inputSize : col.diff
-                for g in 0..<geometry.group {
-                    BLAS.gemm(transA: true, m: k, n: n, k: m, a: params[0].data + g * m * k, b: dtop + g * m * n,
-                              c: dcol + g * k * n)
-                }
-                if !isPointwise { conv.col2im(col.diff, b.diff + image * inputSize) }
+                continue
             }
+            let col = batchColumns(b)
+            for g in 0..<geometry.group {
+                BLAS.gemm(transB: true, m: m, n: k, k: width, a: result + g * m * width, b: col + g * k * width, beta: 1,
+                          c: params[0].diff + g * m * k)
+            }
+            guard propagateDown[i] else { continue }
+            // The column matrix is no longer needed: reuse it for dcol.
+            for g in 0..<geometry.group {
+                BLAS.gemm(transA: true, m: k, n: width, k: m, a: params[0].data + g * m * k, b: result + g * m * width,
+                          c: col + g * k * width)
+            }
+            for image in 0..<outer { conv.col2im(col + image * hw, b.diff + image * imageSize, ld: width) }
         }
     }
 }

@@ -36,44 +36,74 @@ final class LRNLayer: Layer {
         { b in Dims(channels: b.dim(1), height: b.dim(2), width: b.dim(3), size: self.size, alpha: self.alpha, beta: self.beta, k: self.k) }
     }
 
+    /// s^−β, with β = 0.75 (every published model) as 1/(√s·⁴√s).
+    @inline(__always)
+    private static func inversePower(_ s: Float, _ beta: Float) -> Float {
+        if beta == 0.75 {
+            let r = s.squareRoot()
+            return 1 / (r * r.squareRoot())
+        }
+        return exp(-beta * log(s))
+    }
+
+    /// Images × plane chunks, the unit of parallel work for ACROSS_CHANNELS.
+    private func chunks(_ plane: Int) -> Int { max(1, min(plane / 512, 8)) }
+
     override func forward(_ bottoms: [Blob], _ tops: [Blob]) throws {
         let b = bottoms[0]
         let d = dims(b)
         let x = SharedPointer(b.data), y = SharedPointer(tops[0].data), s = SharedPointer(scale.data)
-        let across = self.across
-        Parallel.forEach(b.dim(0)) { n in
+        guard across else { return withinForward(b, d, x, y, s) }
+        let parts = chunks(d.plane), per = (d.plane + parts - 1) / parts
+        let half = (d.size - 1) / 2, coeff = d.alpha / Float(d.size)
+        Parallel.forEach(b.dim(0) * parts) { job in
+            let n = job / parts, lo = (job % parts) * per, hi = min(d.plane, lo + per)
+            guard lo < hi else { return }
             let base = n * d.channels * d.plane
-            if across {
-                let half = (d.size - 1) / 2, coeff = d.alpha / Float(d.size)
-                for c in 0..<d.channels {
-                    for i in 0..<d.plane {
-                        var sum: Float = 0
-                        for cc in max(0, c - half)...min(d.channels - 1, c + half) {
-                            let v = x[base + cc * d.plane + i]
-                            sum += v * v
-                        }
-                        s[base + c * d.plane + i] = d.k + coeff * sum
-                    }
+            // Running Σ x² over the channel window, one plane slice at a time.
+            var acc = [Float](repeating: 0, count: hi - lo)
+            acc.withUnsafeMutableBufferPointer { a in
+                for c in 0..<min(half, d.channels) {
+                    let p = x.advanced(by: base + c * d.plane)
+                    for i in lo..<hi { a[i - lo] += p[i] * p[i] }
                 }
-            } else {
-                let half = (d.size - 1) / 2, coeff = d.alpha / Float(d.size * d.size)
                 for c in 0..<d.channels {
-                    let p = base + c * d.plane
-                    for h in 0..<d.height {
-                        for w in 0..<d.width {
-                            var sum: Float = 0
-                            for hh in max(0, h - half)...min(d.height - 1, h + half) {
-                                for ww in max(0, w - half)...min(d.width - 1, w + half) {
-                                    let v = x[p + hh * d.width + ww]
-                                    sum += v * v
-                                }
-                            }
-                            s[p + h * d.width + w] = 1 + coeff * sum
-                        }
+                    if c + half < d.channels {
+                        let p = x.advanced(by: base + (c + half) * d.plane)
+                        for i in lo..<hi { a[i - lo] += p[i] * p[i] }
+                    }
+                    if c - half - 1 >= 0 {
+                        let p = x.advanced(by: base + (c - half - 1) * d.plane)
+                        for i in lo..<hi { a[i - lo] -= p[i] * p[i] }
+                    }
+                    let o = base + c * d.plane
+                    for i in lo..<hi {
+                        let sv = d.k + coeff * a[i - lo]
+                        s[o + i] = sv
+                        y[o + i] = x[o + i] * LRNLayer.inversePower(sv, d.beta)
                     }
                 }
             }
-            for i in base..<(base + d.channels * d.plane) { y[i] = x[i] * pow(s[i], -d.beta) }
+        }
+    }
+
+    private func withinForward(_ b: Blob, _ d: Dims, _ x: SharedPointer<Float>, _ y: SharedPointer<Float>, _ s: SharedPointer<Float>) {
+        Parallel.forEach(b.dim(0) * d.channels) { plane in
+            let p = plane * d.plane
+            let half = (d.size - 1) / 2, coeff = d.alpha / Float(d.size * d.size)
+            for h in 0..<d.height {
+                for w in 0..<d.width {
+                    var sum: Float = 0
+                    for hh in max(0, h - half)...min(d.height - 1, h + half) {
+                        for ww in max(0, w - half)...min(d.width - 1, w + half) {
+                            let v = x[p + hh * d.width + ww]
+                            sum += v * v
+                        }
+                    }
+                    s[p + h * d.width + w] = 1 + coeff * sum
+                }
+            }
+            for i in p..<(p + d.plane) { y[i] = x[i] * LRNLayer.inversePower(s[i], d.beta) }
         }
     }
 
@@ -83,31 +113,48 @@ final class LRNLayer: Layer {
         let d = dims(b)
         let x = SharedPointer(b.data), y = SharedPointer(tops[0].data), s = SharedPointer(scale.data)
         let dy = SharedPointer(tops[0].diff), dx = SharedPointer(b.diff)
-        let across = self.across
-        Parallel.forEach(b.dim(0)) { n in
-            let base = n * d.channels * d.plane
-            let half = (d.size - 1) / 2
-            let coeff = across ? 2 * d.alpha * d.beta / Float(d.size) : 2 * d.alpha * d.beta / Float(d.size * d.size)
-            for c in 0..<d.channels {
-                for h in 0..<d.height {
-                    for w in 0..<d.width {
-                        let i = base + c * d.plane + h * d.width + w
-                        var acc: Float = 0
-                        if across {
-                            for cc in max(0, c - half)...min(d.channels - 1, c + half) {
-                                let j = base + cc * d.plane + h * d.width + w
-                                acc += dy[j] * y[j] / s[j]
-                            }
-                        } else {
-                            for hh in max(0, h - half)...min(d.height - 1, h + half) {
-                                for ww in max(0, w - half)...min(d.width - 1, w + half) {
-                                    let j = base + c * d.plane + hh * d.width + ww
-                                    acc += dy[j] * y[j] / s[j]
-                                }
-                            }
+        let half = (d.size - 1) / 2
+        if across {
+            let parts = chunks(d.plane), per = (d.plane + parts - 1) / parts
+            let coeff = 2 * d.alpha * d.beta / Float(d.size)
+            Parallel.forEach(b.dim(0) * parts) { job in
+                let n = job / parts, lo = (job % parts) * per, hi = min(d.plane, lo + per)
+                guard lo < hi else { return }
+                let base = n * d.channels * d.plane
+                // Running Σ dy·y/s over the channels whose window holds c.
+                func ratio(_ c: Int, _ i: Int) -> Float {
+                    let j = base + c * d.plane + i
+                    return dy[j] * y[j] / s[j]
+                }
+                var acc = [Float](repeating: 0, count: hi - lo)
+                acc.withUnsafeMutableBufferPointer { a in
+                    for c in 0..<min(half, d.channels) { for i in lo..<hi { a[i - lo] += ratio(c, i) } }
+                    for c in 0..<d.channels {
+                        if c + half < d.channels { for i in lo..<hi { a[i - lo] += ratio(c + half, i) } }
+                        if c - half - 1 >= 0 { for i in lo..<hi { a[i - lo] -= ratio(c - half - 1, i) } }
+                        let o = base + c * d.plane
+                        for i in lo..<hi {
+                            dx[o + i] = dy[o + i] * LRNLayer.inversePower(s[o + i], d.beta) - coeff * x[o + i] * a[i - lo]
                         }
-                        dx[i] = dy[i] * pow(s[i], -d.beta) - coeff * x[i] * acc
                     }
+                }
+            }
+            return
+        }
+        let coeff = 2 * d.alpha * d.beta / Float(d.size * d.size)
+        Parallel.forEach(b.dim(0) * d.channels) { plane in
+            let p = plane * d.plane
+            for h in 0..<d.height {
+                for w in 0..<d.width {
+                    var acc: Float = 0
+                    for hh in max(0, h - half)...min(d.height - 1, h + half) {
+                        for ww in max(0, w - half)...min(d.width - 1, w + half) {
+                            let j = p + hh * d.width + ww
+                            acc += dy[j] * y[j] / s[j]
+                        }
+                    }
+                    let i = p + h * d.width + w
+                    dx[i] = dy[i] * LRNLayer.inversePower(s[i], d.beta) - coeff * x[i] * acc
                 }
             }
         }
