@@ -37,9 +37,11 @@ demo: build
 	@echo "== CaffeNet's solver and its TRAIN net =="
 	$(BIN) summary Models/caffenet/solver.prototxt
 
+# OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE are unset for this command alone, so the
+# figures show the kernel OpenBLAS (and SwiftCaffe) choose on this machine.
 bench: deps bench-peers
 	$(SWIFT) build -c release --product swiftcaffe-bench
-	.build/release/swiftcaffe-bench
+	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE .build/release/swiftcaffe-bench
 
 # Peers for `make bench`, built from our schema: C++ protobuf's TextFormat
 # (Caffe's reader) and Python protobuf's text_format (matching protoc 3.21).
@@ -50,7 +52,7 @@ bench-peers:
 	protoc -I Proto -I /usr/include --cpp_out=$(PEER) --python_out=$(PEER) Proto/caffe.proto protobuf-c/protobuf-c.proto
 	g++ -O2 -std=c++17 -I$(PEER) -o $(PEER)/parse_peer Benchmarks/peers/parse_peer.cc $(PEER)/caffe.pb.cc $(PEER)/protobuf-c/protobuf-c.pb.cc -lprotobuf -lpthread
 	@[ -x $(PEER)/venv/bin/python ] || python3 -m venv $(PEER)/venv
-	@$(PEER)/venv/bin/pip install -q 'protobuf==4.21.12'
+	@$(PEER)/venv/bin/pip install -q 'protobuf==4.21.12' 'opencv-python-headless<5' numpy
 
 # Regenerates the OpenCV reference outputs in Tests/SwiftCaffeTests/Fixtures/opencv
 # (committed; tests need no Python). OpenCV 5 dropped the Caffe importer.

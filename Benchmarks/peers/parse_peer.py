@@ -4,7 +4,7 @@ import os
 import sys
 import time
 
-sys.path.insert(0, os.getcwd())  # caffe_pb2 is generated into the peer folder
+sys.path.insert(0, sys.argv[3] if len(sys.argv) > 3 else os.getcwd())  # caffe_pb2's folder
 
 from google.protobuf import text_format
 

@@ -1,40 +1,45 @@
 import Foundation
 import SwiftCaffe
 
-// `make bench`: times reading and building a net (default AlexNet's
-// train_val) and compares parsing with peers measured in the same run:
-// C++ protobuf TextFormat (what Caffe runs) and Python protobuf text_format
-// (what pycaffe's scripts run). Peers are built by the Makefile into
-// .build/bench-peer; a missing one is reported, not faked.
+// `make bench`: SwiftCaffe beside its peers, measured in one run.
+//  1. Reading nets: parse + upgrade + build AlexNet's train_val (target < 10 ms),
+//     against C++ protobuf TextFormat (Caffe's reader) and Python text_format.
+//  2. Running nets: AlexNet and CaffeNet forward at batch 1 and 10 and
+//     forward+backward at batch 10, against OpenCV DNN on the same prototxt and
+//     weights (FormulaParameters); the machine's sgemm rate and the bound it
+//     implies; peak RSS of a batch-10 AlexNet forward.
+// Peers live in .build/bench-peer (make bench-peers); a missing one is reported, not faked.
 
 let args = CommandLine.arguments
 func option(_ name: String, _ fallback: String) -> String {
     if let i = args.firstIndex(of: name), i + 1 < args.count { return args[i + 1] }
     return fallback
 }
-let file = option("--file", "Models/alexnet/train_val.prototxt")
-let iterations = Int(option("--iterations", "300")) ?? 300
 let peerDir = option("--peers", ".build/bench-peer")
+let iterations = Int(option("--iterations", "20")) ?? 20
+let parseIterations = Int(option("--parse-iterations", "300")) ?? 300
 
-func measure(_ body: () throws -> Void) rethrows -> (median: Double, min: Double) {
+func now() -> UInt64 { DispatchTime.now().uptimeNanoseconds }
+
+func measure(_ n: Int, _ body: () throws -> Void) rethrows -> (median: Double, min: Double) {
     var ms: [Double] = []
-    for _ in 0..<iterations {
-        let t0 = DispatchTime.now().uptimeNanoseconds
+    for _ in 0..<n {
+        let t0 = now()
         try body()
-        ms.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6)
+        ms.append(Double(now() - t0) / 1e6)
     }
     ms.sort()
     return (ms[ms.count / 2], ms[0])
 }
 
-func runPeer(_ exe: String, _ arguments: [String], cwd: String) -> (Double, Double)? {
+func runPeer(_ exe: String, _ arguments: [String]) -> (Double, Double)? {
     guard FileManager.default.isExecutableFile(atPath: exe) else { return nil }
     let p = Process()
     p.executableURL = URL(fileURLWithPath: exe)
     p.arguments = arguments
-    p.currentDirectoryURL = URL(fileURLWithPath: cwd)
     let out = Pipe()
     p.standardOutput = out
+    p.standardError = FileHandle.nullDevice
     do { try p.run() } catch { return nil }
     let data = out.fileHandleForReading.readDataToEndOfFile()
     p.waitUntilExit()
@@ -43,41 +48,125 @@ func runPeer(_ exe: String, _ arguments: [String], cwd: String) -> (Double, Doub
     return (parts[0], parts[1])
 }
 
+func f(_ x: Double, _ width: Int = 8) -> String {
+    let s = String(format: "%.2f", x)
+    return String(repeating: " ", count: max(0, width - s.count)) + s
+}
+
+func pad(_ s: String, _ n: Int) -> String { s.padding(toLength: n, withPad: " ", startingAt: 0) }
+
+/// A net from a deploy prototxt at a batch size, with formula weights and input.
+func makeNet(_ path: String, batch: Int, forceBackward: Bool = false) throws -> Net {
+    let loaded = try ModelFile.loadNet(path: path)
+    var graph = try NetGraph.build(loaded.net, options: .init(state: NetState(phase: .test), inputShapes: ["data": [batch, 3, 227, 227]]))
+    graph.forceBackward = forceBackward
+    let net = try Net(graph: graph)
+    FormulaParameters.fill(net, fileLayers: loaded.net.layers)
+    let data = net.blob("data")!
+    data.set(FormulaParameters.values(data.count, salt: 0, scale: 100))
+    return net
+}
+
+/// Peak resident memory of this process, in MiB.
+func peakRSS() -> Double {
+    var u = rusage()
+    getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &u)
+    return Double(u.ru_maxrss) / 1024
+}
+
+// A child process measures the peak RSS of a batch-10 AlexNet forward alone.
+if args.contains("--rss-probe") {
+    let net = try makeNet(option("--rss-probe", ""), batch: 10)
+    try net.forward()
+    print(String(format: "%.1f", peakRSS()))
+    exit(0)
+}
+
+let kernel = BLAS.coreName
+let threads = Parallel.threads
+BLAS.setThreads(threads)
+print("SwiftCaffe benchmark — \(ProcessInfo.processInfo.activeProcessorCount) cores, \(threads) thread(s); BLAS: \(BLAS.summary)")
+if let w = BLAS.kernelWarning { print(w) }
+print("")
+
+// 1. Reading nets.
 do {
+    let file = "Models/alexnet/train_val.prototxt"
     let bytes = try readFile(file)
-    let absolute = URL(fileURLWithPath: file).path
-    var parsed: ParsedPrototxt!
-    var loaded: LoadedNet!
-    let parse = try measure { parsed = try PrototxtParser.parse(bytes: bytes, file: file, as: CaffeSchema.netParameter) }
-    let model = try measure { loaded = try ModelFile.loadNet(message: parsed.message) }
-    let build = try measure { _ = try NetGraph.build(loaded.net, options: .init(state: NetState(phase: .train))) }
-    let total = try measure {
+    let total = try measure(parseIterations) {
         let n = try ModelFile.loadNet(bytes: bytes, file: file)
         _ = try NetGraph.build(n.net, options: .init(state: NetState(phase: .train)))
     }
-
-    func f(_ x: Double) -> String { String(format: "%8.3f", x) }
-    print("SwiftCaffe prototxt benchmark: \(file), \(iterations) runs each, \(ProcessInfo.processInfo.activeProcessorCount) cores")
-    print("step                                            median ms    min ms")
-    print("parse text → message                             \(f(parse.median))  \(f(parse.min))")
-    print("upgrade + typed net                              \(f(model.median))  \(f(model.min))")
-    print("build graph (TRAIN: filter, splits, shapes)      \(f(build.median))  \(f(build.min))")
-    print("total: parse + upgrade + build                   \(f(total.median))  \(f(total.min))   target < 10 ms: \(total.median < 10 ? "met" : "NOT met")")
-    print("")
-    print("peer (parse only, same file, same run)           median ms    min ms   SwiftCaffe parse / peer")
+    let parse = try measure(parseIterations) { _ = try PrototxtParser.parse(bytes: bytes, file: file, as: CaffeSchema.netParameter) }
+    print("Reading \(file) (\(parseIterations) runs)            median ms    min ms")
+    print(pad("SwiftCaffe parse + upgrade + build (target < 10 ms)", 52) + "\(f(total.median))  \(f(total.min))   "
+          + (total.median < 10 ? "met" : "NOT met"))
+    print(pad("SwiftCaffe parse only", 52) + "\(f(parse.median))  \(f(parse.min))")
+    let absolute = URL(fileURLWithPath: file).path
     let peers: [(String, String, [String])] = [
-        ("C++ protobuf TextFormat (Caffe's own reader)", "\(peerDir)/parse_peer", [absolute, String(iterations)]),
-        ("Python protobuf text_format (pycaffe tools)", "\(peerDir)/venv/bin/python",
-         [URL(fileURLWithPath: "Benchmarks/peers/parse_peer.py").path, absolute, String(iterations)]),
+        ("C++ protobuf TextFormat parse (Caffe's reader)", "\(peerDir)/parse_peer", [absolute, String(parseIterations)]),
+        ("Python protobuf text_format parse (pycaffe)", "\(peerDir)/venv/bin/python",
+         [URL(fileURLWithPath: "Benchmarks/peers/parse_peer.py").path, absolute, String(parseIterations), peerDir]),
     ]
     for (name, exe, arguments) in peers {
-        if let (median, min) = runPeer(exe, arguments, cwd: peerDir) {
-            print(name.padding(toLength: 48, withPad: " ", startingAt: 0) + "\(f(median))  \(f(min))   \(String(format: "%.2f", parse.median / median))")
+        if let (median, min) = runPeer(exe, arguments) {
+            print(pad(name, 52) + "\(f(median))  \(f(min))   SwiftCaffe parse / peer = \(String(format: "%.2f", parse.median / median))")
         } else {
-            print(name.padding(toLength: 48, withPad: " ", startingAt: 0) + "   unavailable (run `make bench-peers`)")
+            print(pad(name, 52) + "   unavailable (make bench-peers)")
         }
     }
-} catch {
-    FileHandle.standardError.write(Data("\(error)\n".utf8))
-    exit(1)
+    print("")
 }
+
+// 2. sgemm rate on this machine, and the bound it implies.
+let sgemmRate: Double = {
+    let n = 2048
+    let a = Blob([n, n]), b = Blob([n, n]), c = Blob([n, n])
+    a.set(FormulaParameters.values(n * n, salt: 1, scale: 1))
+    b.set(FormulaParameters.values(n * n, salt: 2, scale: 1))
+    BLAS.gemm(m: n, n: n, k: n, a: a.data, b: b.data, c: c.data)
+    let t = measure(5) { BLAS.gemm(m: n, n: n, k: n, a: a.data, b: b.data, c: c.data) }
+    return 2 * Double(n * n * n) / (t.median / 1000) / 1e9
+}()
+let macsPerImage = 724_406_816.0
+let boundMS = macsPerImage * 2 / (sgemmRate * 1e9) * 1000
+print(String(format: "sgemm 2048³: %.1f GFLOP/s (kernel %@); bound for AlexNet/CaffeNet: %.2f ms per image (724 M MACs × 2 flops ÷ rate)",
+             sgemmRate, kernel, boundMS))
+print("")
+
+// 3. Running nets.
+print("Running nets (\(iterations) runs, median ms)   batch  SwiftCaffe  OpenCV DNN  ratio   % of sgemm bound  kernel")
+for net in ["alexnet", "caffenet"] {
+    let path = "Models/\(net)/deploy.prototxt"
+    for batch in [1, 10] {
+        let n = try makeNet(path, batch: batch)
+        try n.forward()
+        let ours = try measure(iterations) { try n.forward() }
+        let peer = runPeer("\(peerDir)/venv/bin/python", [URL(fileURLWithPath: "Benchmarks/peers/opencv_peer.py").path, peerDir,
+                                                           URL(fileURLWithPath: path).path, String(batch), String(iterations), String(threads)])
+        let bound = boundMS * Double(batch) / ours.median * 100
+        print(pad("  \(net) forward", 38) + "  \(String(format: "%5d", batch))  " + f(ours.median, 10) + "  "
+              + (peer.map { f($0.0, 10) + "  " + f(ours.median / $0.0, 5) } ?? "       n/a    n/a ") + "   " + f(bound, 8) + " %        \(kernel)")
+    }
+    let n = try makeNet(path, batch: 10, forceBackward: true)
+    try n.forward()
+    let both = try measure(iterations) {
+        try n.forward()
+        n.seedOutputGradients()
+        for i in n.layers.indices.reversed() { try n.backward(layer: i) }
+    }
+    print(pad("  \(net) forward+backward", 38) + "  \(String(format: "%5d", 10))  " + f(both.median, 10)
+          + "         n/a (OpenCV DNN has no backward)        \(kernel)")
+}
+
+// 4. Memory: a separate process, so nothing else counts.
+let probe = Process()
+probe.executableURL = URL(fileURLWithPath: CommandLine.arguments[0])
+probe.arguments = ["--rss-probe", "Models/alexnet/deploy.prototxt"]
+let pipe = Pipe()
+probe.standardOutput = pipe
+try probe.run()
+let rss = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+probe.waitUntilExit()
+print("")
+print("Peak RSS of a batch-10 AlexNet forward (233 MB of weights included): \(rss) MiB (target ≤ 1.5 GB)")

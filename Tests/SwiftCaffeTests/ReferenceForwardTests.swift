@@ -4,26 +4,9 @@ import XCTest
 
 /// Forward outputs against OpenCV DNN's, computed independently by
 /// Fixtures/opencv/make_opencv_fixtures.py on the same prototxt, inputs and
-/// parameters (both sides compute them from one formula, see the script).
+/// parameters (both sides compute them from one formula: FormulaParameters).
 /// Tolerance: L∞ ≤ 1e-4 of the output's largest magnitude.
 final class ReferenceForwardTests: XCTestCase {
-    static func formula(_ n: Int, salt: Double, scale: Double) -> [Float] {
-        (0..<n).map { Float(sin(Double($0) * 0.37 + salt) * scale) }
-    }
-
-    /// The script's parameter values for blob `j` of the layer at file index `i`.
-    static func parameters(layerIndex i: Int, blob j: Int, shape: Shape, type: String) -> [Float] {
-        let n = count(shape), salt = Double(i) + 0.5 * Double(j)
-        if type == "BatchNorm" {
-            if j == 2 { return Array(repeating: 2, count: n) }
-            let v = formula(n, salt: salt, scale: 1)
-            return j == 1 ? v.map { $0 + 1.5 } : v
-        }
-        if type == "Scale", j == 0 { return formula(n, salt: salt, scale: 0.5).map { $0 + 1 } }
-        if j == 0, shape.count > 1 { return formula(n, salt: salt, scale: (3.0 / Double(n / shape[0])).squareRoot()) }
-        return formula(n, salt: salt, scale: 0.1)
-    }
-
     func check(_ name: String, model: String, inputs: [(String, Shape)], outputs: [String], inputScale: Double = 1,
                file: StaticString = #filePath, line: UInt = #line) throws {
         var text = try String(contentsOfFile: model, encoding: .utf8)
@@ -32,14 +15,9 @@ final class ReferenceForwardTests: XCTestCase {
         let graph = try NetGraph.build(loaded.net, options: .init(inputShapes: Dictionary(uniqueKeysWithValues: inputs)))
         let net = try Net(graph: graph)
         for (j, (blob, shape)) in inputs.enumerated() {
-            net.blob(blob)!.set(Self.formula(count(shape), salt: 0.25 * Double(j), scale: inputScale))
+            net.blob(blob)!.set(FormulaParameters.values(count(shape), salt: 0.25 * Double(j), scale: inputScale))
         }
-        let fileIndex = Dictionary(uniqueKeysWithValues: loaded.net.layers.enumerated().map { ($1.name, $0) })
-        for layer in net.layers where !layer.params.isEmpty {
-            for (j, p) in layer.params.enumerated() {
-                p.set(Self.parameters(layerIndex: fileIndex[layer.name]!, blob: j, shape: p.shape, type: layer.type))
-            }
-        }
+        FormulaParameters.fill(net, fileLayers: loaded.net.layers)
         try net.forward()
         for out in outputs {
             let expected = try NPY.read(path: Paths.fixture("opencv/\(name).\(out).npy"))

@@ -19,7 +19,7 @@ public enum DeployMaker {
         let graph = try NetGraph.build(net, options: .init(state: state, inputShapes: inputShapes))
 
         let dataLayers = layers.filter { dataTypes.contains($0.type) }
-        guard let first = dataLayers.first, let dataBlob = first.tops.first else {
+        guard let first = dataLayers.first, !first.tops.isEmpty else {
             throw CaffeError.at(net.message.location, "the net has no data or input layer to turn into an Input layer")
         }
         var notes: [String] = []

@@ -9,32 +9,45 @@ struct ConvGeometry2D {
     var colRows: Int { channels * kernelH * kernelW }
     var colCols: Int { outH * outW }
 
+    /// The output columns [lo, hi) whose input column ow·stride − pad + kw·dilation is inside the image.
+    @inline(__always)
+    private func validColumns(_ kw: Int) -> (Int, Int) {
+        let offset = kw * dilationW - padW
+        // ow·strideW + offset ≥ 0  and  < width
+        let lo = offset >= 0 ? 0 : (-offset + strideW - 1) / strideW
+        let hi = width - offset <= 0 ? 0 : min(outW, (width - offset + strideW - 1) / strideW)
+        return (min(lo, outW), max(min(hi, outW), min(lo, outW)))
+    }
+
     /// Fills `col` (rows `ld` apart) from one image; rows are split across threads by channel.
     func im2col(_ image: UnsafePointer<Float>, _ col: UnsafeMutablePointer<Float>, ld: Int? = nil) {
         let img = SharedPointer(UnsafeMutablePointer(mutating: image)), out = SharedPointer(col)
         let g = self, ld = ld ?? colCols
-        Parallel.forEach(channels) { c in
-            var row = c * g.kernelH * g.kernelW
+        Parallel.forEach(channels * kernelH) { job in
+            let (c, kh) = (job / g.kernelH, job % g.kernelH)
             let plane = img.advanced(by: c * g.height * g.width)
-            for kh in 0..<g.kernelH {
-                for kw in 0..<g.kernelW {
-                    let dst = out.advanced(by: row * ld)
-                    var k = 0
-                    for oh in 0..<g.outH {
-                        let ih = oh * g.strideH - g.padH + kh * g.dilationH
-                        if ih < 0 || ih >= g.height {
-                            for _ in 0..<g.outW { dst[k] = 0; k += 1 }
-                            continue
-                        }
-                        let src = plane + ih * g.width
-                        var iw = -g.padW + kw * g.dilationW
-                        for _ in 0..<g.outW {
-                            dst[k] = (iw >= 0 && iw < g.width) ? src[iw] : 0
-                            k += 1
-                            iw += g.strideW
-                        }
+            for kw in 0..<g.kernelW {
+                let row = (c * g.kernelH + kh) * g.kernelW + kw
+                let dst = out.advanced(by: row * ld)
+                let (lo, hi) = g.validColumns(kw)
+                let offset = kw * g.dilationW - g.padW
+                for oh in 0..<g.outH {
+                    let d = dst + oh * g.outW
+                    let ih = oh * g.strideH - g.padH + kh * g.dilationH
+                    if ih < 0 || ih >= g.height {
+                        d.update(repeating: 0, count: g.outW)
+                        continue
                     }
-                    row += 1
+                    if lo > 0 { d.update(repeating: 0, count: lo) }
+                    if hi < g.outW { (d + hi).update(repeating: 0, count: g.outW - hi) }
+                    guard lo < hi else { continue }
+                    let src = plane + ih * g.width + offset
+                    if g.strideW == 1 {
+                        (d + lo).update(from: src + lo, count: hi - lo)
+                    } else {
+                        let s = g.strideW
+                        for ow in lo..<hi { d[ow] = src[ow &* s] }
+                    }
                 }
             }
         }
@@ -47,23 +60,21 @@ struct ConvGeometry2D {
         Parallel.forEach(channels) { c in
             let plane = img.advanced(by: c * g.height * g.width)
             plane.update(repeating: 0, count: g.height * g.width)
-            var row = c * g.kernelH * g.kernelW
             for kh in 0..<g.kernelH {
                 for kw in 0..<g.kernelW {
+                    let row = (c * g.kernelH + kh) * g.kernelW + kw
                     let s = src.advanced(by: row * ld)
-                    var k = 0
+                    let (lo, hi) = g.validColumns(kw)
+                    guard lo < hi else { continue }
+                    let offset = kw * g.dilationW - g.padW
                     for oh in 0..<g.outH {
                         let ih = oh * g.strideH - g.padH + kh * g.dilationH
-                        if ih < 0 || ih >= g.height { k += g.outW; continue }
-                        let dst = plane + ih * g.width
-                        var iw = -g.padW + kw * g.dilationW
-                        for _ in 0..<g.outW {
-                            if iw >= 0 && iw < g.width { dst[iw] += s[k] }
-                            k += 1
-                            iw += g.strideW
-                        }
+                        if ih < 0 || ih >= g.height { continue }
+                        let dst = plane + ih * g.width + offset
+                        let from = s + oh * g.outW
+                        let stride = g.strideW
+                        for ow in lo..<hi { dst[ow &* stride] += from[ow] }
                     }
-                    row += 1
                 }
             }
         }

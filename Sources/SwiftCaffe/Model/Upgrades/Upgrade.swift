@@ -13,9 +13,9 @@ protocol NetUpgrade {
 /// Brings a net or solver message from any historical syntax to the current one.
 public enum Upgrader {
     /// Net upgrades in the order Caffe applies them.
-    static let netUpgrades: [any NetUpgrade.Type] = [
+    static var netUpgrades: [any NetUpgrade.Type] { [
         V0NetUpgrade.self, V1NetUpgrade.self, InputUpgrade.self, BatchNormParamUpgrade.self,
-    ]
+    ] }
 
     public static func upgradeNet(_ net: ProtoMessage) throws -> (ProtoMessage, [UpgradeNote]) {
         var m = net
