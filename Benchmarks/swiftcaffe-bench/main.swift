@@ -74,6 +74,9 @@ func peakRSS() -> Double {
     return Double(u.ru_maxrss) / 1024
 }
 
+KernelSelection.selectAtLaunch()
+if let n = KernelSelection.note { print(n) }
+
 // A child process measures the peak RSS of a batch-10 AlexNet forward alone.
 if args.contains("--rss-probe") {
     let net = try makeNet(option("--rss-probe", ""), batch: 10)

@@ -12,6 +12,10 @@ struct SwiftCaffeCommand: ParsableCommand {
     )
 }
 
+// Before any BLAS work: may restart the process with a tuned OpenBLAS kernel.
+KernelSelection.selectAtLaunch()
+if let n = KernelSelection.note { FileHandle.standardError.write(Data((n + "\n").utf8)) }
+
 do {
     var command = try SwiftCaffeCommand.parseAsRoot()
     do {

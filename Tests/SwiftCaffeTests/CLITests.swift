@@ -21,7 +21,7 @@ final class CLITests: XCTestCase {
         return dir.appendingPathComponent("swiftcaffe")
     }()
 
-    func run(_ args: [String]) throws -> Run {
+    func run(_ args: [String], environment: [String: String] = [:]) throws -> Run {
         guard FileManager.default.isExecutableFile(atPath: Self.binary.path) else {
             throw XCTSkip("swiftcaffe binary not built at \(Self.binary.path)")
         }
@@ -29,6 +29,9 @@ final class CLITests: XCTestCase {
         p.executableURL = Self.binary
         p.arguments = args
         p.currentDirectoryURL = Paths.root
+        if !environment.isEmpty {
+            p.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
+        }
         let out = Pipe(), err = Pipe()
         p.standardOutput = out
         p.standardError = err
@@ -215,5 +218,23 @@ final class CLITests: XCTestCase {
         let unknown = try run(["forward", "--model", model.path, "--blobs", "nope", "--output-dir", out])
         XCTAssertEqual(unknown.status, 2)
         XCTAssertTrue(unknown.stderr.contains("--blobs names nope, which the net lacks"), unknown.stderr)
+    }
+
+    func testKernelSelection() throws {
+        // A set OPENBLAS_CORETYPE is respected; a generic one gets a warning.
+        let generic = try run(["time", "--model", "Models/caffenet/deploy.prototxt", "--batch", "1", "--iterations", "1"],
+                              environment: ["OPENBLAS_CORETYPE": "Prescott"])
+        XCTAssertEqual(generic.status, 0, generic.stderr)
+        XCTAssertTrue(generic.stdout.contains("kernel Prescott"), generic.stdout)
+        if BLAS.bestKernelForCPU != nil {
+            XCTAssertTrue(generic.stderr.contains("warning: OPENBLAS_CORETYPE=Prescott selects OpenBLAS's generic 'Prescott' kernel"), generic.stderr)
+        }
+        // Unset and (as the test hook pretends) generic: the process restarts with the CPU's kernel.
+        guard let best = BLAS.bestKernelForCPU, ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"] == nil else { return }
+        let switched = try run(["--version"], environment: ["SWIFTCAFFE_ASSUME_GENERIC_KERNEL": "1"])
+        XCTAssertEqual(switched.status, 0, switched.stderr)
+        XCTAssertTrue(switched.stdout.contains("OPENBLAS_CORETYPE=\(best)"), switched.stdout)
+        XCTAssertTrue(switched.stderr.contains("SwiftCaffe selected"), switched.stderr)
+        XCTAssertTrue(switched.stderr.contains("sgemm self-check passed"), switched.stderr)
     }
 }
