@@ -43,7 +43,8 @@ struct ConvGeometry2D {
                     guard lo < hi else { continue }
                     let src = plane + ih * g.width + offset
                     if g.strideW == 1 {
-                        (d + lo).update(from: src + lo, count: hi - lo)
+                        // Rows are short (13–55 values in AlexNet): a loop, not a memcpy call.
+                        for ow in lo..<hi { d[ow] = src[ow] }
                     } else {
                         let s = g.strideW
                         for ow in lo..<hi { d[ow] = src[ow &* s] }

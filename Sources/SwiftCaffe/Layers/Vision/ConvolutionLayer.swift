@@ -44,11 +44,11 @@ final class ConvolutionLayer: Layer {
 
     private var imageSize: Int { conv.channels * conv.height * conv.width }
 
-    /// All images' columns side by side: row r holds image n at [n·HW, (n+1)·HW).
-    private func batchColumns(_ b: Blob) -> UnsafeMutablePointer<Float> {
-        let width = outer * conv.colCols
+    /// Images [first, first + images) side by side: row r holds image n at [n·HW, (n+1)·HW).
+    private func columns(_ b: Blob, first: Int, images: Int) -> UnsafeMutablePointer<Float> {
+        let width = images * conv.colCols
         let col = workspace.buffer(0, count: conv.colRows * width)
-        for image in 0..<outer { conv.im2col(b.data + image * imageSize, col + image * conv.colCols, ld: width) }
+        for image in 0..<images { conv.im2col(b.data + (first + image) * imageSize, col + image * conv.colCols, ld: width) }
         return col
     }
 
@@ -66,24 +66,36 @@ final class ConvolutionLayer: Layer {
                 addBias(t)
                 continue
             }
-            let width = outer * hw
-            let col = batchColumns(b)
-            let result = workspace.buffer(1, count: geometry.numOutput * width)
-            for g in 0..<geometry.group {
-                BLAS.gemm(m: m, n: width, k: k, a: params[0].data + g * m * k, b: col + g * k * width, c: result + g * m * width)
-            }
-            // R is M × (N·HW); the top is N × M × HW.
-            let r = SharedPointer(result), y = SharedPointer(t.data)
-            let bias = geometry.biasTerm ? SharedPointer(params[1].data) : nil
-            let outputs = geometry.numOutput, images = outer
-            Parallel.forEach(images * outputs) { i in
-                let (n, o) = (i / outputs, i % outputs)
-                let src = r.advanced(by: o * width + n * hw), dst = y.advanced(by: n * topSize + o * hw)
-                let v = bias?[o] ?? 0
-                for j in 0..<hw { dst[j] = src[j] + v }
+            // Images in chunks whose column matrix stays in cache.
+            let per = max(1, min(outer, Self.chunkBytes / max(1, conv.colRows * hw * 4)))
+            var first = 0
+            while first < outer {
+                let images = min(per, outer - first)
+                let width = images * hw
+                let col = columns(b, first: first, images: images)
+                let result = workspace.buffer(1, count: geometry.numOutput * width)
+                for g in 0..<geometry.group {
+                    BLAS.gemm(m: m, n: width, k: k, a: params[0].data + g * m * k, b: col + g * k * width, c: result + g * m * width)
+                }
+                // R is M × (images·HW); the top is N × M × HW.
+                let r = SharedPointer(result), y = SharedPointer(t.data + first * topSize)
+                let bias = geometry.biasTerm ? SharedPointer(params[1].data) : nil
+                let outputs = geometry.numOutput
+                Parallel.forEach(images * outputs) { i in
+                    let (n, o) = (i / outputs, i % outputs)
+                    let src = r.advanced(by: o * width + n * hw), dst = y.advanced(by: n * topSize + o * hw)
+                    let v = bias?[o] ?? 0
+                    for j in 0..<hw { dst[j] = src[j] + v }
+                }
+                first += images
             }
         }
     }
+
+    /// Bytes of column matrix per chunk of images: small enough to stay in
+    /// cache between im2col and the GEMM (the whole batch's columns made
+    /// every convolution memory-bound).
+    static let chunkBytes = 4 << 20
 
     private func addBias(_ t: Blob) {
         guard geometry.biasTerm else { return }
@@ -130,7 +142,7 @@ final class ConvolutionLayer: Layer {
                 }
                 continue
             }
-            let col = batchColumns(b)
+            let col = columns(b, first: 0, images: outer)
             for g in 0..<geometry.group {
                 BLAS.gemm(transB: true, m: m, n: k, k: width, a: result + g * m * width, b: col + g * k * width, beta: 1,
                           c: params[0].diff + g * m * k)
