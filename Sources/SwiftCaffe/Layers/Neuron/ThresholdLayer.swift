@@ -11,6 +11,8 @@ final class ThresholdLayer: NeuronLayer {
 
     override func forwardElement(_ x: Float) -> Float { x > threshold ? 1 : 0 }
 
+    override func allowsForceBackward(_ bottom: Int) -> Bool { false }
+
     override func backward(_ tops: [Blob], _ propagateDown: [Bool], _ bottoms: [Blob]) throws {
         if propagateDown[0] { throw fail("Threshold has no gradient; set propagate_down: false or remove force_backward") }
     }
