@@ -64,6 +64,7 @@ opencv-fixtures:
 	@[ -x $(REFERENCE)/venv/bin/python ] || python3 -m venv $(REFERENCE)/venv
 	@$(REFERENCE)/venv/bin/pip install -q 'opencv-python-headless<5' numpy 'protobuf==4.21.12'
 	$(REFERENCE)/venv/bin/python Tests/SwiftCaffeTests/Fixtures/opencv/make_opencv_fixtures.py $(REFERENCE)/pb2
+	$(REFERENCE)/venv/bin/python Tests/SwiftCaffeTests/Fixtures/weights/make_weight_fixtures.py $(REFERENCE)/pb2
 
 # Regenerates the C schema code from Proto/caffe.proto (the output is committed).
 proto: proto-deps

@@ -34,6 +34,12 @@ struct ForwardCommand: ParsableCommand {
     @Option(help: "Seed of the fillers when no weights are given.")
     var seed: UInt64 = 1701
 
+    @Option(help: "Layers to take from their fillers even when the weights file has them, comma-separated.")
+    var reinit: String?
+
+    @Flag(help: "Print what the weights file gave each layer.")
+    var verbose = false
+
     @OptionGroup var runtime: RuntimeOptions
     @OptionGroup var parse: ParseOptions
 
@@ -43,10 +49,6 @@ struct ForwardCommand: ParsableCommand {
     }
 
     func run() throws {
-        if let w = weights {
-            throw CaffeError.usage("--weights \(w): reading .caffemodel files arrives with the weights issue; "
-                                   + "until then parameters come from the net's fillers (--seed)")
-        }
         try runtime.apply()
         var arrays: [(String, NPY.Array)] = []
         for spec in inputs {
@@ -59,6 +61,19 @@ struct ForwardCommand: ParsableCommand {
         let shapes = Dictionary(arrays.map { ($0.0, $0.1.shape) }, uniquingKeysWith: { _, b in b })
         let graph = try buildGraph(loaded, options: .init(state: NetState(phase: phase.phase), inputShapes: shapes))
         let net = try Net(graph: graph, seed: seed)
+        if let w = weights {
+            let model = try CaffeModel(path: w)
+            let report = try WeightCopier.copy(model, into: net, reinit: Set((reinit ?? "").split(separator: ",").map(String.init)))
+            if verbose || !report.isClean {
+                note("\(w): \(model.format.rawValue) weights\(model.netName.isEmpty ? "" : " of '\(model.netName)'")")
+                note(report.table)
+            }
+            if !report.missing.isEmpty {
+                note("warning: \(report.missing.joined(separator: ", ")) not in \(w); they keep their filler values")
+            }
+        } else if reinit != nil {
+            throw CaffeError.usage("--reinit needs --weights")
+        }
         for (name, a) in arrays { net.blob(name)!.set(a.values) }
         try net.forward()
 

@@ -209,9 +209,14 @@ final class CLITests: XCTestCase {
         XCTAssertTrue(diverged.stdout.contains("First divergence (relative error > 1e-4): pool"), diverged.stdout)
         XCTAssertTrue(diverged.stdout.contains("← first divergence"), diverged.stdout)
 
-        let weights = try run(["forward", "--model", model.path, "--weights", "w.caffemodel", "--output-dir", out])
-        XCTAssertEqual(weights.status, 2)
-        XCTAssertTrue(weights.stderr.contains("reading .caffemodel files arrives with the weights issue"), weights.stderr)
+        let weights = try run(["forward", "--model", Paths.fixture("weights/small.prototxt"), "--weights", Paths.fixture("weights/small_v1.caffemodel"),
+                               "--output-dir", out, "--verbose"])
+        XCTAssertEqual(weights.status, 0, weights.stderr)
+        XCTAssertTrue(weights.stderr.contains("V1 (layers) weights of 'small'"), weights.stderr)
+        XCTAssertTrue(weights.stderr.contains("skipped (not in the net)"), weights.stderr)
+        let notWeights = try run(["forward", "--model", model.path, "--weights", model.path, "--output-dir", out])
+        XCTAssertEqual(notWeights.status, 1)
+        XCTAssertTrue(notWeights.stderr.contains("this is a text file (a prototxt?), not a binary NetParameter"), notWeights.stderr)
         let fortran = try run(["forward", "--model", model.path, "--input", "data=\(Paths.fixture("npy/fortran.npy"))", "--output-dir", out])
         XCTAssertEqual(fortran.status, 1)
         XCTAssertTrue(fortran.stderr.contains("Fortran order"), fortran.stderr)

@@ -1,0 +1,127 @@
+import CaffeSchema
+import CProtobufC
+import Foundation
+
+/// A .caffemodel read through libprotobuf-c and the generated schema code:
+/// layers by name with their blobs, from current (V2 `layer`) or legacy
+/// (V1 `layers`, and V0 `layers { layer }`) files, blob shapes from `shape`
+/// or the legacy num/channels/height/width, values from `data` or
+/// `double_data`. The decoded C message is kept (and freed with this
+/// object) so that values are copied once, straight into the net.
+public final class CaffeModel {
+    public enum Format: String, Sendable { case v2 = "V2 (layer)", v1 = "V1 (layers)", v0 = "V0 (layers { layer })" }
+
+    public struct StoredBlob {
+        public var shape: Shape
+        /// num, channels, height, width when the blob uses the legacy fields.
+        public var legacy: [Int]?
+        let floats: UnsafePointer<Float>?
+        let doubles: UnsafePointer<Double>?
+        public let count: Int
+
+        public var values: [Float] {
+            if let f = floats { return Array(UnsafeBufferPointer(start: f, count: count)) }
+            if let d = doubles { return (0..<count).map { Float(d[$0]) } }
+            return []
+        }
+
+        /// Copies the values into `destination` (count elements).
+        func copy(into destination: UnsafeMutablePointer<Float>) {
+            if let f = floats { destination.update(from: f, count: count) }
+            else if let d = doubles { for i in 0..<count { destination[i] = Float(d[i]) } }
+        }
+    }
+
+    public struct StoredLayer {
+        public var name: String
+        public var type: String
+        public var blobs: [StoredBlob]
+    }
+
+    public let path: String
+    public let format: Format
+    public let netName: String
+    public let layers: [StoredLayer]
+    public let fileSize: Int
+    private let message: UnsafeMutablePointer<Caffe__NetParameter>
+
+    deinit { caffe__net_parameter__free_unpacked(message, nil) }
+
+    public init(path: String) throws {
+        self.path = path
+        let fd = open(path, O_RDONLY)
+        guard fd >= 0 else {
+            throw CaffeError.io(path: path, reason: FileManager.default.fileExists(atPath: path) ? "cannot be read (permissions?)" : "no such file")
+        }
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else { throw CaffeError.io(path: path, reason: "is not a regular file") }
+        let size = Int(st.st_size)
+        fileSize = size
+        guard size > 0 else { throw CaffeError.io(path: path, reason: "file is empty") }
+        // Mapped, not read: the file's pages go away when the mapping does,
+        // before the values are copied into a net.
+        guard let map = mmap(nil, size, PROT_READ, MAP_PRIVATE, fd, 0), map != MAP_FAILED else {
+            throw CaffeError.io(path: path, reason: "cannot be mapped into memory")
+        }
+        defer { munmap(map, size) }
+        let bytes = UnsafeRawBufferPointer(start: map, count: size)
+        try WireCheck.check(bytes, as: CaffeSchema.netParameter, file: path)
+        guard let m = caffe__net_parameter__unpack(nil, size, map.assumingMemoryBound(to: UInt8.self)) else {
+            throw CaffeError.io(path: path, reason: "libprotobuf-c could not decode it as a NetParameter (corrupt field contents)")
+        }
+        message = m
+        netName = m.pointee.name.map { String(cString: $0) } ?? ""
+        var out: [StoredLayer] = []
+        if m.pointee.n_layer > 0 {
+            format = .v2
+            for i in 0..<Int(m.pointee.n_layer) {
+                let l = m.pointee.layer[i]!.pointee
+                out.append(StoredLayer(name: l.name.map { String(cString: $0) } ?? "", type: l.type.map { String(cString: $0) } ?? "",
+                                       blobs: (0..<Int(l.n_blobs)).map { CaffeModel.blob(l.blobs[$0]!) }))
+            }
+        } else {
+            var v0 = false
+            for i in 0..<Int(m.pointee.n_layers) {
+                let l = m.pointee.layers[i]!.pointee
+                var name = l.name.map { String(cString: $0) } ?? ""
+                var type = Self.v1TypeName(l.type)
+                var blobs = (0..<Int(l.n_blobs)).map { CaffeModel.blob(l.blobs[$0]!) }
+                if let old = l.layer?.pointee {
+                    v0 = true
+                    if name.isEmpty { name = old.name.map { String(cString: $0) } ?? "" }
+                    type = old.type.map { String(cString: $0) } ?? type
+                    if blobs.isEmpty { blobs = (0..<Int(old.n_blobs)).map { CaffeModel.blob(old.blobs[$0]!) } }
+                }
+                out.append(StoredLayer(name: name, type: type, blobs: blobs))
+            }
+            format = v0 ? .v0 : .v1
+        }
+        layers = out
+    }
+
+    private static func blob(_ p: UnsafeMutablePointer<Caffe__BlobProto>) -> StoredBlob {
+        let b = p.pointee
+        var legacy: [Int]?
+        var shape: Shape
+        if let s = b.shape?.pointee {
+            shape = (0..<Int(s.n_dim)).map { Int(s.dim[$0]) }
+        } else {
+            let dims = [Int(b.num), Int(b.channels), Int(b.height), Int(b.width)]
+            legacy = dims
+            shape = dims
+        }
+        if b.has_num != 0 || b.has_channels != 0 || b.has_height != 0 || b.has_width != 0, b.shape == nil {
+            legacy = [Int(b.num), Int(b.channels), Int(b.height), Int(b.width)]
+        }
+        if b.n_data > 0 { return StoredBlob(shape: shape, legacy: legacy, floats: UnsafePointer(b.data), doubles: nil, count: Int(b.n_data)) }
+        return StoredBlob(shape: shape, legacy: legacy, floats: nil, doubles: b.n_double_data > 0 ? UnsafePointer(b.double_data) : nil,
+                          count: Int(b.n_double_data))
+    }
+
+    private static func v1TypeName(_ t: Caffe__V1LayerParameter__LayerType) -> String {
+        guard case .enumeration(let e) = CaffeSchema.v1LayerParameter.require("type").kind,
+              let name = e.name(of: Int32(t.rawValue)) else { return "" }
+        return V1NetUpgrade.typeNames[name] ?? name
+    }
+}

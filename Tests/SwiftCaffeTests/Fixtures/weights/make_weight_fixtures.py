@@ -1,0 +1,107 @@
+"""Weights fixtures for WeightsTests, in the formats Caffe wrote over the years,
+all holding the same values (FormulaParameters' formula, layer indices of
+small.prototxt):
+  small_v2.caffemodel        current `layer` entries, BlobShape, packed floats
+  small_v1.caffemodel        V1 `layers` with enum types and legacy
+                             num/channels/height/width (InnerProduct weights as
+                             1×1×5×100, as BVLC's files), biases as double_data,
+                             blob-less layers and a layer the net lacks
+  small_unpacked.caffemodel  V2 with repeated floats written unpacked
+and OpenCV DNN's output of small.prototxt with them (small.prob.npy; OpenCV
+reads V2 and unpacked, not double_data, which Caffe and SwiftCaffe read).
+Run: python3 make_weight_fixtures.py PB2_DIR  (make opencv-fixtures does it)."""
+import os
+import struct
+import sys
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, sys.argv[1])
+sys.path.insert(0, os.path.join(HERE, "..", "opencv"))
+import caffe_pb2  # noqa: E402
+import cv2  # noqa: E402
+import make_opencv_fixtures as ref  # noqa: E402
+
+# (file layer index, name, V2 type, V1 enum, blob shapes)
+LAYERS = [
+    (1, "conv1", "Convolution", caffe_pb2.V1LayerParameter.CONVOLUTION, [[4, 1, 3, 3], [4]]),
+    (4, "ip1", "InnerProduct", caffe_pb2.V1LayerParameter.INNER_PRODUCT, [[5, 100], [5]]),
+]
+values = {(name, j): ref.param_values(i, j, s, t) for i, name, t, _, shapes in LAYERS for j, s in enumerate(shapes)}
+
+
+def v2():
+    net = caffe_pb2.NetParameter(name="small")
+    for i, name, t, _, shapes in LAYERS:
+        l = net.layer.add(name=name, type=t)
+        for j, s in enumerate(shapes):
+            b = l.blobs.add()
+            b.shape.dim.extend(s)
+            b.data.extend(values[(name, j)].tolist())
+    return net.SerializeToString()
+
+
+def v1():
+    net = caffe_pb2.NetParameter(name="small")
+    for i, name, t, enum, shapes in LAYERS:
+        l = net.layers.add(name=name, type=enum)
+        for j, s in enumerate(shapes):
+            legacy = [1] * (4 - len(s)) + s
+            b = l.blobs.add(num=legacy[0], channels=legacy[1], height=legacy[2], width=legacy[3])
+            if j == 1:
+                b.double_data.extend(values[(name, j)].astype(np.float64).tolist())
+            else:
+                b.data.extend(values[(name, j)].tolist())
+        if name == "conv1":
+            net.layers.add(name="relu1", type=caffe_pb2.V1LayerParameter.RELU)
+            net.layers.add(name="pool1", type=caffe_pb2.V1LayerParameter.POOLING)
+    extra = net.layers.add(name="extra_fc", type=caffe_pb2.V1LayerParameter.INNER_PRODUCT)
+    b = extra.blobs.add(num=1, channels=1, height=2, width=3)
+    b.data.extend([1, 2, 3, 4, 5, 6])
+    return net.SerializeToString()
+
+
+def varint(n):
+    out = bytearray()
+    while True:
+        b = n & 0x7F
+        n >>= 7
+        out.append(b | (0x80 if n else 0))
+        if not n:
+            return bytes(out)
+
+
+def field(number, payload):
+    return varint(number << 3 | 2) + varint(len(payload)) + payload
+
+
+def unpacked():
+    """V2 by hand: every float of `data` (field 5) as its own fixed32 field."""
+    out = field(1, b"small")
+    for i, name, t, _, shapes in LAYERS:
+        layer = field(1, name.encode()) + field(2, t.encode())
+        for j, s in enumerate(shapes):
+            shape = field(1, b"".join(varint(d) for d in s))
+            data = b"".join(varint(5 << 3 | 5) + struct.pack("<f", v) for v in values[(name, j)])
+            layer += field(7, field(7, shape) + data)
+        out += field(100, layer)
+    return out
+
+
+files = {"small_v2.caffemodel": v2(), "small_v1.caffemodel": v1(), "small_unpacked.caffemodel": unpacked()}
+for f, data in files.items():
+    with open(os.path.join(HERE, f), "wb") as fh:
+        fh.write(data)
+
+# OpenCV cannot read double_data (Caffe can): it checks the float files; the
+# tests check that small_v1.caffemodel gives the same output in SwiftCaffe.
+x = ref.shaped_input([2, 1, 12, 12])
+outputs = []
+for f in ["small_v2.caffemodel", "small_unpacked.caffemodel"]:
+    net = cv2.dnn.readNetFromCaffe(os.path.join(HERE, "small.prototxt"), os.path.join(HERE, f))
+    net.setInput(x)
+    outputs.append(net.forward("prob"))
+    print(f, "->", outputs[-1].shape)
+assert all(np.allclose(o, outputs[0]) for o in outputs), "OpenCV reads the three files differently"
+np.save(os.path.join(HERE, "small.prob.npy"), np.ascontiguousarray(outputs[0], dtype=np.float32))

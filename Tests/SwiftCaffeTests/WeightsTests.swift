@@ -1,0 +1,170 @@
+import Foundation
+import XCTest
+@testable import SwiftCaffe
+
+/// .caffemodel files made by Fixtures/weights/make_weight_fixtures.py (V2,
+/// V1 with legacy shapes and double_data, unpacked floats) with OpenCV DNN's
+/// output for them.
+final class WeightsTests: XCTestCase {
+    let prototxt = Paths.fixture("weights/small.prototxt")
+    func file(_ f: String) -> String { Paths.fixture("weights/\(f).caffemodel") }
+
+    private func net(_ text: String? = nil) throws -> Net {
+        let loaded = text.map { try? ModelFile.loadNet(bytes: Array($0.utf8), file: "test.prototxt") } ?? (try? ModelFile.loadNet(path: prototxt))
+        return try Net(graph: try NetGraph.build(try XCTUnwrap(loaded).net))
+    }
+
+    private var tmp: URL!
+    override func setUpWithError() throws {
+        tmp = FileManager.default.temporaryDirectory.appendingPathComponent("weights-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: tmp, withIntermediateDirectories: true)
+    }
+    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: tmp) }
+
+    private func write(_ bytes: [UInt8], _ name: String = "w.caffemodel") throws -> String {
+        let p = tmp.appendingPathComponent(name).path
+        try Data(bytes).write(to: URL(fileURLWithPath: p))
+        return p
+    }
+
+    func testReadsEveryFormat() throws {
+        let v2 = try CaffeModel(path: file("small_v2"))
+        XCTAssertEqual(v2.format, .v2)
+        XCTAssertEqual(v2.netName, "small")
+        XCTAssertEqual(v2.layers.map(\.name), ["conv1", "ip1"])
+        XCTAssertEqual(v2.layers[1].blobs.map(\.shape), [[5, 100], [5]])
+        let v1 = try CaffeModel(path: file("small_v1"))
+        XCTAssertEqual(v1.format, .v1)
+        XCTAssertEqual(v1.layers.map(\.name), ["conv1", "relu1", "pool1", "ip1", "extra_fc"])
+        XCTAssertEqual(v1.layers.map(\.type), ["Convolution", "ReLU", "Pooling", "InnerProduct", "InnerProduct"])
+        XCTAssertEqual(v1.layers[3].blobs[0].legacy, [1, 1, 5, 100])
+        let unpacked = try CaffeModel(path: file("small_unpacked"))
+        for (a, b) in [(v2, v1), (v2, unpacked)] {
+            for name in ["conv1", "ip1"] {
+                let la = a.layers.first { $0.name == name }!, lb = b.layers.first { $0.name == name }!
+                XCTAssertEqual(la.blobs.map(\.values), lb.blobs.map(\.values), name)  // double_data converts exactly
+            }
+        }
+    }
+
+    func testForwardWithEachFileMatchesOpenCV() throws {
+        let expected = try NPY.read(path: Paths.fixture("weights/small.prob.npy"))
+        for f in ["small_v2", "small_v1", "small_unpacked"] {
+            let n = try net()
+            let report = try WeightCopier.copy(try CaffeModel(path: file(f)), into: n)
+            XCTAssertEqual(report.copied, ["conv1", "ip1"], f)
+            XCTAssertEqual(report.skipped, f == "small_v1" ? ["extra_fc"] : [], f)
+            n.blob("data")!.set(FormulaParameters.values(288, salt: 0, scale: 1))
+            try n.forward()
+            let worst = zip(n.blob("prob")!.values, expected.values).map { abs($0 - $1) }.max()!
+            XCTAssertLessThanOrEqual(worst, 1e-4, f)
+        }
+    }
+
+    func testMissingLayersKeepFillersAndReinit() throws {
+        let text = try String(contentsOfFile: prototxt, encoding: .utf8)
+            .replacingOccurrences(of: "layer { name: \"prob\"", with: """
+                layer { name: "ip2" type: "InnerProduct" bottom: "ip1" top: "ip2" inner_product_param { num_output: 3 bias_filler { type: "constant" value: 7 } } }
+                layer { name: "prob"
+                """)
+            .replacingOccurrences(of: "bottom: \"ip1\" top: \"prob\"", with: "bottom: \"ip2\" top: \"prob\"")
+        let n = try net(text)
+        let report = try WeightCopier.copy(try CaffeModel(path: file("small_v2")), into: n, reinit: ["conv1"])
+        XCTAssertEqual(report.copied, ["ip1"])
+        XCTAssertEqual(report.missing, ["ip2"])
+        XCTAssertEqual(report.reinitialised, ["conv1"])
+        XCTAssertEqual(n.layers.first { $0.name == "ip2" }!.params[1].values, [7, 7, 7])
+        XCTAssertEqual(n.layers.first { $0.name == "conv1" }!.params[0].values, Array(repeating: 0, count: 36))  // default filler
+        XCTAssertTrue(report.table.split(separator: "\n").contains { $0.hasPrefix("ip2 ") && $0.hasSuffix("from fillers (not in the file)") },
+                      report.table)
+        XCTAssertThrowsError(try WeightCopier.copy(try CaffeModel(path: file("small_v2")), into: n, reinit: ["conv9"])) { e in
+            XCTAssertEqual((e as? CaffeError)?.diagnostics.first?.message, "--reinit names layer 'conv9', which the net does not have")
+        }
+    }
+
+    func testMismatchesNameLayerBlobAndShapes() throws {
+        let wider = try String(contentsOfFile: prototxt, encoding: .utf8).replacingOccurrences(of: "num_output: 5", with: "num_output: 6")
+        for (f, found) in [("small_v2", "5×100"), ("small_v1", "1×1×5×100")] {
+            let ds = diagnostics { try WeightCopier.copy(try CaffeModel(path: self.file(f)), into: try self.net(wider)) }
+            let bias = f == "small_v2" ? "5" : "1×1×1×5"
+            XCTAssertEqual(ds.map(\.message), ["layer 'ip1' (InnerProduct): blob 0 has shape 6×100 in the net, \(found) in \(file(f))",
+                                               "layer 'ip1' (InnerProduct): blob 1 has shape 6 in the net, \(bias) in \(file(f))"])
+            XCTAssertEqual(ds.first?.location?.line, 6)
+        }
+        let noBias = try String(contentsOfFile: prototxt, encoding: .utf8).replacingOccurrences(of: "num_output: 5", with: "num_output: 5 bias_term: false")
+        let ds = diagnostics { try WeightCopier.copy(try CaffeModel(path: self.file("small_v2")), into: try self.net(noBias)) }
+        XCTAssertEqual(ds.map(\.message), ["layer 'ip1' (InnerProduct): the net has 1 parameter blob(s), \(file("small_v2")) has 2 for it"])
+    }
+
+    private func readError(_ bytes: [UInt8], name: String = "w.caffemodel") throws -> String {
+        let p = try write(bytes, name)
+        do {
+            _ = try CaffeModel(path: p)
+        } catch let e as CaffeError {
+            return e.description.replacingOccurrences(of: p, with: "FILE")
+        }
+        XCTFail("no error for \(name)")
+        return ""
+    }
+
+    func testBadFilesSayWhatIsWrong() throws {
+        let good = try readFile(file("small_v2"))
+        // Cut inside the second layer (ip1 starts at byte 214 and holds 2060 bytes).
+        XCTAssertEqual(try readError(Array(good.prefix(1000))),
+                       "FILE: error: byte 214, in NetParameter: field 'layer' says it holds 2060 bytes but the file ends at byte 1000; "
+                       + "it should be at least 2278 bytes long (truncated)")
+        XCTAssertEqual(try readError([]), "FILE: error: file is empty")
+        XCTAssertEqual(try readError(try readFile(prototxt)), "FILE: error: this is a text file (a prototxt?), not a binary NetParameter (.caffemodel/.binaryproto)")
+        XCTAssertEqual(try readError([0xFF, 0xD8, 0xFF, 0xE0, 0, 16]), "FILE: error: this is a JPEG image, not a binary NetParameter (.caffemodel/.binaryproto)")
+        XCTAssertEqual(try readError(try readFile(Paths.fixture("npy/f4.npy"))), "FILE: error: this is a NumPy .npy file, not a binary NetParameter (.caffemodel/.binaryproto)")
+        // A hostile length: field 'layer' claiming 2^40 bytes.
+        XCTAssertEqual(try readError([0xA2, 0x06, 0x80, 0x80, 0x80, 0x80, 0x80, 0x20, 0x0A]),
+                       "FILE: error: byte 0, in NetParameter: field 'layer' says it holds 1099511627776 bytes but the file ends at byte 9; "
+                       + "it should be at least 1099511627784 bytes long (truncated)")
+        // A blob inside a layer claiming more than the layer holds (a name field follows the layer).
+        XCTAssertEqual(try readError([0xA2, 0x06, 0x04, 0x3A, 0x08, 0x2A, 0x00, 0x0A, 0x01, 0x78]),
+                       "FILE: error: byte 3, in NetParameter.layer: field 'blobs' says it holds 8 bytes but its message has only 2 left (corrupt length)")
+        XCTAssertEqual(try readError([0x0F, 0x01]),
+                       "FILE: error: byte 0, in NetParameter: wire type 7 is not used by Caffe's files: this is not a NetParameter protobuf")
+        XCTAssertEqual(try CLIProbe.missing(), "no such file")
+    }
+
+    func testFuzzedWeightFilesNeverCrash() throws {
+        let seeds = try ["small_v2", "small_v1", "small_unpacked"].map { try readFile(file($0)) }
+        var r = FuzzTests.Random(state: 0xCAFE_F00D)
+        let cases = min(600, (Int(ProcessInfo.processInfo.environment["FUZZ_CASES"] ?? "") ?? 3000) / 5)
+        var rejected = 0
+        for i in 0..<cases {
+            var b = seeds[i % seeds.count]
+            for _ in 0..<(1 + r.below(3)) {
+                let at = r.below(b.count)
+                switch r.below(3) {
+                case 0: b[at] = UInt8(truncatingIfNeeded: r.next())
+                case 1: b.removeSubrange(at..<min(b.count, at + r.below(64)))
+                default: b.insert(UInt8(truncatingIfNeeded: r.next()), at: at)
+                }
+                if b.isEmpty { break }
+            }
+            let p = try write(b, "fuzz.caffemodel")
+            do {
+                let n = try net()
+                _ = try WeightCopier.copy(try CaffeModel(path: p), into: n)
+                try n.forward()
+            } catch let e as CaffeError {
+                rejected += 1
+                XCTAssertFalse(e.description.isEmpty)
+            }
+        }
+        XCTAssertGreaterThan(rejected, 0)
+    }
+}
+
+/// The error for a file that does not exist.
+enum CLIProbe {
+    static func missing() throws -> String {
+        do { _ = try CaffeModel(path: "/nonexistent/w.caffemodel") } catch let e as CaffeError {
+            if case .io(_, let reason) = e { return reason }
+        }
+        return ""
+    }
+}
