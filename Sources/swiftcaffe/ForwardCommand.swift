@@ -40,12 +40,17 @@ struct ForwardCommand: ParsableCommand {
     @Flag(help: "Print what the weights file gave each layer.")
     var verbose = false
 
+    @Option(help: "Also save the net's parameters as a current-format (V2) .caffemodel.")
+    var saveWeights: String?
+
     @OptionGroup var runtime: RuntimeOptions
     @OptionGroup var parse: ParseOptions
 
     func validate() throws {
         if blobs != nil, allBlobs { throw ValidationError("give --blobs or --all-blobs, not both") }
-        if outputDir == nil, compare == nil { throw ValidationError("give --output-dir DIR (and/or --compare DIR)") }
+        if outputDir == nil, compare == nil, saveWeights == nil {
+            throw ValidationError("give --output-dir DIR (and/or --compare DIR, --save-weights FILE)")
+        }
     }
 
     func run() throws {
@@ -73,6 +78,10 @@ struct ForwardCommand: ParsableCommand {
             }
         } else if reinit != nil {
             throw CaffeError.usage("--reinit needs --weights")
+        }
+        if let path = saveWeights {
+            try CaffeModelWriter.write(net, to: path)
+            note("saved the parameters to \(path)")
         }
         for (name, a) in arrays { net.blob(name)!.set(a.values) }
         try net.forward()

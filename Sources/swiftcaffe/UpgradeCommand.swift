@@ -5,9 +5,9 @@ import SwiftCaffe
 struct UpgradeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "upgrade",
-        abstract: "Rewrite a net or solver prototxt from any older Caffe syntax in the current one, listing the changes.")
+        abstract: "Rewrite a net or solver prototxt, or a .caffemodel, from any older Caffe format in the current one, listing the changes.")
 
-    @Argument(help: "The old net or solver prototxt.")
+    @Argument(help: "The old net or solver prototxt, or weights (.caffemodel).")
     var file: String
 
     @Option(name: .shortAndLong, help: "Where to write the result (default: standard output).")
@@ -16,6 +16,7 @@ struct UpgradeCommand: ParsableCommand {
     @OptionGroup var parse: ParseOptions
 
     func run() throws {
+        if file.hasSuffix(".caffemodel") || isBinary(file) { return try upgradeWeights() }
         let bytes = try readFile(file)
         let kind = PrototxtKind.detect(bytes: bytes, file: file)
         let text: String
@@ -37,6 +38,30 @@ struct UpgradeCommand: ParsableCommand {
         } else {
             note("\(file): upgraded \(kind.rawValue):")
             for n in notes { note("  - \(n.message)") }
+        }
+    }
+}
+
+extension UpgradeCommand {
+    /// Whether the file starts with bytes no prototxt has.
+    func isBinary(_ path: String) -> Bool {
+        guard let h = FileHandle(forReadingAtPath: path) else { return false }
+        defer { try? h.close() }
+        let head = [UInt8](h.readData(ofLength: 256))
+        return head.contains { $0 < 0x09 || ($0 > 0x0D && $0 < 0x20) }
+    }
+
+    func upgradeWeights() throws {
+        guard let out = output else {
+            throw CaffeError.usage("give -o NEW.caffemodel: weights are binary and are not written to the terminal")
+        }
+        let model = try CaffeModel(path: file)
+        try CaffeModelWriter.upgrade(model, to: out)
+        let blobs = model.layers.reduce(0) { $0 + $1.blobs.count }
+        if model.format == .v2 {
+            note("\(file): weights are already current (V2); rewritten with \(model.layers.count) layers, \(blobs) blobs")
+        } else {
+            note("\(file): upgraded weights \(model.format.rawValue) → V2 (layer): \(model.layers.count) layers, \(blobs) blobs kept as stored")
         }
     }
 }

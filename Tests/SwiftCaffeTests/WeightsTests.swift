@@ -159,6 +159,55 @@ final class WeightsTests: XCTestCase {
     }
 }
 
+extension WeightsTests {
+    func testSHA1KnownVectorsAndPublishedModels() throws {
+        func sha(_ s: String) -> String { Array(s.utf8).withUnsafeBytes { SHA1.hex($0) } }
+        XCTAssertEqual(sha(""), "da39a3ee5e6b4b0d3255bfef95601890afd80709")
+        XCTAssertEqual(sha("abc"), "a9993e364706816aba3e25717850c26c9cd0d89d")
+        XCTAssertEqual(sha("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq"), "84983e441c3bd26ebaae4aa1f95129e5e54670f1")
+        XCTAssertEqual(sha(String(repeating: "a", count: 1_000_000)), "34aa973cd4c4daa4f61eeb2bdbad27316534016f")
+        // Python's hashlib on the fixture file.
+        let model = try CaffeModel(path: file("small_v1"))
+        XCTAssertEqual(model.sha1, "e3b3c6cf0eced413cb4995b7eecadd7d19f2a2bb")
+        XCTAssertNil(model.knownModel)
+        XCTAssertEqual(CaffeModel.published["9116a64c0fbe4459d18f4bb6b56d647b63920377"], "BVLC AlexNet (bvlc_alexnet.caffemodel)")
+    }
+
+    func testWrittenWeightsReloadAndAreWhatOpenCVRead() throws {
+        let n = try net()
+        _ = try WeightCopier.copy(try CaffeModel(path: file("small_v1")), into: n)
+        let out = tmp.appendingPathComponent("saved.caffemodel").path
+        try CaffeModelWriter.write(n, to: out)
+        // Byte-identical to the file the fixture script showed OpenCV reading alike.
+        XCTAssertEqual(try readFile(out), try readFile(file("small_written")))
+        let again = try CaffeModel(path: out)
+        XCTAssertEqual(again.format, .v2)
+        let m = try net()
+        XCTAssertEqual(try WeightCopier.copy(again, into: m).copied, ["conv1", "ip1"])
+        for (a, b) in zip(n.learnableParams, m.learnableParams) { XCTAssertEqual(a.values, b.values) }
+    }
+
+    func testUpgradingV1WeightsKeepsEveryBlob() throws {
+        let old = try CaffeModel(path: file("small_v1"))
+        let out = tmp.appendingPathComponent("v2.caffemodel").path
+        try CaffeModelWriter.upgrade(old, to: out)
+        let new = try CaffeModel(path: out)
+        XCTAssertEqual(new.format, .v2)
+        XCTAssertEqual(new.layers.map(\.name), old.layers.map(\.name))
+        XCTAssertEqual(new.layers.map(\.type), ["Convolution", "ReLU", "Pooling", "InnerProduct", "InnerProduct"])
+        for (a, b) in zip(old.layers, new.layers) {
+            XCTAssertEqual(a.blobs.map(\.values), b.blobs.map(\.values), a.name)
+            XCTAssertEqual(a.blobs.map(\.legacy), b.blobs.map(\.legacy), a.name)
+        }
+        let n = try net()
+        _ = try WeightCopier.copy(new, into: n)
+        n.blob("data")!.set(FormulaParameters.values(288, salt: 0, scale: 1))
+        try n.forward()
+        let expected = try NPY.read(path: Paths.fixture("weights/small.prob.npy"))
+        XCTAssertLessThanOrEqual(zip(n.blob("prob")!.values, expected.values).map { abs($0 - $1) }.max()!, 1e-4)
+    }
+}
+
 /// The error for a file that does not exist.
 enum CLIProbe {
     static func missing() throws -> String {

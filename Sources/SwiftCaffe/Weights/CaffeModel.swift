@@ -43,6 +43,17 @@ public final class CaffeModel {
     public let netName: String
     public let layers: [StoredLayer]
     public let fileSize: Int
+    /// The file's SHA-1, hex.
+    public let sha1: String
+    /// The published model this file is, recognised by its SHA-1.
+    public var knownModel: String? { Self.published[sha1] }
+
+    /// SHA-1 digests the BVLC model zoo lists for its files.
+    static let published = [
+        "9116a64c0fbe4459d18f4bb6b56d647b63920377": "BVLC AlexNet (bvlc_alexnet.caffemodel)",
+        "4c8d77deb20ea792f84eb5e6d0a11ca0a8660a46": "BVLC Reference CaffeNet (bvlc_reference_caffenet.caffemodel)",
+    ]
+
     private let message: UnsafeMutablePointer<Caffe__NetParameter>
 
     deinit { caffe__net_parameter__free_unpacked(message, nil) }
@@ -67,7 +78,11 @@ public final class CaffeModel {
         defer { munmap(map, size) }
         let bytes = UnsafeRawBufferPointer(start: map, count: size)
         try WireCheck.check(bytes, as: CaffeSchema.netParameter, file: path)
-        guard let m = caffe__net_parameter__unpack(nil, size, map.assumingMemoryBound(to: UInt8.self)) else {
+        // The digest is computed on another thread while protobuf-c decodes.
+        let digest = DigestTask(bytes)
+        let decoded = caffe__net_parameter__unpack(nil, size, map.assumingMemoryBound(to: UInt8.self))
+        sha1 = digest.wait()
+        guard let m = decoded else {
             throw CaffeError.io(path: path, reason: "libprotobuf-c could not decode it as a NetParameter (corrupt field contents)")
         }
         message = m
@@ -124,4 +139,25 @@ public final class CaffeModel {
               let name = e.name(of: Int32(t.rawValue)) else { return "" }
         return V1NetUpgrade.typeNames[name] ?? name
     }
+}
+
+/// SHA-1 of a mapped file on a background thread.
+private final class DigestTask: @unchecked Sendable {
+    private var result = ""
+    private let done = DispatchSemaphore(value: 0)
+
+    init(_ bytes: UnsafeRawBufferPointer) {
+        let b = UncheckedBytes(bytes: bytes)
+        DispatchQueue.global().async {
+            self.result = SHA1.hex(b.bytes)
+            self.done.signal()
+        }
+    }
+
+    func wait() -> String {
+        done.wait()
+        return result
+    }
+
+    private struct UncheckedBytes: @unchecked Sendable { let bytes: UnsafeRawBufferPointer }
 }

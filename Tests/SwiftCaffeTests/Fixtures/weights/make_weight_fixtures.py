@@ -8,7 +8,9 @@ small.prototxt):
                              blob-less layers and a layer the net lacks
   small_unpacked.caffemodel  V2 with repeated floats written unpacked
 and OpenCV DNN's output of small.prototxt with them (small.prob.npy; OpenCV
-reads V2 and unpacked, not double_data, which Caffe and SwiftCaffe read).
+reads V2 and unpacked, not double_data, which Caffe and SwiftCaffe read), and
+checks that OpenCV gives the same output with small_written.caffemodel, the
+file SwiftCaffe writes.
 Run: python3 make_weight_fixtures.py PB2_DIR  (make opencv-fixtures does it)."""
 import os
 import struct
@@ -105,3 +107,13 @@ for f in ["small_v2.caffemodel", "small_unpacked.caffemodel"]:
     print(f, "->", outputs[-1].shape)
 assert all(np.allclose(o, outputs[0]) for o in outputs), "OpenCV reads the three files differently"
 np.save(os.path.join(HERE, "small.prob.npy"), np.ascontiguousarray(outputs[0], dtype=np.float32))
+
+# small_written.caffemodel is SwiftCaffe's own output (swiftcaffe forward
+# --weights small_v1.caffemodel --save-weights ...; WeightsTests checks it is
+# byte-identical to what SwiftCaffe writes now). OpenCV must read it alike.
+written = os.path.join(HERE, "small_written.caffemodel")
+if os.path.exists(written):
+    net = cv2.dnn.readNetFromCaffe(os.path.join(HERE, "small.prototxt"), written)
+    net.setInput(x)
+    assert np.array_equal(net.forward("prob"), outputs[0]), "OpenCV reads SwiftCaffe's file differently"
+    print("small_written.caffemodel -> identical output in OpenCV")
