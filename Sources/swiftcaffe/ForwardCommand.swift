@@ -65,9 +65,11 @@ struct ForwardCommand: ParsableCommand {
         printWarnings(loaded.warnings, source: loaded.source)
         let shapes = Dictionary(arrays.map { ($0.0, $0.1.shape) }, uniquingKeysWith: { _, b in b })
         let graph = try buildGraph(loaded, options: .init(state: NetState(phase: phase.phase), inputShapes: shapes))
+        // The weights file is read before the net allocates its own parameters:
+        // its mapping is gone by then, which keeps peak memory near twice the file.
+        let model = try weights.map { try CaffeModel(path: $0) }
         let net = try Net(graph: graph, seed: seed)
-        if let w = weights {
-            let model = try CaffeModel(path: w)
+        if let w = weights, let model {
             let report = try WeightCopier.copy(model, into: net, reinit: Set((reinit ?? "").split(separator: ",").map(String.init)))
             if verbose || !report.isClean {
                 note("\(w): \(model.format.rawValue) weights\(model.netName.isEmpty ? "" : " of '\(model.netName)'")")

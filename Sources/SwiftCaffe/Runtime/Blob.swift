@@ -32,17 +32,17 @@ final class AlignedStorage {
 }
 
 /// An N-D array of Float32 values (`data`) and their gradients (`diff`), as
-/// Caffe's Blob. Reshaping keeps the storage when the new count fits.
+/// Caffe's Blob. Reshaping keeps the storage when the new count fits. The
+/// gradient storage exists only once something asks for it, so a net that
+/// only runs forward holds one copy of its weights and activations.
 public final class Blob {
     public private(set) var shape: Shape = []
     public private(set) var count = 0
     private let dataStorage: AlignedStorage
-    private let diffStorage: AlignedStorage
+    private var diffStorage: AlignedStorage?
 
     public init(_ shape: Shape = []) {
-        let n = max(SwiftCaffe.count(shape), 1)
-        dataStorage = AlignedStorage(capacity: n)
-        diffStorage = AlignedStorage(capacity: n)
+        dataStorage = AlignedStorage(capacity: max(SwiftCaffe.count(shape), 1))
         reshape(shape)
     }
 
@@ -50,11 +50,17 @@ public final class Blob {
         shape = s
         count = SwiftCaffe.count(s)
         dataStorage.reserve(count)
-        diffStorage.reserve(count)
+        diffStorage?.reserve(count)
     }
 
     public var data: UnsafeMutablePointer<Float> { dataStorage.pointer }
-    public var diff: UnsafeMutablePointer<Float> { diffStorage.pointer }
+
+    public var diff: UnsafeMutablePointer<Float> {
+        if let d = diffStorage { return d.pointer }
+        let d = AlignedStorage(capacity: max(count, 1))
+        diffStorage = d
+        return d.pointer
+    }
     public var dataBuffer: UnsafeMutableBufferPointer<Float> { UnsafeMutableBufferPointer(start: data, count: count) }
     public var diffBuffer: UnsafeMutableBufferPointer<Float> { UnsafeMutableBufferPointer(start: diff, count: count) }
 
