@@ -95,6 +95,15 @@ public enum NPY {
 
     /// Writes float32, C order, format 1.0 (2.0 when the header needs it).
     public static func write(_ a: Array, to path: String) throws {
+        do {
+            try Data(encode(a)).write(to: URL(fileURLWithPath: path), options: .atomic)
+        } catch {
+            throw CaffeError.io(path: path, reason: "cannot write: \(error.localizedDescription)")
+        }
+    }
+
+    /// The bytes of a .npy file holding `a` as float32.
+    public static func encode(_ a: Array) -> [UInt8] {
         let dims = a.shape.map(String.init).joined(separator: ", ") + (a.shape.count == 1 ? "," : "")
         var header = "{'descr': '<f4', 'fortran_order': False, 'shape': (\(dims)), }"
         let v2 = header.utf8.count + 12 > 65_535
@@ -110,10 +119,6 @@ public enum NPY {
             let u = v.bitPattern.littleEndian
             out += [UInt8(u & 0xFF), UInt8(u >> 8 & 0xFF), UInt8(u >> 16 & 0xFF), UInt8(u >> 24)]
         }
-        do {
-            try Data(out).write(to: URL(fileURLWithPath: path), options: .atomic)
-        } catch {
-            throw CaffeError.io(path: path, reason: "cannot write: \(error.localizedDescription)")
-        }
+        return out
     }
 }

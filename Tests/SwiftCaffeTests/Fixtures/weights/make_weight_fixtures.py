@@ -91,6 +91,16 @@ def unpacked():
     return out
 
 
+# A mean image as ImageNet's is published: BlobProto 1×3×H×W in the legacy
+# fields, here 3×6×8; and the same values as a C×H×W .npy.
+mean = (np.sin(np.arange(3 * 6 * 8, dtype=np.float64) * 0.37) * 20 + np.repeat([104.0, 117.0, 123.0], 48)).astype(np.float32)
+blob = caffe_pb2.BlobProto(num=1, channels=3, height=6, width=8)
+blob.data.extend(mean.tolist())
+with open(os.path.join(HERE, "mean.binaryproto"), "wb") as fh:
+    fh.write(blob.SerializeToString())
+np.save(os.path.join(HERE, "mean.npy"), mean.reshape(3, 6, 8))
+print("mean per channel:", ", ".join(f"{v:.3f}" for v in mean.reshape(3, -1).mean(axis=1, dtype=np.float64)))
+
 files = {"small_v2.caffemodel": v2(), "small_v1.caffemodel": v1(), "small_unpacked.caffemodel": unpacked()}
 for f, data in files.items():
     with open(os.path.join(HERE, f), "wb") as fh:

@@ -1,0 +1,86 @@
+import CaffeSchema
+import CProtobufC
+import Foundation
+
+/// A mean image: Caffe's .binaryproto (one BlobProto, as the ImageNet mean
+/// is published: 1×3×256×256 in the legacy num/channels/height/width
+/// fields, BGR) or a .npy array (C×H×W or 1×C×H×W).
+public struct MeanImage: Sendable, Equatable {
+    public var channels: Int
+    public var height: Int
+    public var width: Int
+    /// C×H×W values.
+    public var values: [Float]
+
+    public init(channels: Int, height: Int, width: Int, values: [Float]) {
+        self.channels = channels
+        self.height = height
+        self.width = width
+        self.values = values
+    }
+
+    public static func read(path: String) throws -> MeanImage {
+        let bytes = try readFile(path)
+        if bytes.starts(with: NPY.magic) {
+            let a = try NPY.read(bytes: bytes, name: path)
+            let s = a.shape.count == 4 && a.shape[0] == 1 ? Array(a.shape.dropFirst()) : a.shape
+            guard s.count == 3 else {
+                throw CaffeError.io(path: path, reason: "a mean image must be C×H×W or 1×C×H×W, this array is \(describe(a.shape))")
+            }
+            return MeanImage(channels: s[0], height: s[1], width: s[2], values: a.values)
+        }
+        return try bytes.withUnsafeBytes { raw in
+            try WireCheck.check(raw, as: CaffeSchema.blobProto, file: path)
+            guard let b = caffe__blob_proto__unpack(nil, raw.count, raw.baseAddress!.assumingMemoryBound(to: UInt8.self)) else {
+                throw CaffeError.io(path: path, reason: "libprotobuf-c could not decode it as a BlobProto (corrupt field contents)")
+            }
+            defer { caffe__blob_proto__free_unpacked(b, nil) }
+            var shape: Shape
+            if let s = b.pointee.shape?.pointee {
+                shape = (0..<Int(s.n_dim)).map { Int(s.dim[$0]) }
+            } else {
+                shape = [Int(b.pointee.num), Int(b.pointee.channels), Int(b.pointee.height), Int(b.pointee.width)]
+            }
+            if shape.count == 4, shape[0] == 1 { shape.removeFirst() }
+            guard shape.count == 3, shape.allSatisfy({ $0 > 0 }) else {
+                throw CaffeError.io(path: path, reason: "a mean image must be 1×C×H×W, this blob is \(describe(shape))")
+            }
+            let n = count(shape)
+            var values: [Float]
+            if b.pointee.n_data > 0 {
+                values = Array(UnsafeBufferPointer(start: b.pointee.data, count: Int(b.pointee.n_data)))
+            } else {
+                values = (0..<Int(b.pointee.n_double_data)).map { Float(b.pointee.double_data[$0]) }
+            }
+            guard values.count == n else {
+                throw CaffeError.io(path: path, reason: "the blob's shape \(describe(shape)) needs \(n) values, the file holds \(values.count)")
+            }
+            return MeanImage(channels: shape[0], height: shape[1], width: shape[2], values: values)
+        }
+    }
+
+    /// The average of each channel (what `mean_value` would give).
+    public var perChannel: [Float] {
+        let plane = height * width
+        return (0..<channels).map { c in
+            var s: Double = 0
+            for i in 0..<plane { s += Double(values[c * plane + i]) }
+            return Float(s / Double(max(plane, 1)))
+        }
+    }
+
+    /// The centre crop of size h×w, as Caffe's transformer takes it for a test crop.
+    public func centreCrop(height h: Int, width w: Int) throws -> [Float] {
+        guard h <= height, w <= width else {
+            throw CaffeError.usage("the mean image is \(height)×\(width), smaller than the \(h)×\(w) input")
+        }
+        let top = (height - h) / 2, left = (width - w) / 2
+        var out = [Float](repeating: 0, count: channels * h * w)
+        for c in 0..<channels {
+            for y in 0..<h {
+                for x in 0..<w { out[(c * h + y) * w + x] = values[(c * height + top + y) * width + left + x] }
+            }
+        }
+        return out
+    }
+}
