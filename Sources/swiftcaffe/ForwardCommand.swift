@@ -72,7 +72,8 @@ struct ForwardCommand: ParsableCommand {
         if let w = weights, let model {
             let report = try WeightCopier.copy(model, into: net, reinit: Set((reinit ?? "").split(separator: ",").map(String.init)))
             if verbose || !report.isClean {
-                note("\(w): \(model.format.rawValue) weights\(model.netName.isEmpty ? "" : " of '\(model.netName)'")")
+                note("\(w): \(model.format.rawValue) weights\(model.netName.isEmpty ? "" : " of '\(model.netName)'")"
+                     + (model.knownModel.map { ", the published \($0)" } ?? ""))
                 note(report.table)
             }
             if !report.missing.isEmpty {
