@@ -7,6 +7,26 @@ struct ConvGeometry2D {
     var outH, outW: Int
 
     var colRows: Int { channels * kernelH * kernelW }
+
+    /// The 2-D geometry of a resolved convolution whose image is
+    /// channels × height × width and whose output grid is outH × outW
+    /// (for a deconvolution the image is the top and the grid the bottom).
+    init(_ r: ConvolutionGeometry.Resolved, channels: Int, height: Int, width: Int, outH: Int, outW: Int) {
+        self.init(channels: channels, height: height, width: width, kernelH: r.kernel[0], kernelW: r.kernel[1],
+                  padH: r.pad[0], padW: r.pad[1], strideH: r.stride[0], strideW: r.stride[1],
+                  dilationH: r.dilation[0], dilationW: r.dilation[1], outH: outH, outW: outW)
+    }
+
+    init(channels: Int, height: Int, width: Int, kernelH: Int, kernelW: Int, padH: Int, padW: Int, strideH: Int, strideW: Int,
+         dilationH: Int, dilationW: Int, outH: Int, outW: Int) {
+        (self.channels, self.height, self.width) = (channels, height, width)
+        (self.kernelH, self.kernelW, self.padH, self.padW) = (kernelH, kernelW, padH, padW)
+        (self.strideH, self.strideW, self.dilationH, self.dilationW) = (strideH, strideW, dilationH, dilationW)
+        (self.outH, self.outW) = (outH, outW)
+    }
+
+    static let empty = ConvGeometry2D(channels: 0, height: 0, width: 0, kernelH: 0, kernelW: 0, padH: 0, padW: 0,
+                                      strideH: 1, strideW: 1, dilationH: 1, dilationW: 1, outH: 0, outW: 0)
     var colCols: Int { outH * outW }
 
     /// The output columns [lo, hi) whose input column ow·stride − pad + kw·dilation is inside the image.

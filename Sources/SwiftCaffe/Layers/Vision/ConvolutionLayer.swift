@@ -8,8 +8,7 @@
 /// columns are the image itself, one GEMM per image. Two spatial axes.
 final class ConvolutionLayer: Layer {
     private let geometry: ConvolutionGeometry
-    private var conv = ConvGeometry2D(channels: 0, height: 0, width: 0, kernelH: 0, kernelW: 0, padH: 0, padW: 0,
-                                      strideH: 1, strideW: 1, dilationH: 1, dilationW: 1, outH: 0, outW: 0)
+    private var conv = ConvGeometry2D.empty
     private var outer = 1
     private var isPointwise = false
 
@@ -29,9 +28,7 @@ final class ConvolutionLayer: Layer {
             throw fail("the runtime runs 2-D convolutions; this input has \(r.spatialIn.count) spatial axes")
         }
         let top = tops[0].shape
-        conv = ConvGeometry2D(channels: r.channels, height: r.spatialIn[0], width: r.spatialIn[1],
-                              kernelH: r.kernel[0], kernelW: r.kernel[1], padH: r.pad[0], padW: r.pad[1],
-                              strideH: r.stride[0], strideW: r.stride[1], dilationH: r.dilation[0], dilationW: r.dilation[1],
+        conv = ConvGeometry2D(r, channels: r.channels, height: r.spatialIn[0], width: r.spatialIn[1],
                               outH: top[r.axis + 1], outW: top[r.axis + 2])
         outer = r.outer
         isPointwise = r.kernel == [1, 1] && r.stride == [1, 1] && r.pad == [0, 0]

@@ -5,8 +5,7 @@
 /// Weights are channels × (num_output/group) × kernel.
 final class DeconvolutionLayer: Layer {
     private let geometry: ConvolutionGeometry
-    private var conv = ConvGeometry2D(channels: 0, height: 0, width: 0, kernelH: 0, kernelW: 0, padH: 0, padW: 0,
-                                      strideH: 1, strideW: 1, dilationH: 1, dilationW: 1, outH: 0, outW: 0)
+    private var conv = ConvGeometry2D.empty
     private var outer = 1, inputChannels = 0
     private let col = Blob()
 
@@ -27,9 +26,7 @@ final class DeconvolutionLayer: Layer {
         }
         let top = tops[0].shape
         // The convolution this one transposes maps the top (as its image) to the bottom.
-        conv = ConvGeometry2D(channels: geometry.numOutput, height: top[r.axis + 1], width: top[r.axis + 2],
-                              kernelH: r.kernel[0], kernelW: r.kernel[1], padH: r.pad[0], padW: r.pad[1],
-                              strideH: r.stride[0], strideW: r.stride[1], dilationH: r.dilation[0], dilationW: r.dilation[1],
+        conv = ConvGeometry2D(r, channels: geometry.numOutput, height: top[r.axis + 1], width: top[r.axis + 2],
                               outH: r.spatialIn[0], outW: r.spatialIn[1])
         outer = r.outer
         inputChannels = r.channels
