@@ -3,7 +3,7 @@
 
 SWIFT        ?= swift
 CONFIG       ?= release
-APT_PACKAGES := libprotobuf-c-dev libopenblas-dev pkg-config graphviz
+APT_PACKAGES := libprotobuf-c-dev libopenblas-dev libjpeg-dev libpng-dev pkg-config graphviz
 PROTO_APT    := protobuf-c-compiler libprotobuf-dev
 BIN           = .build/$(CONFIG)/swiftcaffe
 # Fuzz cases in `make test`; FUZZ_CASES=100000 make test for a long run.
@@ -63,9 +63,10 @@ opencv-fixtures:
 	@mkdir -p $(REFERENCE)/pb2
 	protoc -I Proto -I /usr/include --python_out=$(REFERENCE)/pb2 Proto/caffe.proto protobuf-c/protobuf-c.proto
 	@[ -x $(REFERENCE)/venv/bin/python ] || python3 -m venv $(REFERENCE)/venv
-	@$(REFERENCE)/venv/bin/pip install -q 'opencv-python-headless<5' numpy 'protobuf==4.21.12'
+	@$(REFERENCE)/venv/bin/pip install -q 'opencv-python-headless<5' numpy 'protobuf==4.21.12' pillow
 	$(REFERENCE)/venv/bin/python Tests/SwiftCaffeTests/Fixtures/opencv/make_opencv_fixtures.py $(REFERENCE)/pb2
 	$(REFERENCE)/venv/bin/python Tests/SwiftCaffeTests/Fixtures/weights/make_weight_fixtures.py $(REFERENCE)/pb2
+	$(REFERENCE)/venv/bin/python Tests/SwiftCaffeTests/Fixtures/images/make_image_fixtures.py $(REFERENCE)/pb2
 
 # Regenerates the C schema code from Proto/caffe.proto (the output is committed).
 proto: proto-deps

@@ -250,4 +250,26 @@ final class CLITests: XCTestCase {
         XCTAssertTrue(switched.stderr.contains("SwiftCaffe selected"), switched.stderr)
         XCTAssertTrue(switched.stderr.contains("sgemm self-check passed"), switched.stderr)
     }
+
+    func testClassify() throws {
+        func img(_ f: String) -> String { Paths.fixture("images/\(f)") }
+        let base = ["classify", "--model", img("tiny_classifier.prototxt"), "--weights", img("tiny.caffemodel"), "--mean-value", "104,117,123",
+                    "--resize", "20,20", "--labels", img("labels.txt")]
+        let r = try run(base + ["--oversample", "--top", "2", img("rgb.png"), img("photo.jpg")])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stdout.hasPrefix("Preprocessing: resize to 20×20 (bilinear), RGB → BGR, channels first, values 0–255, "
+                                         + "minus mean values 104,117,123, 10 crops of 16×16 (4 corners + centre, and their mirrors), predictions averaged\n"),
+                      r.stdout)
+        XCTAssertTrue(r.stdout.contains("\(img("rgb.png")):\n  0.5000  n00000001 class number 1\n  0.2252  n00000005 class number 5\n"), r.stdout)
+        let j = try run(base + ["--json", img("rgb.png")])
+        let obj = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(j.stdout.utf8)) as? [String: Any])
+        let top = try XCTUnwrap(((obj["results"] as? [[String: Any]])?.first?["top"]) as? [[String: Any]])
+        XCTAssertEqual(top.count, 5)
+        XCTAssertEqual(top.first?["class"] as? Int, 1)
+        XCTAssertEqual(top.first?["label"] as? String, "n00000001 class number 1")
+        let bad = try run(base + [img("truncated.png")])
+        XCTAssertEqual(bad.status, 1)
+        XCTAssertTrue(bad.stderr.contains("truncated.png: error: corrupt or unsupported PNG"), bad.stderr)
+        XCTAssertEqual(try run(base + ["--mean", img("../weights/mean.npy"), img("rgb.png")]).status, 2, "a 3×6×8 mean neither matches 20×20 nor covers 16×16")
+    }
 }
