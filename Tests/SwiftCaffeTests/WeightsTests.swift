@@ -82,6 +82,34 @@ final class WeightsTests: XCTestCase {
         }
     }
 
+    func testReducedAlexNetWithV1WeightsMatchesOpenCV() throws {
+        let loaded = try ModelFile.loadNet(path: Paths.fixture("weights/alexnet_reduced.prototxt"))
+        let n = try Net(graph: try NetGraph.build(loaded.net))
+        let model = try CaffeModel(path: file("alexnet_reduced_v1"))
+        XCTAssertEqual(model.format, .v1)
+        let report = try WeightCopier.copy(model, into: n)
+        XCTAssertEqual(report.copied, ["conv1", "conv2", "conv3", "conv4", "conv5", "fc6", "fc7", "fc8"])
+        XCTAssertTrue(report.isClean)
+        n.blob("data")!.set(FormulaParameters.values(2 * 3 * 227 * 227, salt: 0, scale: 100))
+        try n.forward()
+        for blob in ["fc8", "prob"] {
+            let expected = try NPY.read(path: Paths.fixture("weights/alexnet_reduced.\(blob).npy"))
+            let scale = expected.values.map { abs($0) }.max()!
+            XCTAssertLessThanOrEqual(zip(n.blob(blob)!.values, expected.values).map { abs($0 - $1) }.max()!, 1e-4 * scale, blob)
+        }
+    }
+
+    func testWeightsOfAnotherNet() throws {
+        let n = try net(SwiftCaffeTests.net(input: [1, 8], """
+            layer { name: "enc" type: "InnerProduct" bottom: "data" top: "enc" inner_product_param { num_output: 3 } }
+            layer { name: "dec" type: "InnerProduct" bottom: "enc" top: "dec" inner_product_param { num_output: 8 } }
+            """))
+        XCTAssertThrowsError(try WeightCopier.copy(try CaffeModel(path: file("small_v2")), into: n)) { e in
+            XCTAssertEqual("\(e)", "\(file("small_v2")): error: none of its 2 layers with weights (conv1, ip1) is a layer of the net (enc, dec): "
+                           + "the weights of another net?")
+        }
+    }
+
     func testMismatchesNameLayerBlobAndShapes() throws {
         let wider = try String(contentsOfFile: prototxt, encoding: .utf8).replacingOccurrences(of: "num_output: 5", with: "num_output: 6")
         for (f, found) in [("small_v2", "5×100"), ("small_v1", "1×1×5×100")] {

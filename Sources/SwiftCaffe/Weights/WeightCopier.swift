@@ -72,6 +72,13 @@ public enum WeightCopier {
         }
         if !problems.isEmpty { throw CaffeError.diagnostics(problems, source: nil) }
         report.skipped = model.layers.map(\.name).filter { !netNames.contains($0) }
+        // Nothing in common: the weights of another net, not a partial fine-tune.
+        let withWeights = model.layers.filter { !$0.blobs.isEmpty }
+        if report.copied.isEmpty, report.reinitialised.isEmpty, !report.missing.isEmpty, !withWeights.isEmpty {
+            throw CaffeError.io(path: model.path, reason: "none of its \(withWeights.count) layers with weights (\(withWeights.prefix(4).map(\.name).joined(separator: ", "))"
+                                + "\(withWeights.count > 4 ? ", ..." : "")) is a layer of the net (\(report.missing.prefix(4).joined(separator: ", "))"
+                                + "\(report.missing.count > 4 ? ", ..." : "")): the weights of another net?")
+        }
         return report
     }
 

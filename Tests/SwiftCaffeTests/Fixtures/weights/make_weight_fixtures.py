@@ -127,3 +127,48 @@ if os.path.exists(written):
     net.setInput(x)
     assert np.array_equal(net.forward("prob"), outputs[0]), "OpenCV reads SwiftCaffe's file differently"
     print("small_written.caffemodel -> identical output in OpenCV")
+
+
+# A reduced AlexNet: Models/alexnet/deploy.prototxt with every layer kept and
+# channel counts divided, batch 2; its weights in BVLC's V1 layout (enum types,
+# legacy num/channels/height/width, every layer listed); OpenCV's outputs.
+from google.protobuf import text_format  # noqa: E402
+
+with open(os.path.join(HERE, "..", "..", "..", "..", "Models", "alexnet", "deploy.prototxt")) as fh:
+    text = fh.read()
+for old, new in [("num_output: 96 ", "num_output: 12 "), ("num_output: 256 pad: 2", "num_output: 32 pad: 2"),
+                 ("num_output: 384 pad: 1 kernel_size: 3 }", "num_output: 48 pad: 1 kernel_size: 3 }"),
+                 ("num_output: 384 pad: 1 kernel_size: 3 group: 2", "num_output: 48 pad: 1 kernel_size: 3 group: 2"),
+                 ("num_output: 256 pad: 1", "num_output: 32 pad: 1"), ("num_output: 4096", "num_output: 64"),
+                 ("num_output: 1000", "num_output: 10"), ("dim: 10 dim: 3", "dim: 2 dim: 3")]:
+    assert old in text, old
+    text = text.replace(old, new)
+text = "# Models/alexnet/deploy.prototxt with channel counts divided (make_weight_fixtures.py).\n" + text[text.index('name: "AlexNet"'):]
+with open(os.path.join(HERE, "alexnet_reduced.prototxt"), "w") as fh:
+    fh.write(text)
+net_param = caffe_pb2.NetParameter()
+text_format.Merge(text, net_param)
+V1 = {"Input": None, "Convolution": caffe_pb2.V1LayerParameter.CONVOLUTION, "ReLU": caffe_pb2.V1LayerParameter.RELU,
+      "LRN": caffe_pb2.V1LayerParameter.LRN, "Pooling": caffe_pb2.V1LayerParameter.POOLING,
+      "InnerProduct": caffe_pb2.V1LayerParameter.INNER_PRODUCT, "Dropout": caffe_pb2.V1LayerParameter.DROPOUT,
+      "Softmax": caffe_pb2.V1LayerParameter.SOFTMAX}
+shapes = {"data": [2, 3, 227, 227]}
+reduced = caffe_pb2.NetParameter(name="AlexNet")
+for i, layer in enumerate(net_param.layer):
+    b = [shapes.get(x) for x in layer.bottom]
+    if V1[layer.type] is not None:
+        out = reduced.layers.add(name=layer.name, type=V1[layer.type])
+        for j, sh in enumerate(ref.param_shapes(layer, b)):
+            legacy = [1] * (4 - len(sh)) + sh
+            blob = out.blobs.add(num=legacy[0], channels=legacy[1], height=legacy[2], width=legacy[3])
+            blob.data.extend(ref.param_values(i, j, sh, layer.type).tolist())
+    if layer.type != "Input":
+        for t, sh in zip(layer.top, ref.top_shapes(layer, b)):
+            shapes[t] = sh
+with open(os.path.join(HERE, "alexnet_reduced_v1.caffemodel"), "wb") as fh:
+    fh.write(reduced.SerializeToString())
+cvnet = cv2.dnn.readNetFromCaffe(os.path.join(HERE, "alexnet_reduced.prototxt"), os.path.join(HERE, "alexnet_reduced_v1.caffemodel"))
+cvnet.setInput(ref.shaped_input([2, 3, 227, 227], scale=100.0))
+for blob, value in zip(["fc8", "prob"], cvnet.forward(["fc8", "prob"])):
+    np.save(os.path.join(HERE, f"alexnet_reduced.{blob}.npy"), np.ascontiguousarray(value, dtype=np.float32))
+    print("alexnet_reduced", blob, value.shape, float(np.abs(value).max()))
