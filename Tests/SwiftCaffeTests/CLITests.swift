@@ -261,6 +261,12 @@ final class CLITests: XCTestCase {
                                          + "minus mean values 104,117,123, 10 crops of 16×16 (4 corners + centre, and their mirrors), predictions averaged\n"),
                       r.stdout)
         XCTAssertTrue(r.stdout.contains("\(img("rgb.png")):\n  0.5000  n00000001 class number 1\n  0.2252  n00000005 class number 5\n"), r.stdout)
+        // The same weights in the V1 layout classify alike.
+        var v1 = base
+        v1[4] = img("tiny_v1.caffemodel")
+        let r1 = try run(v1 + ["--oversample", "--top", "2", img("rgb.png"), img("photo.jpg")])
+        XCTAssertEqual(r1.status, 0, r1.stderr)
+        XCTAssertEqual(r1.stdout, r.stdout)
         let j = try run(base + ["--json", img("rgb.png")])
         let obj = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(j.stdout.utf8)) as? [String: Any])
         let top = try XCTUnwrap(((obj["results"] as? [[String: Any]])?.first?["top"]) as? [[String: Any]])

@@ -69,6 +69,17 @@ for i, layer in enumerate(net_param.layer):
 weights = os.path.join(HERE, "tiny.caffemodel")
 with open(weights, "wb") as f:
     f.write(model.SerializeToString())
+# The same weights in the V1 layout (enum types, legacy 4-D blob dims).
+v1 = caffe_pb2.NetParameter(name="tiny")
+for layer in model.layer:
+    kind = {"Convolution": caffe_pb2.V1LayerParameter.CONVOLUTION, "InnerProduct": caffe_pb2.V1LayerParameter.INNER_PRODUCT}[layer.type]
+    out = v1.layers.add(name=layer.name, type=kind)
+    for blob in layer.blobs:
+        legacy = [1] * (4 - len(blob.shape.dim)) + list(blob.shape.dim)
+        b = out.blobs.add(num=legacy[0], channels=legacy[1], height=legacy[2], width=legacy[3])
+        b.data.extend(blob.data)
+with open(os.path.join(HERE, "tiny_v1.caffemodel"), "wb") as f:
+    f.write(v1.SerializeToString())
 with open(os.path.join(HERE, "labels.txt"), "w") as f:
     f.write("\n".join(f"n0000000{c} class number {c}" for c in range(6)) + "\n")
 
