@@ -143,8 +143,9 @@ let sgemmRate: Double = {
     a.set(FormulaParameters.values(n * n, salt: 1, scale: 1))
     b.set(FormulaParameters.values(n * n, salt: 2, scale: 1))
     BLAS.gemm(m: n, n: n, k: n, a: a.data, b: b.data, c: c.data)
-    let t = measure(5) { BLAS.gemm(m: n, n: n, k: n, a: a.data, b: b.data, c: c.data) }
-    return 2 * Double(n * n * n) / (t.median / 1000) / 1e9
+    // The machine's rate is its best run: a shared machine only ever slows a run down.
+    let t = measure(10) { BLAS.gemm(m: n, n: n, k: n, a: a.data, b: b.data, c: c.data) }
+    return 2 * Double(n * n * n) / (t.min / 1000) / 1e9
 }()
 let macsPerImage = 724_406_816.0
 let boundMS = macsPerImage * 2 / (sgemmRate * 1e9) * 1000

@@ -20,6 +20,9 @@ public class Layer {
     let workspace: Workspace
     /// Learnable (or statistics) blobs; shared blobs are the owner's objects.
     public internal(set) var params: [Blob] = []
+    /// Whether the net will ever run this layer backward (set by the Net):
+    /// when not, a layer may skip what only backward needs (MAX's argmax).
+    public internal(set) var runsBackward = true
 
     public var name: String { parameter.name }
     public var type: String { parameter.type }

@@ -100,6 +100,7 @@ public final class Net {
         }
         if !problems.isEmpty { throw CaffeError.diagnostics(problems, source: nil) }
         pruneLayersNotUnderLoss()
+        for (layer, needs) in zip(layers, needsBackward) { layer.runsBackward = needs }
         try reshape()
     }
 

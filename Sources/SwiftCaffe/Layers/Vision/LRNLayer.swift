@@ -1,3 +1,4 @@
+import CKernels
 import Foundation
 
 /// Local response normalisation, Caffe's way.
@@ -55,50 +56,17 @@ final class LRNLayer: Layer {
         let x = SharedPointer(b.data), y = SharedPointer(tops[0].data), s = SharedPointer(scale.data)
         guard across else { return withinForward(b, d, x, y, s) }
         let parts = chunks(d.plane), per = (d.plane + parts - 1) / parts
-        let half = (d.size - 1) / 2, coeff = d.alpha / Float(d.size)
+        let coeff = d.alpha / Float(d.size)
         Parallel.forEach(b.dim(0) * parts) { job in
             let n = job / parts, lo = (job % parts) * per, hi = min(d.plane, lo + per)
             guard lo < hi else { return }
             let base = n * d.channels * d.plane
-            // Running Σ x² over the channel window, one plane slice at a time.
+            // Running Σ x² over the channel window, one plane slice at a time (CKernels).
             let count = hi - lo
             let a = UnsafeMutablePointer<Float>.allocate(capacity: count)
             defer { a.deallocate() }
-            a.initialize(repeating: 0, count: count)
-            let xs = x.advanced(by: base + lo), ss = s.advanced(by: base + lo), ys = y.advanced(by: base + lo)
-            for c in 0..<min(half, d.channels) { LRNLayer.addSquares(a, xs + c * d.plane, count, 1) }
-            for c in 0..<d.channels {
-                if c + half < d.channels { LRNLayer.addSquares(a, xs + (c + half) * d.plane, count, 1) }
-                if c - half - 1 >= 0 { LRNLayer.addSquares(a, xs + (c - half - 1) * d.plane, count, -1) }
-                let o = c * d.plane
-                LRNLayer.normalise(x: xs + o, s: ss + o, y: ys + o, acc: a, count, k: d.k, coeff: coeff, beta: d.beta)
-            }
-        }
-    }
-
-    /// a += sign·p²
-    @inline(__always)
-    private static func addSquares(_ a: UnsafeMutablePointer<Float>, _ p: UnsafePointer<Float>, _ n: Int, _ sign: Float) {
-        for i in 0..<n { a[i] += sign * p[i] * p[i] }
-    }
-
-    /// s = k + coeff·acc, y = x·s^−β
-    @inline(__always)
-    private static func normalise(x: UnsafePointer<Float>, s: UnsafeMutablePointer<Float>, y: UnsafeMutablePointer<Float>,
-                                  acc: UnsafePointer<Float>, _ n: Int, k: Float, coeff: Float, beta: Float) {
-        if beta == 0.75 {
-            for i in 0..<n {
-                let sv = k + coeff * acc[i]
-                s[i] = sv
-                let r = sv.squareRoot()
-                y[i] = x[i] / (r * r.squareRoot())
-            }
-        } else {
-            for i in 0..<n {
-                let sv = k + coeff * acc[i]
-                s[i] = sv
-                y[i] = x[i] * exp(-beta * log(sv))
-            }
+            sc_lrn_across_forward(x.advanced(by: base), s.advanced(by: base), y.advanced(by: base), Int32(d.channels), Int32(d.plane),
+                                  Int32(lo), Int32(hi), Int32(d.size), coeff, d.k, d.beta, a)
         }
     }
 
@@ -122,12 +90,6 @@ final class LRNLayer: Layer {
         }
     }
 
-    /// a += sign·r
-    @inline(__always)
-    private static func accumulate(_ a: UnsafeMutablePointer<Float>, _ r: UnsafePointer<Float>, _ n: Int, _ sign: Float) {
-        for i in 0..<n { a[i] += sign * r[i] }
-    }
-
     override func backward(_ tops: [Blob], _ propagateDown: [Bool], _ bottoms: [Blob]) throws {
         guard propagateDown[0] else { return }
         let b = bottoms[0]
@@ -142,33 +104,14 @@ final class LRNLayer: Layer {
                 let n = job / parts, lo = (job % parts) * per, hi = min(d.plane, lo + per)
                 guard lo < hi else { return }
                 let base = n * d.channels * d.plane
-                // Running Σ dy·y/s over the channels whose window holds c.
+                // Running Σ dy·y/s over the channels whose window holds c (CKernels).
                 let count = hi - lo
                 let ratio = UnsafeMutablePointer<Float>.allocate(capacity: d.channels * count)
                 let a = UnsafeMutablePointer<Float>.allocate(capacity: count)
                 defer { ratio.deallocate(); a.deallocate() }
-                a.initialize(repeating: 0, count: count)
-                let at = base + lo
-                for c in 0..<d.channels {
-                    let r = ratio + c * count, o = at + c * d.plane
-                    let dys = dy.advanced(by: o), ys = y.advanced(by: o), ss = s.advanced(by: o)
-                    for i in 0..<count { r[i] = dys[i] * ys[i] / ss[i] }
-                }
-                for c in 0..<min(half, d.channels) { LRNLayer.accumulate(a, ratio + c * count, count, 1) }
-                for c in 0..<d.channels {
-                    if c + half < d.channels { LRNLayer.accumulate(a, ratio + (c + half) * count, count, 1) }
-                    if c - half - 1 >= 0 { LRNLayer.accumulate(a, ratio + (c - half - 1) * count, count, -1) }
-                    let o = at + c * d.plane
-                    let dys = dy.advanced(by: o), ss = s.advanced(by: o), xs = x.advanced(by: o), dxs = dx.advanced(by: o)
-                    if d.beta == 0.75 {
-                        for i in 0..<count {
-                            let r = ss[i].squareRoot()
-                            dxs[i] = dys[i] / (r * r.squareRoot()) - coeff * xs[i] * a[i]
-                        }
-                    } else {
-                        for i in 0..<count { dxs[i] = dys[i] * exp(-d.beta * log(ss[i])) - coeff * xs[i] * a[i] }
-                    }
-                }
+                sc_lrn_across_backward(x.advanced(by: base), y.advanced(by: base), s.advanced(by: base), dy.advanced(by: base),
+                                       dx.advanced(by: base), Int32(d.channels), Int32(d.plane), Int32(lo), Int32(hi), Int32(d.size),
+                                       coeff, d.beta, ratio, a)
             }
             return
         }

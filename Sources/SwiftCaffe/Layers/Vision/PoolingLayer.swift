@@ -1,3 +1,4 @@
+import CKernels
 import Foundation
 
 /// MAX and AVE pooling over each channel plane, with Caffe's windows: a
@@ -34,41 +35,25 @@ final class PoolingLayer: Layer {
         let planes = b.dim(0) * b.dim(1)
         let x = SharedPointer(b.data), y = SharedPointer(t.data)
         let isMax = pooling.method == "MAX"
+        if isMax, !runsBackward, tops.count == 1 {
+            // Forward only: no argmax to keep, separable maxima.
+            let tmp = SharedPointer(workspace.buffer(0, count: planes * w.height * w.outW))
+            Parallel.forEach(planes) { p in
+                sc_max_pool_plane_separable(x.advanced(by: p * w.height * w.width), y.advanced(by: p * w.outH * w.outW),
+                                            Int32(w.height), Int32(w.width), Int32(w.outH), Int32(w.outW), Int32(w.kh), Int32(w.kw),
+                                            Int32(w.sh), Int32(w.sw), Int32(w.ph), Int32(w.pw), tmp.advanced(by: p * w.height * w.outW))
+            }
+            return
+        }
         if isMax, argmax.count != t.count { argmax = Array(repeating: 0, count: t.count) }
         argmax.withUnsafeMutableBufferPointer { am in
             let mask = SharedPointer(am.baseAddress!)
             Parallel.forEach(planes) { p in
-                let src = x.advanced(by: p * w.height * w.width), dst = y.advanced(by: p * w.outH * w.outW)
-                for oh in 0..<w.outH {
-                    for ow in 0..<w.outW {
-                        var h0 = oh * w.sh - w.ph, w0 = ow * w.sw - w.pw
-                        let o = oh * w.outW + ow
-                        if isMax {
-                            let h1 = min(h0 + w.kh, w.height), w1 = min(w0 + w.kw, w.width)
-                            h0 = max(h0, 0)
-                            w0 = max(w0, 0)
-                            var best = -Float.greatestFiniteMagnitude, at = -1
-                            for h in h0..<max(h0, h1) {
-                                for ww in w0..<max(w0, w1) where src[h * w.width + ww] > best {
-                                    best = src[h * w.width + ww]
-                                    at = h * w.width + ww
-                                }
-                            }
-                            dst[o] = best
-                            mask[p * w.outH * w.outW + o] = Int32(at)
-                        } else {
-                            var h1 = min(h0 + w.kh, w.height + w.ph), w1 = min(w0 + w.kw, w.width + w.pw)
-                            let size = Float((h1 - h0) * (w1 - w0))
-                            h0 = max(h0, 0)
-                            w0 = max(w0, 0)
-                            h1 = min(h1, w.height)
-                            w1 = min(w1, w.width)
-                            var sum: Float = 0
-                            for h in h0..<max(h0, h1) { for ww in w0..<max(w0, w1) { sum += src[h * w.width + ww] } }
-                            dst[o] = sum / size
-                        }
-                    }
-                }
+                // One plane's windows in CKernels (vectorised where the CPU allows).
+                sc_pool_forward_plane(x.advanced(by: p * w.height * w.width), y.advanced(by: p * w.outH * w.outW),
+                                      isMax ? mask.advanced(by: p * w.outH * w.outW) : nil,
+                                      Int32(w.height), Int32(w.width), Int32(w.outH), Int32(w.outW), Int32(w.kh), Int32(w.kw),
+                                      Int32(w.sh), Int32(w.sw), Int32(w.ph), Int32(w.pw), isMax ? 1 : 0)
             }
         }
         if tops.count > 1 {

@@ -1,0 +1,145 @@
+#include "kernels.h"
+
+#include <float.h>
+#include <math.h>
+#include <string.h>
+
+#define CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+
+CLONES static void add_scaled_squares(float *restrict a, const float *restrict p, int n, float sign) {
+    for (int i = 0; i < n; i++) a[i] += sign * p[i] * p[i];
+}
+
+CLONES static void add_scaled(float *restrict a, const float *restrict r, int n, float sign) {
+    for (int i = 0; i < n; i++) a[i] += sign * r[i];
+}
+
+CLONES static void normalise(const float *restrict x, float *restrict s, float *restrict y, const float *restrict acc, int n,
+                             float k, float coeff, float beta) {
+    if (beta == 0.75f) {
+        for (int i = 0; i < n; i++) {
+            float sv = k + coeff * acc[i];
+            s[i] = sv;
+            float r = sqrtf(sv);
+            y[i] = x[i] / (r * sqrtf(r));
+        }
+    } else {
+        for (int i = 0; i < n; i++) {
+            float sv = k + coeff * acc[i];
+            s[i] = sv;
+            y[i] = x[i] * powf(sv, -beta);
+        }
+    }
+}
+
+void sc_lrn_across_forward(const float *x, float *s, float *y, int channels, int plane, int lo, int hi, int size,
+                           float coeff, float k, float beta, float *acc) {
+    int n = hi - lo, half = (size - 1) / 2;
+    memset(acc, 0, sizeof(float) * (size_t)n);
+    for (int c = 0; c < half && c < channels; c++) add_scaled_squares(acc, x + (size_t)c * plane + lo, n, 1);
+    for (int c = 0; c < channels; c++) {
+        if (c + half < channels) add_scaled_squares(acc, x + (size_t)(c + half) * plane + lo, n, 1);
+        if (c - half - 1 >= 0) add_scaled_squares(acc, x + (size_t)(c - half - 1) * plane + lo, n, -1);
+        size_t o = (size_t)c * plane + lo;
+        normalise(x + o, s + o, y + o, acc, n, k, coeff, beta);
+    }
+}
+
+CLONES static void ratios(const float *restrict dy, const float *restrict y, const float *restrict s, float *restrict r, int n) {
+    for (int i = 0; i < n; i++) r[i] = dy[i] * y[i] / s[i];
+}
+
+CLONES static void lrn_gradient(const float *restrict x, const float *restrict s, const float *restrict dy, float *restrict dx,
+                                const float *restrict acc, int n, float coeff2, float beta) {
+    if (beta == 0.75f) {
+        for (int i = 0; i < n; i++) {
+            float r = sqrtf(s[i]);
+            dx[i] = dy[i] / (r * sqrtf(r)) - coeff2 * x[i] * acc[i];
+        }
+    } else {
+        for (int i = 0; i < n; i++) dx[i] = dy[i] * powf(s[i], -beta) - coeff2 * x[i] * acc[i];
+    }
+}
+
+void sc_lrn_across_backward(const float *x, const float *y, const float *s, const float *dy, float *dx, int channels,
+                            int plane, int lo, int hi, int size, float coeff2, float beta, float *ratio, float *acc) {
+    int n = hi - lo, half = (size - 1) / 2;
+    for (int c = 0; c < channels; c++) {
+        size_t o = (size_t)c * plane + lo;
+        ratios(dy + o, y + o, s + o, ratio + (size_t)c * n, n);
+    }
+    memset(acc, 0, sizeof(float) * (size_t)n);
+    for (int c = 0; c < half && c < channels; c++) add_scaled(acc, ratio + (size_t)c * n, n, 1);
+    for (int c = 0; c < channels; c++) {
+        if (c + half < channels) add_scaled(acc, ratio + (size_t)(c + half) * n, n, 1);
+        if (c - half - 1 >= 0) add_scaled(acc, ratio + (size_t)(c - half - 1) * n, n, -1);
+        size_t o = (size_t)c * plane + lo;
+        lrn_gradient(x + o, s + o, dy + o, dx + o, acc, n, coeff2, beta);
+    }
+}
+
+CLONES void sc_pool_forward_plane(const float *src, float *dst, int32_t *mask, int height, int width, int out_h, int out_w,
+                                  int kh, int kw, int sh, int sw, int ph, int pw, int is_max) {
+    for (int oh = 0; oh < out_h; oh++) {
+        for (int ow = 0; ow < out_w; ow++) {
+            int h0 = oh * sh - ph, w0 = ow * sw - pw;
+            int o = oh * out_w + ow;
+            if (is_max) {
+                int h1 = h0 + kh < height ? h0 + kh : height, w1 = w0 + kw < width ? w0 + kw : width;
+                if (h0 < 0) h0 = 0;
+                if (w0 < 0) w0 = 0;
+                float best = -FLT_MAX;
+                int at = -1;
+                for (int h = h0; h < h1; h++) {
+                    const float *row = src + (size_t)h * width;
+                    for (int w = w0; w < w1; w++) {
+                        if (row[w] > best) {
+                            best = row[w];
+                            at = h * width + w;
+                        }
+                    }
+                }
+                dst[o] = best;
+                if (mask) mask[o] = at;
+            } else {
+                int h1 = h0 + kh < height + ph ? h0 + kh : height + ph, w1 = w0 + kw < width + pw ? w0 + kw : width + pw;
+                float size = (float)((h1 - h0) * (w1 - w0));
+                if (h0 < 0) h0 = 0;
+                if (w0 < 0) w0 = 0;
+                if (h1 > height) h1 = height;
+                if (w1 > width) w1 = width;
+                float sum = 0;
+                for (int h = h0; h < h1; h++) {
+                    const float *row = src + (size_t)h * width;
+                    for (int w = w0; w < w1; w++) sum += row[w];
+                }
+                dst[o] = sum / size;
+            }
+        }
+    }
+}
+
+CLONES void sc_max_pool_plane_separable(const float *src, float *dst, int height, int width, int out_h, int out_w, int kh, int kw,
+                                        int sh, int sw, int ph, int pw, float *tmp) {
+    for (int h = 0; h < height; h++) {
+        const float *row = src + (size_t)h * width;
+        float *t = tmp + (size_t)h * out_w;
+        for (int ow = 0; ow < out_w; ow++) {
+            int w0 = ow * sw - pw, w1 = w0 + kw < width ? w0 + kw : width;
+            if (w0 < 0) w0 = 0;
+            float best = -FLT_MAX;
+            for (int w = w0; w < w1; w++) best = row[w] > best ? row[w] : best;
+            t[ow] = best;
+        }
+    }
+    for (int oh = 0; oh < out_h; oh++) {
+        int h0 = oh * sh - ph, h1 = h0 + kh < height ? h0 + kh : height;
+        if (h0 < 0) h0 = 0;
+        float *d = dst + (size_t)oh * out_w;
+        for (int ow = 0; ow < out_w; ow++) d[ow] = -FLT_MAX;
+        for (int h = h0; h < h1; h++) {
+            const float *t = tmp + (size_t)h * out_w;
+            for (int ow = 0; ow < out_w; ow++) d[ow] = t[ow] > d[ow] ? t[ow] : d[ow];
+        }
+    }
+}
