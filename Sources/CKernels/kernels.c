@@ -143,3 +143,51 @@ CLONES void sc_max_pool_plane_separable(const float *src, float *dst, int height
         }
     }
 }
+
+typedef float v16f __attribute__((vector_size(64)));
+
+CLONES void sc_skinny_inner_product(const float *x, int m, int k, const float *w, const float *bias, int j_lo, int j_hi, float *y,
+                                    int n) {
+    int blocks = k / 16;
+    for (int j = j_lo; j < j_hi; j++) {
+        const float *wr = w + (size_t)j * k;
+        /* Four input rows per pass share each loaded weight vector; each row
+         * keeps two accumulators (even and odd blocks): eight independent
+         * FMA chains. Missing rows repeat the last one and are not stored. */
+        for (int i0 = 0; i0 < m; i0 += 4) {
+            const float *xr[4];
+            for (int t = 0; t < 4; t++) xr[t] = x + (size_t)(i0 + t < m ? i0 + t : m - 1) * k;
+            v16f a[4][2];
+            memset(a, 0, sizeof a);
+            int b = 0;
+            for (; b + 1 < blocks; b += 2) {
+                v16f w0, w1;
+                memcpy(&w0, wr + 16 * b, sizeof w0);
+                memcpy(&w1, wr + 16 * (b + 1), sizeof w1);
+                for (int t = 0; t < 4; t++) {
+                    v16f x0, x1;
+                    memcpy(&x0, xr[t] + 16 * b, sizeof x0);
+                    memcpy(&x1, xr[t] + 16 * (b + 1), sizeof x1);
+                    a[t][0] += w0 * x0;
+                    a[t][1] += w1 * x1;
+                }
+            }
+            for (; b < blocks; b++) {
+                v16f w0;
+                memcpy(&w0, wr + 16 * b, sizeof w0);
+                for (int t = 0; t < 4; t++) {
+                    v16f x0;
+                    memcpy(&x0, xr[t] + 16 * b, sizeof x0);
+                    a[t][0] += w0 * x0;
+                }
+            }
+            for (int t = 0; t < 4 && i0 + t < m; t++) {
+                v16f v = a[t][0] + a[t][1];
+                float sum = 0;
+                for (int l = 0; l < 16; l++) sum += v[l];
+                for (int r = 16 * blocks; r < k; r++) sum += wr[r] * xr[t][r];
+                y[(size_t)(i0 + t) * n + j] = sum + (bias ? bias[j] : 0.0f);
+            }
+        }
+    }
+}

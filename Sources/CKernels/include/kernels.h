@@ -27,4 +27,12 @@ void sc_pool_forward_plane(const float *src, float *dst, int32_t *mask, int heig
 void sc_max_pool_plane_separable(const float *src, float *dst, int height, int width, int out_h, int out_w, int kh, int kw,
                                  int sh, int sw, int ph, int pw, float *tmp);
 
+/* y[i][j] = Σ_k x[i][k]·w[j][k] (+ bias[j]) for rows j in [j_lo, j_hi): an
+ * inner product with few inputs (the layer uses it for m ≤ 4). Each weight row is read once and
+ * dotted with every input held in cache, so the layer runs at memory
+ * bandwidth, where a general sgemm with m = 1…16 does not. The summation
+ * order is fixed: results do not depend on the thread count. */
+void sc_skinny_inner_product(const float *x, int m, int k, const float *w, const float *bias, int j_lo, int j_hi, float *y,
+                             int n);
+
 #endif

@@ -1,3 +1,5 @@
+import CKernels
+
 /// y = x·Wᵀ + b over the axes from `axis` on (M rows of K values → N outputs);
 /// W is N×K, or K×N with transpose. dW += dyᵀ·x (xᵀ·dy transposed),
 /// db += Σ dy, dx = dy·W (dy·Wᵀ transposed).
@@ -26,6 +28,20 @@ final class InnerProductLayer: Layer {
 
     override func forward(_ bottoms: [Blob], _ tops: [Blob]) throws {
         let n = ip.numOutput
+        if m <= 4, !ip.transpose {
+            // One to four rows: stream each weight row once (CKernels) instead of
+            // a general GEMM, which runs far below memory bandwidth at this
+            // shape. From five rows on the inputs leave L1 and OpenBLAS wins.
+            let x = SharedPointer(bottoms[0].data), w = SharedPointer(params[0].data), y = SharedPointer(tops[0].data)
+            let bias = ip.biasTerm ? SharedPointer(params[1].data) : nil
+            let (rows, k) = (m, self.k)
+            let chunk = max(1, (n + 63) / 64)
+            Parallel.forEach((n + chunk - 1) / chunk) { c in
+                let lo = c * chunk, hi = min(n, lo + chunk)
+                sc_skinny_inner_product(x.base, Int32(rows), Int32(k), w.base, bias?.base, Int32(lo), Int32(hi), y.base, Int32(n))
+            }
+            return
+        }
         BLAS.gemm(transB: !ip.transpose, m: m, n: n, k: k, a: bottoms[0].data, b: params[0].data, c: tops[0].data)
         if ip.biasTerm {
             let y = tops[0].data, b = params[1].data
