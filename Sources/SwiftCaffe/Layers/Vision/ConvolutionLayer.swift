@@ -6,31 +6,14 @@
 /// One large GEMM runs OpenBLAS near its peak where per-image products are
 /// too narrow. A 1×1 kernel with stride 1 and no pad needs no im2col: its
 /// columns are the image itself, one GEMM per image. Two spatial axes.
-final class ConvolutionLayer: Layer {
-    private let geometry: ConvolutionGeometry
-    private var conv = ConvGeometry2D.empty
-    private var outer = 1
+final class ConvolutionLayer: ConvolutionFamilyLayer {
     private var isPointwise = false
 
-    required init(_ ctx: LayerContext) throws {
-        geometry = try ConvolutionGeometry(ctx.parameter)
-        try super.init(ctx)
-    }
-
-    override func fillers() throws -> [Filler] {
-        [try filler("convolution_param", "weight_filler"), try filler("convolution_param", "bias_filler")]
-    }
-
     override func reshape(_ bottoms: [Blob], _ tops: [Blob]) throws {
-        try super.reshape(bottoms, tops)
-        let r = try geometry.resolve(bottoms[0].shape)
-        guard r.spatialIn.count == 2 else {
-            throw fail("the runtime runs 2-D convolutions; this input has \(r.spatialIn.count) spatial axes")
-        }
+        let r = try resolve2D(bottoms, tops)
         let top = tops[0].shape
         conv = ConvGeometry2D(r, channels: r.channels, height: r.spatialIn[0], width: r.spatialIn[1],
                               outH: top[r.axis + 1], outW: top[r.axis + 2])
-        outer = r.outer
         isPointwise = r.kernel == [1, 1] && r.stride == [1, 1] && r.pad == [0, 0]
     }
 

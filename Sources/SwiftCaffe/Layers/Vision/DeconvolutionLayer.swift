@@ -3,34 +3,19 @@
 ///   col = W_gᵀ · bottom_g, then col2im into the top (+ bias);
 /// backward: dW_g += bottom_g · col(dtop)_gᵀ, dbottom_g = W_g · col(dtop)_g.
 /// Weights are channels × (num_output/group) × kernel.
-final class DeconvolutionLayer: Layer {
-    private let geometry: ConvolutionGeometry
-    private var conv = ConvGeometry2D.empty
-    private var outer = 1, inputChannels = 0
-    private let col = Blob()
+final class DeconvolutionLayer: ConvolutionFamilyLayer {
+    private var inputChannels = 0
 
-    required init(_ ctx: LayerContext) throws {
-        geometry = try ConvolutionGeometry(ctx.parameter)
-        try super.init(ctx)
-    }
-
-    override func fillers() throws -> [Filler] {
-        [try filler("convolution_param", "weight_filler"), try filler("convolution_param", "bias_filler")]
-    }
+    /// The column matrix lives in the net's shared workspace.
+    private var col: UnsafeMutablePointer<Float> { workspace.buffer(0, count: conv.colRows * conv.colCols) }
 
     override func reshape(_ bottoms: [Blob], _ tops: [Blob]) throws {
-        try super.reshape(bottoms, tops)
-        let r = try geometry.resolve(bottoms[0].shape)
-        guard r.spatialIn.count == 2 else {
-            throw fail("the runtime runs 2-D deconvolutions; this input has \(r.spatialIn.count) spatial axes")
-        }
+        let r = try resolve2D(bottoms, tops)
         let top = tops[0].shape
         // The convolution this one transposes maps the top (as its image) to the bottom.
         conv = ConvGeometry2D(r, channels: geometry.numOutput, height: top[r.axis + 1], width: top[r.axis + 2],
                               outH: r.spatialIn[0], outW: r.spatialIn[1])
-        outer = r.outer
         inputChannels = r.channels
-        col.reshape([conv.colRows, conv.colCols])
     }
 
     /// (input channels per group, col rows per group, input positions).
@@ -43,10 +28,10 @@ final class DeconvolutionLayer: Layer {
             for image in 0..<outer {
                 for g in 0..<geometry.group {
                     BLAS.gemm(transA: true, m: k, n: n, k: c, a: params[0].data + g * c * k, b: b.data + image * bottomSize + g * c * n,
-                              c: col.data + g * k * n)
+                              c: col + g * k * n)
                 }
                 let out = t.data + image * topSize
-                conv.col2im(col.data, out)
+                conv.col2im(col, out)
                 if geometry.biasTerm {
                     let plane = conv.height * conv.width
                     for o in 0..<geometry.numOutput {
@@ -72,12 +57,12 @@ final class DeconvolutionLayer: Layer {
                         params[1].diff[o] += s
                     }
                 }
-                conv.im2col(dtop, col.diff)
+                conv.im2col(dtop, col)
                 for g in 0..<geometry.group {
-                    BLAS.gemm(transB: true, m: c, n: k, k: n, a: b.data + image * bottomSize + g * c * n, b: col.diff + g * k * n,
+                    BLAS.gemm(transB: true, m: c, n: k, k: n, a: b.data + image * bottomSize + g * c * n, b: col + g * k * n,
                               beta: 1, c: params[0].diff + g * c * k)
                     if propagateDown[i] {
-                        BLAS.gemm(m: c, n: n, k: k, a: params[0].data + g * c * k, b: col.diff + g * k * n,
+                        BLAS.gemm(m: c, n: n, k: k, a: params[0].data + g * c * k, b: col + g * k * n,
                                   c: b.diff + image * bottomSize + g * c * n)
                     }
                 }
