@@ -3,7 +3,7 @@
 
 SWIFT        ?= swift
 CONFIG       ?= release
-APT_PACKAGES := libprotobuf-c-dev libopenblas-dev libjpeg-dev libpng-dev pkg-config graphviz
+APT_PACKAGES := libprotobuf-c-dev libopenblas-dev libjpeg-dev libpng-dev zlib1g-dev liblmdb-dev pkg-config graphviz
 PROTO_APT    := protobuf-c-compiler libprotobuf-dev
 BIN           = .build/$(CONFIG)/swiftcaffe
 # Fuzz cases in `make test`; FUZZ_CASES=100000 make test for a long run.
@@ -27,15 +27,27 @@ build: deps
 test: deps
 	FUZZ_CASES=$(FUZZ_CASES) $(SWIFT) test -c release -Xswiftc -enable-testing --disable-swift-testing
 
+# The main job: train the Fashion-MNIST AlexNet from its solver file (test
+# accuracy printed at iterations 800, 1600 and 2400), then classify a few
+# test images with the snapshot it wrote.
+FASHION  := /usr/share/datasets/fashion-mnist
+SNAPSHOT := runs/alexnet_fashion_iter_2400.caffemodel
 demo: build
+	@scripts/ensure-apt.sh dataset-fashion-mnist
+	@mkdir -p runs
+	@echo "== Training AlexNet (Fashion-MNIST size) from Models/fashion-mnist/alexnet_solver.prototxt =="
+	$(BIN) train --solver Models/fashion-mnist/alexnet_solver.prototxt --log-file runs/alexnet_fashion.log --metrics runs/alexnet_fashion.csv
+	@echo
+	@echo "== Test accuracy of the snapshot on the 10,000 test images =="
+	$(BIN) test --model Models/fashion-mnist/alexnet_train_test.prototxt --weights $(SNAPSHOT) --iterations 100 2>/dev/null
+	@echo
+	@echo "== Classifying the first test images with the snapshot =="
+	$(BIN) classify --model Models/fashion-mnist/alexnet_deploy.prototxt --weights $(SNAPSHOT) \
+	    --source $(FASHION)/t10k-images-idx3-ubyte.gz --records 0,1,2,3,4,5 --scale 0.00390625 \
+	    --labels Models/fashion-mnist/labels.txt --top 1
+	@echo
 	@echo "== AlexNet and CaffeNet, side by side (pool and norm swapped in blocks 1-2) =="
 	$(BIN) summary Models/alexnet/deploy.prototxt Models/caffenet/deploy.prototxt
-	@echo
-	@echo "== AlexNet deploy net in detail =="
-	$(BIN) summary Models/alexnet/deploy.prototxt
-	@echo
-	@echo "== CaffeNet's solver and its TRAIN net =="
-	$(BIN) summary Models/caffenet/solver.prototxt
 
 # OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE are unset for this command alone, so the
 # figures show the kernel OpenBLAS (and SwiftCaffe) choose on this machine.

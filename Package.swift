@@ -27,6 +27,10 @@ let package = Package(
         .systemLibrary(name: "CJPEG", pkgConfig: "libjpeg", providers: [.apt(["libjpeg-dev"])]),
         .systemLibrary(name: "CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
         .target(name: "CImageCodecs", dependencies: ["CJPEG", "CPNG"]),
+        // zlib (gzip-compressed IDX files) and liblmdb (Caffe's Data layer
+        // databases); Debian: zlib1g-dev, liblmdb-dev.
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(name: "CLMDB", pkgConfig: "lmdb", providers: [.apt(["liblmdb-dev"])]),
         // Element-wise kernels compiled for AVX-512, AVX2 and baseline (target_clones).
         // -fno-math-errno: sqrtf may not set errno, so its loops vectorise.
         .target(name: "CKernels", cSettings: [.unsafeFlags(["-fno-math-errno", "-O3"])]),
@@ -37,7 +41,7 @@ let package = Package(
         ),
         .target(
             name: "SwiftCaffe",
-            dependencies: ["CaffeSchema", "CProtobufC", "COpenBLAS", "CImageCodecs", "CKernels"]
+            dependencies: ["CaffeSchema", "CProtobufC", "COpenBLAS", "CImageCodecs", "CKernels", "CZlib", "CLMDB"]
         ),
         .executableTarget(
             name: "swiftcaffe",

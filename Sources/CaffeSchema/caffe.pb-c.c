@@ -9555,7 +9555,7 @@ const ProtobufCMessageDescriptor caffe__solver_parameter__descriptor =
   NULL,NULL,NULL    /* reserved[123] */
 };
 static const int32_t caffe__solver_state__current_step__default_value = 0;
-static const ProtobufCFieldDescriptor caffe__solver_state__field_descriptors[4] =
+static const ProtobufCFieldDescriptor caffe__solver_state__field_descriptors[6] =
 {
   {
     "iter",
@@ -9605,17 +9605,44 @@ static const ProtobufCFieldDescriptor caffe__solver_state__field_descriptors[4] 
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "solver_type",
+    1001,
+    PROTOBUF_C_LABEL_OPTIONAL,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Caffe__SolverState, solver_type),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "data_batches",
+    1002,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_INT64,
+    offsetof(Caffe__SolverState, n_data_batches),
+    offsetof(Caffe__SolverState, data_batches),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned caffe__solver_state__field_indices_by_name[] = {
   3,   /* field[3] = current_step */
+  5,   /* field[5] = data_batches */
   2,   /* field[2] = history */
   0,   /* field[0] = iter */
   1,   /* field[1] = learned_net */
+  4,   /* field[4] = solver_type */
 };
-static const ProtobufCIntRange caffe__solver_state__number_ranges[1 + 1] =
+static const ProtobufCIntRange caffe__solver_state__number_ranges[2 + 1] =
 {
   { 1, 0 },
-  { 0, 4 }
+  { 1001, 4 },
+  { 0, 6 }
 };
 const ProtobufCMessageDescriptor caffe__solver_state__descriptor =
 {
@@ -9625,10 +9652,10 @@ const ProtobufCMessageDescriptor caffe__solver_state__descriptor =
   "Caffe__SolverState",
   "caffe",
   sizeof(Caffe__SolverState),
-  4,
+  6,
   caffe__solver_state__field_descriptors,
   caffe__solver_state__field_indices_by_name,
-  1,  caffe__solver_state__number_ranges,
+  2,  caffe__solver_state__number_ranges,
   (ProtobufCMessageInit) caffe__solver_state__init,
   NULL,NULL,NULL    /* reserved[123] */
 };

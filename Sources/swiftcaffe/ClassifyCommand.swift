@@ -35,12 +35,22 @@ struct ClassifyCommand: ParsableCommand {
     var json = false
 
     @Argument(help: "Images (JPEG or PNG).")
-    var images: [String]
+    var images: [String] = []
+
+    @Option(help: "Classify records of a data source instead of images: an LMDB folder or an IDX images file.")
+    var source: String?
+
+    @Option(help: "With --source: record numbers, e.g. 0,1,2 (default: the first 8).")
+    var records: String?
+
+    @Option(help: "With --source: multiply the values by this (transform_param's scale, e.g. 0.00390625).")
+    var scale: Float = 1
 
     @OptionGroup var runtime: RuntimeOptions
 
     func validate() throws {
-        if images.isEmpty { throw ValidationError("give at least one image") }
+        if images.isEmpty && source == nil { throw ValidationError("give at least one image, or --source") }
+        if !images.isEmpty && source != nil { throw ValidationError("give images or --source, not both") }
         if mean != nil, meanValue != nil { throw ValidationError("give --mean or --mean-value, not both") }
         if top < 1 { throw ValidationError("--top must be at least 1") }
     }
@@ -54,6 +64,7 @@ struct ClassifyCommand: ParsableCommand {
         guard let input = probe.layers.first(where: { $0.type == "Input" }), let name = input.layer.tops.first,
               let shape = input.topShapes.first ?? nil, shape.count == 4
         else { throw CaffeError.usage("\(model) has no N×C×H×W Input layer to feed images to (use swiftcaffe deploy to make one)") }
+        if let source { return try classifyRecords(source, loaded: loaded, input: name, shape: shape) }
         guard shape[1] == 3 else { throw CaffeError.usage("\(model) takes \(shape[1])-channel input; classify feeds 3-channel BGR images") }
 
         var meanSetting = ClassifierPreprocessing.Mean.none
@@ -118,6 +129,65 @@ struct ClassifyCommand: ParsableCommand {
             print("\(path):")
             for (c, p) in best { print(String(format: "  %.4f  ", p) + label(c)) }
         }
+    }
+
+    /// Records of a database or IDX file, as the net's data layer would give
+    /// them (scaled, mean values subtracted), with their true labels.
+    private func classifyRecords(_ path: String, loaded: LoadedNet, input: String, shape: Shape) throws {
+        let src = try RecordSources.open(dataSource: path)
+        let indices: [Int]
+        if let r = records {
+            let parsed = r.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
+            guard !parsed.isEmpty, parsed.allSatisfy({ ($0 ?? -1) >= 0 && $0! < src.count }) else {
+                throw CaffeError.usage("--records must be record numbers in 0..<\(src.count), found '\(r)'")
+            }
+            indices = parsed.map { $0! }
+        } else {
+            indices = Array(0..<min(8, src.count))
+        }
+        let means = try meanValue.map { v in
+            try v.split(separator: ",").map { s -> Float in
+                guard let f = Float(s.trimmingCharacters(in: .whitespaces)) else { throw CaffeError.usage("--mean-value must be numbers, found '\(v)'") }
+                return f
+            }
+        } ?? []
+        var batch: [Float] = []
+        var truth: [Int] = []
+        for i in indices {
+            let d = try src.record(i)
+            guard d.shape == Array(shape.dropFirst()) else {
+                throw CaffeError.usage("\(path), record #\(i) is \(d.shape.map(String.init).joined(separator: "×")) but \(model) takes "
+                                       + shape.dropFirst().map(String.init).joined(separator: "×"))
+            }
+            let plane = d.height * d.width
+            for k in 0..<(d.channels * plane) {
+                let v = d.pixels.isEmpty ? d.floats[k] : Float(d.pixels[k])
+                let m = means.isEmpty ? 0 : means[means.count == 1 ? 0 : min(k / plane, means.count - 1)]
+                batch.append((v - m) * scale)
+            }
+            truth.append(d.label)
+        }
+        let weightsFile = try CaffeModel(path: weights)
+        let net = try Net(graph: try buildGraph(loaded, options: .init(inputShapes: [input: [indices.count] + shape.dropFirst()])))
+        let report = try WeightCopier.copy(weightsFile, into: net)
+        if !report.missing.isEmpty { note("warning: \(report.missing.joined(separator: ", ")) not in \(weights); they keep their filler values") }
+        net.blob(input)!.set(batch)
+        try net.forward()
+        guard let output = net.outputBlobs.first, output.count % indices.count == 0 else { throw CaffeError.usage("\(model) has no output to read") }
+        let classes = output.count / indices.count
+        let names = try labels.map { p in
+            String(decoding: try readFile(p), as: UTF8.self).split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        }
+        func label(_ c: Int) -> String { names.flatMap { c < $0.count ? $0[c] : nil } ?? "class \(c)" }
+        var correct = 0
+        for (n, i) in indices.enumerated() {
+            let scores = (0..<classes).map { output.data[n * classes + $0] }
+            let best = scores.enumerated().sorted { $0.element != $1.element ? $0.element > $1.element : $0.offset < $1.offset }.prefix(top)
+            if best.first?.offset == truth[n] { correct += 1 }
+            print("record #\(i) (true: \(label(truth[n]))):")
+            for (c, p) in best { print(String(format: "  %.4f  ", p) + label(c)) }
+        }
+        print("top-1 correct: \(correct) of \(indices.count)")
     }
 
     private func jsonString(_ s: String) -> String {

@@ -24,7 +24,15 @@ struct DeployCommand: ParsableCommand {
     func run() throws {
         let n = try ModelFile.loadNet(path: file, options: parse.prototxt)
         printWarnings(n.warnings, source: n.source)
-        let shapes = Dictionary(inputShapes.map { ($0.name, $0.dims) }, uniquingKeysWith: { _, b in b })
+        var shapes = Dictionary(inputShapes.map { ($0.name, $0.dims) }, uniquingKeysWith: { _, b in b })
+        // Data layers' shapes come from their first record (batch 1 in the deploy net).
+        if n.net.layers.contains(where: { $0.type == "Data" || $0.type == "ImageData" }),
+           let probed = try? DataShapes.probe(n.net, state: NetState(phase: .test, stages: stages)) {
+            for (top, shape) in probed where shapes[top] == nil {
+                shapes[top] = [1] + shape.dropFirst()
+                note("note: '\(top)' is \(shape.dropFirst().map(String.init).joined(separator: "×")) per image, read from the data; batch 1")
+            }
+        }
         let r: DeployMaker.Result
         do {
             r = try DeployMaker.make(n.net, stages: stages, inputShapes: shapes)

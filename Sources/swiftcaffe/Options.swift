@@ -62,7 +62,19 @@ func note(_ s: String) {
 }
 
 /// Builds a net, attaching the file's text to errors so they show the line.
+/// Data and ImageData layers are read for their first record, so their
+/// shapes are the data's; when the data cannot be read, the graph is
+/// planned without them (and says which shapes are unknown).
 func buildGraph(_ loaded: LoadedNet, options: NetGraph.Options) throws -> NetGraph {
+    var options = options
+    if loaded.net.layers.contains(where: { $0.type == "Data" || $0.type == "ImageData" }) {
+        do {
+            let probed = try DataShapes.probe(loaded.net, state: options.state)
+            options.inputShapes.merge(probed) { given, _ in given }
+        } catch {
+            note("note: the data could not be read, so its shapes are unknown: \(error)")
+        }
+    }
     do {
         return try NetGraph.build(loaded.net, options: options)
     } catch let e as CaffeError {

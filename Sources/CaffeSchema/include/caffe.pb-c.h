@@ -1493,10 +1493,20 @@ struct  Caffe__SolverState
   Caffe__BlobProto **history;
   protobuf_c_boolean has_current_step;
   int32_t current_step;
+  /*
+   * SwiftCaffe's additions, in numbers Caffe does not use (Caffe skips them
+   * when it reads the file): the solver type that wrote the history, so a
+   * resume with another type can be refused, and how many batches each data
+   * layer of the train net has delivered, so a resumed run reads the same
+   * records an uninterrupted one would.
+   */
+  char *solver_type;
+  size_t n_data_batches;
+  int64_t *data_batches;
 };
 #define CAFFE__SOLVER_STATE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&caffe__solver_state__descriptor) \
-    , 0, 0, NULL, 0,NULL, 0, 0 }
+    , 0, 0, NULL, 0,NULL, 0, 0, NULL, 0,NULL }
 
 
 /*

@@ -12,8 +12,12 @@ public struct RGBImage: Sendable {
     public var sourceChannels: Int
 
     public static func read(path: String) throws -> RGBImage {
-        let bytes = try readFile(path)
-        guard !bytes.isEmpty else { throw CaffeError.io(path: path, reason: "file is empty") }
+        try decode(try readFile(path), name: path)
+    }
+
+    /// Decodes JPEG or PNG bytes; `name` (a file, or a database record) is what errors cite.
+    public static func decode(_ bytes: [UInt8], name: String) throws -> RGBImage {
+        guard !bytes.isEmpty else { throw CaffeError.io(path: name, reason: "image data is empty") }
         var rgb: UnsafeMutablePointer<UInt8>?
         var w: Int32 = 0, h: Int32 = 0, channels: Int32 = 0
         var message = [CChar](repeating: 0, count: 512)
@@ -21,11 +25,38 @@ public struct RGBImage: Sendable {
             sc_decode_image(b.baseAddress, b.count, &rgb, &w, &h, &channels, &message, message.count)
         }
         guard status == 0, let p = rgb else {
-            throw CaffeError.io(path: path, reason: String(decoding: message.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
+            throw CaffeError.io(path: name, reason: String(decoding: message.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
         }
         defer { free(p) }
         return RGBImage(width: Int(w), height: Int(h), pixels: Array(UnsafeBufferPointer(start: p, count: Int(w) * Int(h) * 3)),
                         sourceChannels: Int(channels))
+    }
+
+    /// Channels-first 8-bit planes as Caffe's Datum holds them: BGR for
+    /// colour, or one grey plane (0.299 R + 0.587 G + 0.114 B, OpenCV's
+    /// weights), resized first when a size is given (bilinear, rounded).
+    public func datumPlanes(color: Bool, height outH: Int? = nil, width outW: Int? = nil) -> (channels: Int, height: Int, width: Int, pixels: [UInt8]) {
+        let h = outH ?? height, w = outW ?? width
+        let bgr: [Float] = (h == height && w == width) ? directBGR() : bgrPlanes(height: h, width: w)
+        let plane = h * w
+        if color {
+            return (3, h, w, bgr.map { UInt8(max(0, min(255, $0.rounded()))) })
+        }
+        var grey = [UInt8](repeating: 0, count: plane)
+        for i in 0..<plane {
+            let v = 0.114 * bgr[i] + 0.587 * bgr[plane + i] + 0.299 * bgr[2 * plane + i]
+            grey[i] = UInt8(max(0, min(255, v.rounded())))
+        }
+        return (1, h, w, grey)
+    }
+
+    private func directBGR() -> [Float] {
+        let plane = height * width
+        var out = [Float](repeating: 0, count: 3 * plane)
+        for i in 0..<plane {
+            for c in 0..<3 { out[(2 - c) * plane + i] = Float(pixels[i * 3 + c]) }
+        }
+        return out
     }
 
     /// Channels first, BGR (as Caffe's models expect), 0–255, resized to

@@ -42,6 +42,8 @@ public struct SolverParameter: Sendable {
     public var snapshot: Int
     public var snapshotPrefix: String?
     public var snapshotFormat: String
+    public var snapshotAfterTrain: Bool
+    public var testComputeLoss: Bool
     public var solverMode: String
     public var randomSeed: Int
     public var type: SolverType
@@ -79,6 +81,8 @@ public struct SolverParameter: Sendable {
         snapshot = m.int("snapshot")
         snapshotPrefix = m.has("snapshot_prefix") ? m.string("snapshot_prefix") : nil
         snapshotFormat = m.enumName("snapshot_format")
+        snapshotAfterTrain = m.bool("snapshot_after_train")
+        testComputeLoss = m.bool("test_compute_loss")
         solverMode = m.enumName("solver_mode")
         randomSeed = m.int("random_seed")
 

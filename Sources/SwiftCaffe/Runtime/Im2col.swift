@@ -1,7 +1,7 @@
 /// Caffe's im2col/col2im for 2-D convolution with pad, stride and dilation.
 /// The column buffer is (channels·kh·kw) × (outH·outW), row-major, so that a
 /// convolution is one GEMM with the (num_output × channels·kh·kw) weights.
-struct ConvGeometry2D {
+struct ConvGeometry2D: Sendable {
     var channels, height, width: Int
     var kernelH, kernelW, padH, padW, strideH, strideW, dilationH, dilationW: Int
     var outH, outW: Int

@@ -73,6 +73,11 @@ public class Layer {
     /// Blobs that hold statistics, not learned weights (BatchNorm): learning rate 0.
     var statisticsOnly: Bool { false }
 
+    /// Layers that draw random numbers per pass (Dropout, DummyData) take a
+    /// new stream here; the solver reseeds from (seed, layer, iteration) so a
+    /// resumed run draws what an uninterrupted one would.
+    func reseed(_ rng: RandomSource) {}
+
     /// Whether force_backward may ask for this bottom's gradient (not for labels).
     func allowsForceBackward(_ bottom: Int) -> Bool { true }
 
@@ -84,7 +89,8 @@ public class Layer {
 /// Runtime layers by Caffe type name.
 enum RuntimeRegistry {
     static let layers: [String: Layer.Type] = [
-        "Input": InputLayer.self, "DummyData": DummyDataLayer.self,
+        "Input": InputLayer.self, "DummyData": DummyDataLayer.self, "Data": DataLayer.self, "ImageData": ImageDataLayer.self,
+        "MemoryData": MemoryDataLayer.self,
         "Convolution": ConvolutionLayer.self, "Pooling": PoolingLayer.self, "LRN": LRNLayer.self,
         "ReLU": ReLULayer.self, "Sigmoid": SigmoidLayer.self, "TanH": TanHLayer.self, "AbsVal": AbsValLayer.self,
         "Power": PowerLayer.self, "Exp": ExpLayer.self, "Log": LogLayer.self, "BNLL": BNLLLayer.self,

@@ -23,10 +23,15 @@ public final class Net {
     public private(set) var decayMultipliers: [Float] = []
     /// Scratch shared by the layers.
     public let workspace = Workspace()
+    /// Seconds spent in each layer's forward and backward since timing was
+    /// switched on (`startTiming`); nil when off.
+    public private(set) var layerSeconds: [(forward: Double, backward: Double)]?
+    private let seed: UInt64
 
     /// Builds the net; parameters come from the fillers, seeded by `seed`.
     public init(graph: NetGraph, seed: UInt64 = 1701) throws {
         self.graph = graph
+        self.seed = seed
         phase = graph.state.phase
         var rng = RandomSource(seed: seed)
         var ownerByName: [String: (blob: Blob, layer: String, index: Int)] = [:]
@@ -102,6 +107,29 @@ public final class Net {
         pruneLayersNotUnderLoss()
         for (layer, needs) in zip(layers, needsBackward) { layer.runsBackward = needs }
         try reshape()
+        limitLabels()
+    }
+
+    /// A data layer whose labels feed a classifier's loss or accuracy learns
+    /// the class count, so a bad label is reported with its file and record.
+    private func limitLabels() {
+        for (i, l) in layers.enumerated() where ["SoftmaxWithLoss", "Accuracy"].contains(l.type) && bottoms[i].count > 1 {
+            let scores = bottoms[i][0]
+            guard scores.numAxes >= 2, scores.dim(1) > 0 else { continue }
+            // Follow the label blob back through split layers to its producer.
+            var label = bottoms[i][1]
+            var j = i - 1
+            while j >= 0 {
+                if tops[j].contains(where: { $0 === label }) {
+                    if layers[j].type == "Split" { label = bottoms[j][0] }
+                    else {
+                        if let source = layers[j] as? PrefetchingDataLayer { source.prefetcher.labelLimit = scores.dim(1) }
+                        break
+                    }
+                }
+                j -= 1
+            }
+        }
     }
 
     /// Caffe skips backward for layers whose outputs reach no loss.
@@ -126,9 +154,62 @@ public final class Net {
     /// Runs every layer; returns the weighted sum of the loss tops.
     @discardableResult
     public func forward() throws -> Float {
+        if layerSeconds != nil {
+            for i in layers.indices {
+                let t0 = DispatchTime.now().uptimeNanoseconds
+                try layers[i].forward(bottoms[i], tops[i])
+                layerSeconds![i].forward += Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
+            }
+            return loss
+        }
         for i in layers.indices { try layers[i].forward(bottoms[i], tops[i]) }
         return loss
     }
+
+    /// Starts (or restarts) per-layer timing.
+    public func startTiming() { layerSeconds = Array(repeating: (0, 0), count: layers.count) }
+
+    /// Gives every layer that draws random numbers a stream that depends only
+    /// on the net's seed, the layer and `step`.
+    public func reseed(step: UInt64) {
+        for (i, l) in layers.enumerated() {
+            l.reseed(RandomSource(seed: seed ^ (UInt64(i + 1) &* 0x9E37_79B9_7F4A_7C15) ^ (step &* 0xBF58_476D_1CE4_E5B9)))
+        }
+    }
+
+    /// Batches delivered by the data layers, and the seconds the net waited for them.
+    public var dataWaitSeconds: (batches: Int, seconds: Double) {
+        prefetchingLayers.reduce((0, 0.0)) { ($0.0 + $1.prefetcher.delivered, $0.1 + $1.prefetcher.waitSeconds) }
+    }
+
+    /// The layers that read batches from a source (Data, ImageData).
+    var prefetchingLayers: [PrefetchingDataLayer] { layers.compactMap { $0 as? PrefetchingDataLayer } }
+
+    /// Shares `other`'s parameter blobs with the layers of the same name
+    /// here (Caffe's ShareTrainedLayersWith: a test net sees the weights
+    /// being trained without copies).
+    public func shareParameters(with other: Net) throws {
+        var byName: [String: Layer] = [:]
+        for l in other.layers { byName[l.name] = l }
+        for l in layers where !l.params.isEmpty {
+            guard let source = byName[l.name] else { continue }
+            guard source.params.count == l.params.count,
+                  zip(source.params, l.params).allSatisfy({ $0.shape == $1.shape }) else {
+                throw CaffeError.at(l.parameter.location, "\(l.parameter.label): its parameters are "
+                                    + l.params.map { describe($0.shape) }.joined(separator: ", ")
+                                    + " in the \(phase.rawValue) net but " + source.params.map { describe($0.shape) }.joined(separator: ", ")
+                                    + " in the \(other.phase.rawValue) net; a layer of one name must have one shape in both")
+            }
+            l.params = source.params
+        }
+    }
+
+    /// The tops of layer i (for diagnosis and tools).
+    public func tops(of i: Int) -> [Blob] { tops[i] }
+    public func bottoms(of i: Int) -> [Blob] { bottoms[i] }
+    public func propagatesDown(_ i: Int) -> [Bool] { propagateDown[i] }
+    /// (layer, top, weight) of the tops that add to the loss.
+    public var lossOutputs: [(layer: Int, top: Int, weight: Float)] { lossTops }
 
     /// The loss of the last forward pass.
     public var loss: Float {
@@ -146,7 +227,13 @@ public final class Net {
     public func backward() throws {
         setLossDiffs()
         for i in layers.indices.reversed() where needsBackward[i] {
-            try layers[i].backward(tops[i], propagateDown[i], bottoms[i])
+            if layerSeconds != nil {
+                let t0 = DispatchTime.now().uptimeNanoseconds
+                try layers[i].backward(tops[i], propagateDown[i], bottoms[i])
+                layerSeconds![i].backward += Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
+            } else {
+                try layers[i].backward(tops[i], propagateDown[i], bottoms[i])
+            }
         }
     }
 

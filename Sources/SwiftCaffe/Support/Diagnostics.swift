@@ -84,6 +84,8 @@ public enum CaffeError: Error, Sendable, CustomStringConvertible {
     case io(path: String, reason: String)
     /// A bad command-line value.
     case usage(String)
+    /// Training produced NaN or Inf (the message names where and why).
+    case diverged(String)
 
     public var description: String {
         switch self {
@@ -92,6 +94,8 @@ public enum CaffeError: Error, Sendable, CustomStringConvertible {
         case .io(let path, let reason):
             return "\(path): error: \(reason)"
         case .usage(let m):
+            return "error: \(m)"
+        case .diverged(let m):
             return "error: \(m)"
         }
     }
@@ -107,7 +111,7 @@ public enum CaffeError: Error, Sendable, CustomStringConvertible {
     }
 
     /// The same error with the source text attached for rendering.
-    func with(source: SourceText) -> CaffeError {
+    public func with(source: SourceText) -> CaffeError {
         if case .diagnostics(let ds, nil) = self { return .diagnostics(ds, source: source) }
         return self
     }

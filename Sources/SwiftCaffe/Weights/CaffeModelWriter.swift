@@ -95,14 +95,7 @@ public enum CaffeModelWriter {
         defer { buffer.deallocate() }
         let written = withUnsafePointer(to: &net) { caffe__net_parameter__pack($0, buffer) }
         guard written == size else { throw CaffeError.io(path: path, reason: "protobuf-c packed \(written) of \(size) bytes") }
-        let tmp = path + ".tmp-\(getpid())"
-        guard let f = fopen(tmp, "wb") else { throw CaffeError.io(path: path, reason: "cannot write (\(String(cString: strerror(errno))))") }
-        let ok = fwrite(buffer, 1, size, f) == size
-        let closed = fclose(f) == 0
-        guard ok, closed, rename(tmp, path) == 0 else {
-            unlink(tmp)
-            throw CaffeError.io(path: path, reason: "cannot write (\(String(cString: strerror(errno))))")
-        }
+        try AtomicFile.write(UnsafeRawBufferPointer(start: buffer, count: size), to: path)
     }
 
     /// A net's parameters as a V2 .caffemodel (every layer that has blobs).

@@ -22,6 +22,8 @@ final class DummyDataLayer: Layer {
         filledOnce = false
     }
 
+    override func reseed(_ rng: RandomSource) { self.rng = rng }
+
     override func forward(_ bottoms: [Blob], _ tops: [Blob]) throws {
         for (i, t) in tops.enumerated() {
             let f = topFillers[topFillers.count == 1 ? 0 : i]

@@ -13,6 +13,8 @@ final class DropoutLayer: Layer {
         try super.init(ctx)
     }
 
+    override func reseed(_ rng: RandomSource) { self.rng = rng }
+
     override func forward(_ bottoms: [Blob], _ tops: [Blob]) throws {
         let (x, y, n) = (bottoms[0].data, tops[0].data, bottoms[0].count)
         guard phase == .train else {

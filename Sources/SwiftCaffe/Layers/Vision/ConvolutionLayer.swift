@@ -28,7 +28,10 @@ final class ConvolutionLayer: ConvolutionFamilyLayer {
     private func columns(_ b: Blob, first: Int, images: Int) -> UnsafeMutablePointer<Float> {
         let width = images * conv.colCols
         let col = workspace.buffer(0, count: conv.colRows * width)
-        for image in 0..<images { conv.im2col(b.data + (first + image) * imageSize, col + image * conv.colCols, ld: width) }
+        // Each image fills its own columns.
+        let (geometry, size, cols) = (conv, imageSize, conv.colCols)
+        let (src, dst) = (SharedPointer(b.data + first * imageSize), SharedPointer(col))
+        Parallel.forEach(images) { image in geometry.im2col(src.advanced(by: image * size), dst.advanced(by: image * cols), ld: width) }
         return col
     }
 
@@ -90,26 +93,9 @@ final class ConvolutionLayer: ConvolutionFamilyLayer {
     override func backward(_ tops: [Blob], _ propagateDown: [Bool], _ bottoms: [Blob]) throws {
         let (m, k, hw) = sizes
         let topSize = geometry.numOutput * hw
-        let width = outer * hw
         for (i, (b, t)) in zip(bottoms, tops).enumerated() {
-            // R: dtop as M × (N·HW).
-            let result = workspace.buffer(1, count: geometry.numOutput * width)
-            let r = SharedPointer(result), dy = SharedPointer(t.diff)
-            let outputs = geometry.numOutput
-            Parallel.forEach(outer * outputs) { j in
-                let (n, o) = (j / outputs, j % outputs)
-                (r.advanced(by: o * width + n * hw)).update(from: dy.advanced(by: n * topSize + o * hw), count: hw)
-            }
-            if geometry.biasTerm {
-                let db = params[1].diff
-                for o in 0..<outputs {
-                    var s: Float = 0
-                    let row = result + o * width
-                    for j in 0..<width { s += row[j] }
-                    db[o] += s
-                }
-            }
             if isPointwise {
+                if geometry.biasTerm { biasGradient(t.diff, images: outer, ld: hw) }
                 for image in 0..<outer {
                     for g in 0..<geometry.group {
                         BLAS.gemm(transB: true, m: m, n: k, k: hw, a: t.diff + image * topSize + g * m * hw,
@@ -122,18 +108,60 @@ final class ConvolutionLayer: ConvolutionFamilyLayer {
                 }
                 continue
             }
-            let col = columns(b, first: 0, images: outer)
-            for g in 0..<geometry.group {
-                BLAS.gemm(transB: true, m: m, n: k, k: width, a: result + g * m * width, b: col + g * k * width, beta: 1,
-                          c: params[0].diff + g * m * k)
+            // Chunks of images whose columns stay in cache, as in forward.
+            let per = max(1, min(outer, Self.chunkBytes / max(1, conv.colRows * hw * 4)))
+            var first = 0
+            while first < outer {
+                let images = min(per, outer - first)
+                let width = images * hw
+                // R: this chunk's dtop as M × (images·HW).
+                let result = workspace.buffer(1, count: geometry.numOutput * width)
+                let r = SharedPointer(result), dy = SharedPointer(t.diff + first * topSize)
+                let outputs = geometry.numOutput
+                Parallel.forEach(images * outputs) { j in
+                    let (n, o) = (j / outputs, j % outputs)
+                    (r.advanced(by: o * width + n * hw)).update(from: dy.advanced(by: n * topSize + o * hw), count: hw)
+                }
+                if geometry.biasTerm {
+                    let db = params[1].diff
+                    for o in 0..<outputs {
+                        var s: Float = 0
+                        let row = result + o * width
+                        for j in 0..<width { s += row[j] }
+                        db[o] += s
+                    }
+                }
+                let col = columns(b, first: first, images: images)
+                for g in 0..<geometry.group {
+                    BLAS.gemm(transB: true, m: m, n: k, k: width, a: result + g * m * width, b: col + g * k * width, beta: 1,
+                              c: params[0].diff + g * m * k)
+                }
+                if propagateDown[i] {
+                    // The columns are no longer needed: reuse them for dcol.
+                    for g in 0..<geometry.group {
+                        BLAS.gemm(transA: true, m: k, n: width, k: m, a: params[0].data + g * m * k, b: result + g * m * width,
+                                  c: col + g * k * width)
+                    }
+                    // Each image gathers into its own gradient.
+                    let (geometry, size) = (conv, imageSize)
+                    let (src, dst) = (SharedPointer(col), SharedPointer(b.diff + first * imageSize))
+                    Parallel.forEach(images) { image in geometry.col2im(src.advanced(by: image * hw), dst.advanced(by: image * size), ld: width) }
+                }
+                first += images
             }
-            guard propagateDown[i] else { continue }
-            // The column matrix is no longer needed: reuse it for dcol.
-            for g in 0..<geometry.group {
-                BLAS.gemm(transA: true, m: k, n: width, k: m, a: params[0].data + g * m * k, b: result + g * m * width,
-                          c: col + g * k * width)
+        }
+    }
+
+    /// db[o] += Σ over images and positions of dtop (pointwise case).
+    private func biasGradient(_ dy: UnsafeMutablePointer<Float>, images: Int, ld hw: Int) {
+        let outputs = geometry.numOutput, db = params[1].diff
+        for n in 0..<images {
+            for o in 0..<outputs {
+                let row = dy + (n * outputs + o) * hw
+                var s: Float = 0
+                for j in 0..<hw { s += row[j] }
+                db[o] += s
             }
-            for image in 0..<outer { conv.col2im(col + image * hw, b.diff + image * imageSize, ld: width) }
         }
     }
 }

@@ -1,0 +1,39 @@
+import Foundation
+
+/// The shapes a net's Data and ImageData layers will deliver, found by
+/// reading their first record, so the graph (and every parameter shape after
+/// it) is planned from the real data, as Caffe's DataLayerSetUp does.
+public enum DataShapes {
+    /// Top name → shape for the data layers `state` keeps.
+    public static func probe(_ net: NetParameter, state: NetState) throws -> [String: Shape] {
+        var problems: [Diagnostic] = []
+        let kept = NetGraph.filter(net.layers, state: state, problems: &problems)
+        var out: [String: Shape] = [:]
+        for l in kept where (l.type == "Data" || l.type == "ImageData") && !l.tops.isEmpty {
+            do {
+                let transformer = try DataTransformer(l, phase: state.phase)
+                let batch: Int
+                let first: Datum
+                if l.type == "Data" {
+                    let p = l.param("data_param")
+                    batch = p.int("batch_size")
+                    let t = l.param("transform_param")
+                    let color: Bool? = t.bool("force_color") ? true : (t.bool("force_gray") ? false : nil)
+                    first = try RecordSources.open(dataSource: p.string("source"), color: color).record(0)
+                } else {
+                    let p = l.param("image_data_param")
+                    batch = p.int("batch_size")
+                    let nh = p.int("new_height"), nw = p.int("new_width")
+                    first = try ImageListRecords(listPath: p.string("source"), rootFolder: p.string("root_folder"), color: p.bool("is_color"),
+                                                 size: nh > 0 ? (nh, nw) : nil, shuffleSeed: nil).record(0)
+                }
+                try transformer.validate(first, name: "\(l.label)'s first record")
+                out[l.tops[0]] = [batch] + transformer.outputShape(first.shape)
+            } catch let e as CaffeError {
+                if case .diagnostics = e { throw e }
+                throw CaffeError.at(l.location, "\(l.label): cannot read its data: \(e)")
+            }
+        }
+        return out
+    }
+}

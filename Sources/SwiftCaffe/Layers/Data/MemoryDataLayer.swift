@@ -1,0 +1,59 @@
+import Foundation
+
+/// Caffe's MemoryData layer: batches from arrays the program hands over
+/// (`reset`), batch_size × channels × height × width at a time, in order,
+/// wrapping around; the transform_param applies as in Data.
+public final class MemoryDataLayer: Layer {
+    private var values: [Float] = []
+    private var labels: [Float] = []
+    private var position = 0
+    private let shape: Shape
+    private let transformer: DataTransformer
+    private var rng: RandomSource
+
+    required init(_ ctx: LayerContext) throws {
+        let p = ctx.parameter.param("memory_data_param")
+        shape = [p.int("batch_size"), p.int("channels"), p.int("height"), p.int("width")]
+        transformer = try DataTransformer(ctx.parameter, phase: ctx.phase)
+        rng = ctx.rng
+        try super.init(ctx)
+    }
+
+    /// Hands over `labels.count` records of channels × height × width values each.
+    public func reset(data: [Float], labels: [Float]) throws {
+        let per = shape[1] * shape[2] * shape[3]
+        guard !labels.isEmpty, data.count == labels.count * per else {
+            throw fail("MemoryData needs \(per) values per label (\(shape[1])×\(shape[2])×\(shape[3])), "
+                       + "got \(data.count) values for \(labels.count) labels")
+        }
+        guard labels.count % shape[0] == 0 else {
+            throw fail("MemoryData needs a multiple of batch_size (\(shape[0])) records, got \(labels.count)")
+        }
+        values = data
+        self.labels = labels
+        position = 0
+    }
+
+    override func reshape(_ bottoms: [Blob], _ tops: [Blob]) throws {
+        tops[0].reshape([shape[0]] + transformer.outputShape(Array(shape[1...])))
+        tops[1].reshape([shape[0]])
+    }
+
+    override func forward(_ bottoms: [Blob], _ tops: [Blob]) throws {
+        guard !labels.isEmpty else {
+            throw fail("MemoryData has no data: the program running the net must hand it over first (MemoryDataLayer.reset)")
+        }
+        let per = shape[1] * shape[2] * shape[3]
+        let outPer = tops[0].count / shape[0]
+        for j in 0..<shape[0] {
+            let r = (position + j) % labels.count
+            let d = Datum(channels: shape[1], height: shape[2], width: shape[3], label: Int(labels[r]), pixels: [],
+                          floats: Array(values[r * per..<(r + 1) * per]))
+            transformer.transform(d, into: tops[0].data + j * outPer, rng: &rng)
+            tops[1].data[j] = labels[r]
+        }
+        position = (position + shape[0]) % labels.count
+    }
+
+    override func allowsForceBackward(_ bottom: Int) -> Bool { false }
+}

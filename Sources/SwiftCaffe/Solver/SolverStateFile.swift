@@ -1,0 +1,111 @@
+import CaffeSchema
+import CProtobufC
+import Foundation
+
+/// Caffe's binary SolverState (.solverstate): the iteration, the weights
+/// file written beside it, the update rule's history blobs and the current
+/// lr step, plus SwiftCaffe's two fields in numbers Caffe skips (the solver
+/// type, and how many batches each training data layer has delivered).
+public struct SolverState: Sendable {
+    public var iteration: Int
+    public var learnedNet: String
+    public var history: [(shape: Shape, values: [Float])]
+    public var currentStep: Int
+    /// Absent in files Caffe wrote.
+    public var solverType: String?
+    public var dataBatches: [Int]
+
+    public static func read(path: String) throws -> SolverState {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw CaffeError.io(path: path, reason: FileManager.default.fileExists(atPath: path) ? "cannot be read" : "no such file")
+        }
+        let bytes = [UInt8](data)
+        return try bytes.withUnsafeBytes { raw -> SolverState in
+            // The common mix-up: weights given where a solver state belongs.
+            // A NetParameter starts with its name (field 1, length-delimited);
+            // a SolverState's field 1 is the iteration (a varint).
+            func weightsMixUp() -> CaffeError? {
+                guard (try? WireCheck.check(raw, as: CaffeSchema.netParameter, file: path)) != nil else { return nil }
+                return CaffeError.io(path: path, reason: "this is a .caffemodel (net weights), not a .solverstate; "
+                                     + "to start training from these weights use --weights \(path)")
+            }
+            if bytes.first == 0x0A || bytes.starts(with: [0xA2, 0x06]), let e = weightsMixUp() { throw e }
+            do {
+                try WireCheck.check(raw, as: CaffeSchema.solverState, file: path)
+            } catch {
+                throw weightsMixUp() ?? error
+            }
+            guard let m = caffe__solver_state__unpack(nil, raw.count, raw.baseAddress!.assumingMemoryBound(to: UInt8.self)) else {
+                throw weightsMixUp() ?? CaffeError.io(path: path, reason: "libprotobuf-c could not decode it as a SolverState")
+            }
+            defer { caffe__solver_state__free_unpacked(m, nil) }
+            let s = m.pointee
+            var history: [(Shape, [Float])] = []
+            for i in 0..<Int(s.n_history) {
+                let b = s.history[i]!.pointee
+                let shape: Shape = b.shape.map { sp in (0..<Int(sp.pointee.n_dim)).map { Int(sp.pointee.dim[$0]) } }
+                    ?? [Int(b.num), Int(b.channels), Int(b.height), Int(b.width)]
+                let values: [Float] = b.n_data > 0 ? Array(UnsafeBufferPointer(start: b.data, count: Int(b.n_data)))
+                    : (0..<Int(b.n_double_data)).map { Float(b.double_data[$0]) }
+                history.append((shape, values))
+            }
+            return SolverState(iteration: Int(s.iter), learnedNet: s.learned_net.map { String(cString: $0) } ?? "",
+                               history: history, currentStep: Int(s.current_step),
+                               solverType: s.solver_type.map { String(cString: $0) },
+                               dataBatches: (0..<Int(s.n_data_batches)).map { Int(s.data_batches[$0]) })
+        }
+    }
+
+    /// Writes a state whose history lives in `historyBlobs` (packed from where it lives).
+    static func write(iteration: Int, learnedNet: String, historyBlobs: [Blob], currentStep: Int, solverType: String,
+                      dataBatches: [Int], to path: String) throws {
+        var allocations: [UnsafeMutableRawPointer] = []
+        defer { for p in allocations { free(p) } }
+        func alloc<T>(_ n: Int, _: T.Type) -> UnsafeMutablePointer<T> {
+            let p = malloc(max(1, n) * MemoryLayout<T>.stride)!.bindMemory(to: T.self, capacity: max(1, n))
+            allocations.append(UnsafeMutableRawPointer(p))
+            return p
+        }
+        func cString(_ s: String) -> UnsafeMutablePointer<CChar> {
+            let p = strdup(s)!
+            allocations.append(UnsafeMutableRawPointer(p))
+            return p
+        }
+        var state = Caffe__SolverState()
+        caffe__solver_state__init(&state)
+        state.has_iter = 1
+        state.iter = Int32(iteration)
+        state.learned_net = cString(learnedNet)
+        state.has_current_step = 1
+        state.current_step = Int32(currentStep)
+        state.solver_type = cString(solverType)
+        let blobs = alloc(historyBlobs.count, UnsafeMutablePointer<Caffe__BlobProto>?.self)
+        for (i, h) in historyBlobs.enumerated() {
+            let bp = alloc(1, Caffe__BlobProto.self)
+            caffe__blob_proto__init(bp)
+            let sp = alloc(1, Caffe__BlobShape.self)
+            caffe__blob_shape__init(sp)
+            let dims = alloc(h.shape.count, Int64.self)
+            for (k, d) in h.shape.enumerated() { dims[k] = Int64(d) }
+            sp.pointee.n_dim = h.shape.count
+            sp.pointee.dim = dims
+            bp.pointee.shape = sp
+            bp.pointee.n_data = h.count
+            bp.pointee.data = h.data
+            blobs[i] = bp
+        }
+        state.n_history = historyBlobs.count
+        state.history = blobs
+        let batches = alloc(dataBatches.count, Int64.self)
+        for (i, b) in dataBatches.enumerated() { batches[i] = Int64(b) }
+        state.n_data_batches = dataBatches.count
+        state.data_batches = batches
+
+        let size = withUnsafePointer(to: &state) { caffe__solver_state__get_packed_size($0) }
+        let buffer = UnsafeMutablePointer<UInt8>.allocate(capacity: max(size, 1))
+        defer { buffer.deallocate() }
+        let written = withUnsafePointer(to: &state) { caffe__solver_state__pack($0, buffer) }
+        guard written == size else { throw CaffeError.io(path: path, reason: "protobuf-c packed \(written) of \(size) bytes") }
+        try AtomicFile.write(UnsafeRawBufferPointer(start: buffer, count: size), to: path)
+    }
+}

@@ -1,0 +1,109 @@
+import Foundation
+
+/// Writes the solver's lines as Caffe's glog does
+/// (`I1123 18:30:00.123456  4242 solver.cpp:218] Iteration 100 ...`), so the
+/// log parsers and plotting scripts written for Caffe (parse_log.py,
+/// plot_training_log.py) read them, including the time stamps.
+public final class CaffeLogWriter: SolverObserver {
+    private var sinks: [FileHandle]
+    private let pid = getpid()
+    /// Called before and after each line (a progress bar clears and redraws itself).
+    public var aroundLine: ((Bool) -> Void)?
+
+    public init(sinks: [FileHandle]) { self.sinks = sinks }
+
+    public func write(_ message: String, source: String = "solver.cpp:0") {
+        var tv = timeval()
+        gettimeofday(&tv, nil)
+        var t = tm()
+        var secs = tv.tv_sec
+        localtime_r(&secs, &t)
+        let prefix = String(format: "I%02d%02d %02d:%02d:%02d.%06d %5d %@] ", t.tm_mon + 1, t.tm_mday, t.tm_hour, t.tm_min, t.tm_sec,
+                            Int32(tv.tv_usec), pid, source)
+        let data = Data((prefix + message + "\n").utf8)
+        aroundLine?(true)
+        for s in sinks { s.write(data) }
+        aroundLine?(false)
+    }
+
+    public func solver(_ s: Solver, log line: String) {
+        // Caffe's source locations, which some parsers key on.
+        let source: String
+        if line.hasPrefix("    Test net output") || line.contains("Testing net") { source = "solver.cpp:347" }
+        else if line.hasPrefix("Snapshotting") { source = "sgd_solver.cpp:273" }
+        else if line.contains(", lr = ") { source = "sgd_solver.cpp:106" }
+        else { source = "solver.cpp:228" }
+        write(line, source: source)
+    }
+}
+
+/// `--metrics F.csv` or `.jsonl`: one row per display and per test, written
+/// and flushed as it happens (a stopped run keeps every row so far).
+public final class MetricsWriter: SolverObserver {
+    private let handle: FileHandle
+    private let jsonLines: Bool
+    private var columns: [String] = []
+    private var started = false
+
+    public init(path: String) throws {
+        guard FileManager.default.createFile(atPath: path, contents: nil), let h = FileHandle(forWritingAtPath: path) else {
+            throw CaffeError.io(path: path, reason: "cannot create the metrics file")
+        }
+        handle = h
+        jsonLines = path.hasSuffix(".jsonl") || path.hasSuffix(".json")
+    }
+
+    /// Fixes the CSV columns: test outputs of each test net, by name.
+    public func begin(_ s: Solver) {
+        guard !jsonLines, !started else { return }
+        started = true
+        var names: [String] = []
+        for (i, t) in s.testNets.enumerated() {
+            for b in t.outputBlobNames where !names.contains("test\(i)_\(b)") { names.append("test\(i)_\(b)") }
+        }
+        columns = names
+        handle.write(Data(((["iteration", "seconds", "lr", "train_loss"] + names).joined(separator: ",") + "\n").utf8))
+    }
+
+    private func row(_ iteration: Int, _ seconds: Double, lr: Float?, loss: Float?, tests: [String: Float]) {
+        if jsonLines {
+            var parts = ["\"iteration\": \(iteration)", "\"seconds\": \(String(format: "%.3f", seconds))"]
+            if let lr { parts.append("\"lr\": \(json(lr))") }
+            if let loss { parts.append("\"train_loss\": \(json(loss))") }
+            for (k, v) in tests.sorted(by: { $0.key < $1.key }) { parts.append("\"\(k)\": \(json(v))") }
+            handle.write(Data(("{" + parts.joined(separator: ", ") + "}\n").utf8))
+        } else {
+            var cells = [String(iteration), String(format: "%.3f", seconds), lr.map { fmt($0) } ?? "", loss.map { fmt($0) } ?? ""]
+            cells += columns.map { tests[$0].map { fmt($0) } ?? "" }
+            handle.write(Data((cells.joined(separator: ",") + "\n").utf8))
+        }
+    }
+
+    private func json(_ v: Float) -> String { v.isFinite ? fmt(v) : "null" }
+
+    public func solver(_ s: Solver, displayedIteration iteration: Int, loss: Float, rate: Float, outputs: [Solver.Output], seconds: Double) {
+        begin(s)
+        row(iteration, seconds, lr: rate, loss: loss, tests: [:])
+    }
+
+    public func solver(_ s: Solver, testedAt iteration: Int, net: Int, outputs: [Solver.Output]) {
+        begin(s)
+        var tests: [String: Float] = [:]
+        for o in outputs where tests["test\(net)_\(o.name)"] == nil { tests["test\(net)_\(o.name)"] = o.value }
+        row(iteration, s.trainSeconds, lr: nil, loss: nil, tests: tests)
+    }
+}
+
+extension Net {
+    /// Names of the output blobs, in layer order.
+    public var outputBlobNames: [String] {
+        var names: [String] = []
+        let outs = outputBlobs
+        for (i, l) in layers.enumerated() {
+            for (j, t) in tops(of: i).enumerated() where outs.contains(where: { $0 === t }) && !names.contains(l.parameter.tops[j]) {
+                names.append(l.parameter.tops[j])
+            }
+        }
+        return names
+    }
+}

@@ -1,0 +1,190 @@
+import ArgumentParser
+import Dispatch
+import Foundation
+import SwiftCaffe
+
+enum SignalEffect: String, ExpressibleByArgument, CaseIterable {
+    case stop, snapshot, none
+}
+
+struct TrainCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "train",
+        abstract: "Train a net from a solver file, like `caffe train` (Caffe's -solver, -weights, -snapshot, -iterations work too).")
+
+    @Option(name: [.customLong("solver"), .customLong("solver", withSingleDash: true)], help: "The solver prototxt.")
+    var solver: String
+
+    @Option(name: [.customLong("weights"), .customLong("weights", withSingleDash: true)],
+            help: "Start from these weights (.caffemodel, copied by layer name): fine-tuning.")
+    var weights: String?
+
+    @Option(name: [.customLong("snapshot"), .customLong("snapshot", withSingleDash: true)],
+            help: "Resume from a .solverstate written by a previous run.")
+    var snapshot: String?
+
+    @Option(name: [.customLong("iterations"), .customLong("iterations", withSingleDash: true)],
+            help: "Stop after this many iterations (at most max_iter).")
+    var iterations: Int?
+
+    @Option(help: "Also write the log (Caffe's format) to this file.")
+    var logFile: String?
+
+    @Option(help: "Write iteration, lr, loss, test outputs and seconds to F.csv or F.jsonl.")
+    var metrics: String?
+
+    @Option(help: "On SIGINT/SIGTERM: snapshot (write a snapshot, then stop), stop (stop without one), none (keep training).")
+    var sigintEffect: SignalEffect = .snapshot
+
+    @Option(help: "AlexNet's PCA colour noise on TRAIN data: σ of the per-image weights (the paper uses 0.1).")
+    var pcaNoise: Float?
+
+    @Flag(help: "Resume even from a solver state of another solver type.")
+    var force = false
+
+    @OptionGroup var runtime: RuntimeOptions
+    @OptionGroup var parse: ParseOptions
+
+    func run() throws {
+        try runtime.apply()
+        if let i = iterations, i < 0 { throw CaffeError.usage("--iterations must be >= 0, found \(i)") }
+        if weights != nil, snapshot != nil {
+            throw CaffeError.usage("give --weights (start from weights) or --snapshot (resume a run), not both")
+        }
+        if let s = snapshot, s.hasSuffix(".caffemodel") {
+            throw CaffeError.usage("--snapshot \(s) is a .caffemodel (weights); --snapshot resumes from a .solverstate. "
+                                   + "To start from these weights, use --weights \(s)")
+        }
+        let loaded = try ModelFile.loadSolver(path: solver, options: parse.prototxt)
+        printWarnings(loaded.warnings)
+        var sinks = [FileHandle.standardError]
+        if let f = logFile {
+            guard FileManager.default.createFile(atPath: f, contents: nil), let h = FileHandle(forWritingAtPath: f) else {
+                throw CaffeError.io(path: f, reason: "cannot create the log file")
+            }
+            sinks.append(h)
+        }
+        let log = CaffeLogWriter(sinks: sinks)
+        log.write("Initializing solver from parameters: \(solver)", source: "caffe.cpp:218")
+        let s = try Solver(loaded, options: parse.prototxt)
+        for w in s.warnings { log.write("warning: \(w.message)", source: "solver.cpp:0") }
+        if let sigma = pcaNoise { try s.enableColorNoise(sigma: sigma) }
+        s.observers.append(log)
+        if let m = metrics { s.observers.append(try MetricsWriter(path: m)) }
+        let progress = ProgressBar(total: iterations.map { min(s.parameter.maxIter, $0) } ?? s.parameter.maxIter)
+        if let progress {
+            s.observers.append(progress)
+            log.aroundLine = { before in before ? progress.clear() : progress.draw() }
+        }
+        log.write("Training net: \(s.net.graph.name), \(s.net.learnableParams.count) parameter blobs, "
+                  + "\(s.net.learnableParams.reduce(0) { $0 + $1.count }) values; \(s.testNets.count) test net(s)", source: "solver.cpp:48")
+        log.write("Threads: \(Parallel.threads); BLAS: \(BLAS.summary)", source: "caffe.cpp:250")
+        if let w = weights {
+            log.write("Finetuning from \(w)", source: "caffe.cpp:254")
+            let report = try s.copyWeights(from: w)
+            if !report.missing.isEmpty { log.write("layers not in \(w), left as initialised: \(report.missing.joined(separator: ", "))") }
+        }
+        if let r = snapshot {
+            log.write("Resuming from \(r)", source: "caffe.cpp:250")
+            try s.restore(from: r, force: force)
+        }
+        let stop = StopFlag(effect: sigintEffect)
+        stop.install()
+        s.stopRequest = { stop.request }
+        do {
+            try s.solve(maxIterations: iterations)
+        } catch let e as CaffeError {
+            progress?.clear()
+            if case .diverged = e { note("(the weights are unchanged since iteration \(s.iteration); no snapshot was written for the diverged state)") }
+            throw e
+        }
+        progress?.finish()
+        let waits = s.net.dataWaitSeconds
+        if waits.batches > 0 {
+            log.write(String(format: "Data: %d batches; the net waited %.3f s for data in total (%.2f%% of %.1f s training)",
+                             waits.batches, waits.seconds, 100 * waits.seconds / max(s.trainSeconds, 1e-9), s.trainSeconds),
+                      source: "caffe.cpp:260")
+        }
+        if stop.signalled { throw ExitCode(130) }
+    }
+}
+
+/// Sets a stop request on SIGINT/SIGTERM; a second signal ends the process
+/// at once (files are always written whole, so nothing is left half-written).
+final class StopFlag: @unchecked Sendable {
+    let effect: SignalEffect
+    private let lock = NSLock()
+    private var sources: [DispatchSourceSignal] = []
+    private(set) var signalled = false
+
+    init(effect: SignalEffect) { self.effect = effect }
+
+    var request: Solver.StopRequest {
+        lock.lock(); defer { lock.unlock() }
+        guard signalled else { return .none }
+        switch effect {
+        case .snapshot: return .snapshotAndStop
+        case .stop: return .stop
+        case .none: return .none
+        }
+    }
+
+    func install() {
+        guard effect != .none else { return }
+        for sig in [SIGINT, SIGTERM] {
+            signal(sig, SIG_IGN)
+            let src = DispatchSource.makeSignalSource(signal: sig, queue: .global())
+            src.setEventHandler { [self] in
+                lock.lock()
+                let again = signalled
+                signalled = true
+                lock.unlock()
+                if again {
+                    signal(sig, SIG_DFL)
+                    raise(sig)
+                }
+                note("\nsignal \(sig) received: " + (effect == .snapshot ? "snapshotting after this iteration, then stopping" : "stopping after this iteration")
+                     + " (signal again to quit at once)")
+            }
+            src.resume()
+            sources.append(src)
+        }
+    }
+}
+
+/// A one-line progress bar on stderr, only when stderr is a terminal.
+final class ProgressBar: SolverObserver {
+    private let total: Int
+    private let start = DispatchTime.now().uptimeNanoseconds
+    private var iteration = 0
+    private var loss: Float = 0
+    private var first = -1
+
+    init?(total: Int) {
+        guard isatty(STDERR_FILENO) == 1, ProcessInfo.processInfo.environment["CI"] == nil else { return nil }
+        self.total = total
+    }
+
+    func solver(_ s: Solver, finishedIteration iteration: Int, loss: Float) {
+        if first < 0 { first = iteration - 1 }
+        self.iteration = iteration
+        self.loss = loss
+        draw()
+    }
+
+    func clear() { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
+
+    func draw() {
+        guard first >= 0 else { return }
+        let done = max(0, iteration - first), left = max(0, total - iteration)
+        let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        let eta = done > 0 ? elapsed / Double(done) * Double(left) : 0
+        let width = 30
+        let filled = total > 0 ? min(width, width * iteration / total) : 0
+        let bar = String(repeating: "#", count: filled) + String(repeating: "-", count: width - filled)
+        FileHandle.standardError.write(Data(String(format: "\r[%@] %d/%d  loss %.4g  ETA %dm%02ds", bar, iteration, total, loss,
+                                                   Int(eta) / 60, Int(eta) % 60).utf8))
+    }
+
+    func finish() { clear() }
+}
