@@ -84,3 +84,43 @@ public struct MeanImage: Sendable, Equatable {
         return out
     }
 }
+
+extension MeanImage {
+    /// Caffe's compute_image_mean: the average of every record, value by
+    /// value (all records must share one shape).
+    public static func compute(_ source: RecordSource, limit: Int? = nil) throws -> MeanImage {
+        let n = min(limit ?? source.count, source.count)
+        guard n > 0 else { throw CaffeError.io(path: source.name, reason: "holds no records to average") }
+        let first = try source.record(0)
+        var sum = [Double](repeating: 0, count: first.channels * first.height * first.width)
+        for i in 0..<n {
+            let d = i == 0 ? first : try source.record(i)
+            guard d.shape == first.shape else {
+                throw CaffeError.io(path: "\(source.name), record #\(i)", reason: "is \(describe(d.shape)), the first record \(describe(first.shape)); "
+                                    + "a mean needs one size (resize when converting)")
+            }
+            if d.pixels.isEmpty { for k in sum.indices { sum[k] += Double(d.floats[k]) } }
+            else { for k in sum.indices { sum[k] += Double(d.pixels[k]) } }
+        }
+        return MeanImage(channels: first.channels, height: first.height, width: first.width, values: sum.map { Float($0 / Double(n)) })
+    }
+
+    /// Writes a binaryproto BlobProto as Caffe's tool does (num 1, channels, height, width), atomically.
+    public func write(binaryproto path: String) throws {
+        var b = Caffe__BlobProto()
+        caffe__blob_proto__init(&b)
+        b.has_num = 1; b.num = 1
+        b.has_channels = 1; b.channels = Int32(channels)
+        b.has_height = 1; b.height = Int32(height)
+        b.has_width = 1; b.width = Int32(width)
+        var copy = values
+        try copy.withUnsafeMutableBufferPointer { v in
+            b.n_data = v.count
+            b.data = v.baseAddress
+            let size = withUnsafePointer(to: &b) { caffe__blob_proto__get_packed_size($0) }
+            var out = [UInt8](repeating: 0, count: size)
+            _ = out.withUnsafeMutableBufferPointer { o in withUnsafePointer(to: &b) { caffe__blob_proto__pack($0, o.baseAddress!) } }
+            try out.withUnsafeBytes { try AtomicFile.write($0, to: path) }
+        }
+    }
+}
