@@ -9,7 +9,7 @@ BIN           = .build/$(CONFIG)/swiftcaffe
 # Fuzz cases in `make test`; FUZZ_CASES=100000 make test for a long run.
 FUZZ_CASES   ?= 3000
 
-.PHONY: all build test demo bench bench-peers proto deps proto-deps opencv-fixtures clean
+.PHONY: all build test demo compare bench bench-peers proto deps proto-deps opencv-fixtures clean
 
 all: build
 
@@ -87,3 +87,10 @@ proto: proto-deps
 
 clean:
 	rm -rf .build
+
+# AlexNet vs CaffeNet on Fashion-MNIST: both trained from their solver files
+# with one seed and data order; a table, compare.svg and both logs in runs/compare.
+compare: build
+	@scripts/ensure-apt.sh dataset-fashion-mnist
+	@mkdir -p runs
+	$(BIN) compare --solver Models/fashion-mnist/alexnet_solver.prototxt --solver Models/fashion-mnist/caffenet_solver.prototxt --output runs/compare

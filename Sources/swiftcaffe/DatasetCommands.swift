@@ -56,11 +56,11 @@ struct ConvertIDXCommand: ParsableCommand {
     @Argument(help: "The images file (…-images-idx3-ubyte[.gz]).")
     var images: String
 
-    @Argument(help: "The labels file (default: found by name beside the images).")
-    var labels: String?
-
     @Argument(help: "The LMDB to create.")
     var db: String
+
+    @Option(help: "The labels file (default: found by name beside the images).")
+    var labels: String?
 
     func run() throws {
         let dataset = try IDXDataset(source: labels.map { "\(images);\($0)" } ?? images)

@@ -8,7 +8,7 @@ struct SwiftCaffeCommand: ParsableCommand {
         commandName: "swiftcaffe",
         abstract: "Read, inspect and convert Caffe nets and solvers.",
         version: "\(SwiftCaffeVersion.string)\nBLAS: \(BLAS.summary)",
-        subcommands: [TrainCommand.self, TestCommand.self, ConvertImagesetCommand.self, ConvertIDXCommand.self, ComputeImageMeanCommand.self, SummaryCommand.self, DrawCommand.self, DeployCommand.self, UpgradeCommand.self, TimeCommand.self, ForwardCommand.self, MeanCommand.self, ExportWeightsCommand.self, ClassifyCommand.self]
+        subcommands: [TrainCommand.self, TestCommand.self, CompareCommand.self, PlotCommand.self, ConvertImagesetCommand.self, ConvertIDXCommand.self, ComputeImageMeanCommand.self, SummaryCommand.self, DrawCommand.self, DeployCommand.self, UpgradeCommand.self, TimeCommand.self, ForwardCommand.self, MeanCommand.self, ExportWeightsCommand.self, ClassifyCommand.self]
     )
 }
 

@@ -21,7 +21,10 @@ final class CLITests: XCTestCase {
         return dir.appendingPathComponent("swiftcaffe")
     }()
 
-    func run(_ args: [String], environment: [String: String] = [:]) throws -> Run {
+    func run(_ args: [String], environment: [String: String] = [:]) throws -> Run { try Self.run(args, environment: environment) }
+
+    /// Runs swiftcaffe from the repository root; `signal` is sent after `signalAfter` seconds.
+    static func run(_ args: [String], environment: [String: String] = [:], signal: Int32? = nil, signalAfter: Double = 0) throws -> Run {
         guard FileManager.default.isExecutableFile(atPath: Self.binary.path) else {
             throw XCTSkip("swiftcaffe binary not built at \(Self.binary.path)")
         }
@@ -36,8 +39,19 @@ final class CLITests: XCTestCase {
         p.standardOutput = out
         p.standardError = err
         try p.run()
+        if let sig = signal {
+            let pid = p.processIdentifier
+            DispatchQueue.global().asyncAfter(deadline: .now() + signalAfter) { kill(pid, sig) }
+        }
+        // Both pipes drain at once: a child that fills one while the other is
+        // read to its end would block forever.
+        final class Box: @unchecked Sendable { var data = Data() }
+        let errBox = Box()
+        let reader = DispatchGroup()
+        DispatchQueue.global().async(group: reader) { errBox.data = err.fileHandleForReading.readDataToEndOfFile() }
         let o = out.fileHandleForReading.readDataToEndOfFile()
-        let e = err.fileHandleForReading.readDataToEndOfFile()
+        reader.wait()
+        let e = errBox.data
         p.waitUntilExit()
         return Run(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
     }

@@ -8,8 +8,13 @@ public enum SolverCheck {
     public static func problems(_ s: SolverParameter, testNetCount: Int) -> [Diagnostic] {
         let m = s.message
         var out: [Diagnostic] = []
-        func error(_ field: String, _ text: String) { out.append(Diagnostic(.error, text, at: m.location(of: field) ?? m.location)) }
-        func warning(_ field: String, _ text: String) { out.append(Diagnostic(.warning, text, at: m.location(of: field) ?? m.location)) }
+        // A missing field has no location: point at the lr_policy that needs it.
+        func error(_ field: String, _ text: String) {
+            out.append(Diagnostic(.error, text, at: m.location(of: m.has(field) ? field : "lr_policy")))
+        }
+        func warning(_ field: String, _ text: String) {
+            out.append(Diagnostic(.warning, text, at: m.location(of: m.has(field) ? field : "lr_policy")))
+        }
 
         if s.lrPolicy == nil {
             error("lr_policy", "lr_policy is not set (Caffe stops with 'Unknown learning rate policy'); use fixed, step, exp, inv, multistep, poly or sigmoid")

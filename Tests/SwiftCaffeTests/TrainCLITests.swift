@@ -1,0 +1,195 @@
+import Foundation
+import XCTest
+@testable import SwiftCaffe
+
+/// `swiftcaffe train`, `test`, the data tools, `plot` and `compare` as a user runs them.
+final class TrainCLITests: XCTestCase {
+    var tmp: URL!
+
+    override func setUpWithError() throws {
+        tmp = FileManager.default.temporaryDirectory.appendingPathComponent("swiftcaffe-traincli-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: tmp, withIntermediateDirectories: true)
+    }
+
+    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: tmp) }
+
+    /// A solver on the tiny IDX fixture, its net inline.
+    func writeSolver(_ extra: String = "", maxIter: Int = 20) throws -> String {
+        let source = Paths.fixture("idx/tiny-images-idx3-ubyte.gz")
+        let path = tmp.appendingPathComponent("solver.prototxt").path
+        try """
+        net_param {
+          name: "tiny"
+          layer { name: "data" type: "Data" top: "data" top: "label" transform_param { scale: 0.00390625 }
+                  data_param { source: "\(source)" batch_size: 8 } }
+          layer { name: "ip" type: "InnerProduct" bottom: "data" top: "ip" inner_product_param { num_output: 4 weight_filler { type: "xavier" } } }
+          layer { name: "acc" type: "Accuracy" bottom: "ip" bottom: "label" top: "accuracy" include { phase: TEST } }
+          layer { name: "loss" type: "SoftmaxWithLoss" bottom: "ip" bottom: "label" top: "loss" }
+        }
+        test_iter: 5 test_interval: 10
+        base_lr: 0.1 lr_policy: "step" gamma: 0.5 stepsize: 10 momentum: 0.9 weight_decay: 0.0005
+        display: 5 max_iter: \(maxIter) snapshot: 10 snapshot_prefix: "\(tmp.path)/tiny"
+        \(extra)
+        """.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    func testTrainWritesCaffeLogLinesSnapshotsAndMetrics() throws {
+        let solver = try writeSolver()
+        let metrics = tmp.appendingPathComponent("m.csv").path
+        let log = tmp.appendingPathComponent("train.log").path
+        // Caffe's own spelling of the options.
+        let r = try CLITests.run(["train", "-solver", solver, "--log-file", log, "--metrics", metrics])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let lines = r.stderr.split(separator: "\n").map(String.init)
+        // glog prefix: I<mmdd> <hh:mm:ss.micro> <pid> <file:line>] <message>
+        let glog = try NSRegularExpression(pattern: #"^I\d{4} \d\d:\d\d:\d\d\.\d{6} +\d+ [a-z_]+\.cpp:\d+\] "#)
+        for expected in [#"\] Iteration 5 \([0-9.e+-]+ iter/s, [0-9.e+-]+s/5 iters\), loss = [0-9.]+$"#,
+                         #"\]     Train net output #0: loss = [0-9.]+ \(\* 1 = [0-9.]+ loss\)$"#,
+                         #"\] Iteration 10, lr = 0\.05$"#, #"\] Iteration 10, Testing net \(#0\)$"#,
+                         #"\]     Test net output #0: accuracy = [0-9.]+$"#,
+                         #"\] Snapshotting to binary proto file .*/tiny_iter_10\.caffemodel$"#,
+                         #"\] Snapshotting solver state to binary proto file .*/tiny_iter_10\.solverstate$"#,
+                         #"\] Optimization Done\.$"#] {
+            let re = try NSRegularExpression(pattern: expected)
+            let hit = lines.first { re.firstMatch(in: $0, range: NSRange($0.startIndex..., in: $0)) != nil }
+            XCTAssertNotNil(hit, "no line matches \(expected) in\n\(r.stderr)")
+            if let h = hit { XCTAssertNotNil(glog.firstMatch(in: h, range: NSRange(h.startIndex..., in: h)), h) }
+        }
+        XCTAssertEqual(try String(contentsOfFile: log, encoding: .utf8), r.stderr, "the log file holds the same lines")
+        for n in [10, 20] {
+            XCTAssertTrue(FileManager.default.fileExists(atPath: tmp.appendingPathComponent("tiny_iter_\(n).caffemodel").path))
+            XCTAssertTrue(FileManager.default.fileExists(atPath: tmp.appendingPathComponent("tiny_iter_\(n).solverstate").path))
+        }
+        let csv = try String(contentsOfFile: metrics, encoding: .utf8).split(separator: "\n")
+        XCTAssertEqual(csv.first, "iteration,seconds,lr,train_loss,test0_accuracy,test0_loss")
+        XCTAssertTrue(csv.contains { $0.hasPrefix("10,") && $0.contains(",0.05,") }, "\(csv)")
+        XCTAssertEqual(csv.filter { $0.hasPrefix("20,") && $0.hasSuffix(",") == false }.count, 1, "the test row at iteration 20: \(csv)")
+
+        // The plot reads our log back.
+        let svg = tmp.appendingPathComponent("p.svg").path
+        let plot = try CLITests.run(["plot", log, "-o", svg])
+        XCTAssertEqual(plot.status, 0, plot.stderr)
+        XCTAssertTrue(plot.stderr.contains("train.log: 5 train loss points; test outputs: accuracy, loss"), plot.stderr)
+        XCTAssertTrue(try String(contentsOfFile: svg, encoding: .utf8).hasPrefix("<svg "))
+
+        // `test` with the snapshot: 5 batches of 8, accuracy averaged.
+        let t = try CLITests.run(["test", "--model", solver, "--weights", tmp.appendingPathComponent("tiny_iter_20.caffemodel").path, "--iterations", "5"])
+        XCTAssertEqual(t.status, 1, "a solver file is not a net: \(t.stdout)")
+    }
+
+    func testResumeAndMixUpsAndStopBySignal() throws {
+        let solver = try writeSolver(maxIter: 20)
+        let first = try CLITests.run(["train", "--solver", solver, "--iterations", "10"])
+        XCTAssertEqual(first.status, 0, first.stderr)
+        let state = tmp.appendingPathComponent("tiny_iter_10.solverstate").path
+        let resumed = try CLITests.run(["train", "--solver", solver, "--snapshot", state])
+        XCTAssertEqual(resumed.status, 0, resumed.stderr)
+        XCTAssertTrue(resumed.stderr.contains("Resuming from \(state)"))
+        XCTAssertFalse(resumed.stderr.contains("Iteration 5 ("), "a resumed run starts at 10")
+        XCTAssertTrue(resumed.stderr.contains("Iteration 15 ("))
+
+        let weights = tmp.appendingPathComponent("tiny_iter_10.caffemodel").path
+        let mixUp = try CLITests.run(["train", "--solver", solver, "--snapshot", weights])
+        XCTAssertEqual(mixUp.status, 2)
+        XCTAssertEqual(mixUp.stderr, "error: --snapshot \(weights) is a .caffemodel (weights); --snapshot resumes from a .solverstate. "
+                       + "To start from these weights, use --weights \(weights)\n")
+
+        // A long run stopped by SIGINT writes a snapshot and exits 130.
+        let long = try writeSolver("snapshot_after_train: false", maxIter: 1_000_000)
+        let stopped = try CLITests.run(["train", "--solver", long], signal: SIGINT, signalAfter: 2)
+        XCTAssertEqual(stopped.status, 130, stopped.stderr)
+        XCTAssertTrue(stopped.stderr.contains("signal 2 received: snapshotting after this iteration, then stopping"), stopped.stderr)
+        XCTAssertTrue(stopped.stderr.contains("Optimization stopped early."), stopped.stderr)
+        let snapshotLine = stopped.stderr.split(separator: "\n").last { $0.contains("Snapshotting solver state to binary proto file") }
+        let written = snapshotLine.map { String($0.split(separator: " ").last!) }
+        XCTAssertNotNil(written)
+        if let w = written { XCTAssertGreaterThan(try SolverState.read(path: w).iteration, 0) }
+    }
+
+    func testBadSolverAndDataErrors() throws {
+        let solver = try writeSolver()
+        try String(contentsOfFile: solver, encoding: .utf8).replacingOccurrences(of: "lr_policy: \"step\"", with: "lr_policy: \"poly\"")
+            .write(toFile: solver, atomically: true, encoding: .utf8)
+        let r = try CLITests.run(["train", "--solver", solver])
+        XCTAssertEqual(r.status, 1)
+        XCTAssertTrue(r.stderr.contains("solver.prototxt:10:14: error: lr_policy \"poly\" needs power"), r.stderr)
+
+        let path = tmp.appendingPathComponent("missing.prototxt").path
+        try """
+        net_param { name: "m" layer { name: "data" type: "Data" top: "data" top: "label" data_param { source: "/nonexistent/train_lmdb" batch_size: 2 } } }
+        base_lr: 0.1 lr_policy: "fixed" max_iter: 1
+        """.write(toFile: path, atomically: true, encoding: .utf8)
+        let missing = try CLITests.run(["train", "--solver", path])
+        XCTAssertEqual(missing.status, 1)
+        XCTAssertTrue(missing.stderr.contains("layer 'data' (Data): cannot read its data: /nonexistent/train_lmdb: error: no such file or folder"),
+                      missing.stderr)
+    }
+
+    func testConvertIDXComputeMeanAndClassifyRecords() throws {
+        let db = tmp.appendingPathComponent("tiny_lmdb").path
+        let c = try CLITests.run(["convert-idx", Paths.fixture("idx/tiny-images-idx3-ubyte.gz"), db,
+                                  "--labels", Paths.fixture("idx/tiny-labels-idx1-ubyte.gz")])
+        XCTAssertEqual(c.status, 0, c.stderr)
+        XCTAssertTrue(c.stderr.contains("wrote 40 records of 1×6×6"), c.stderr)
+        let again = try CLITests.run(["convert-idx", Paths.fixture("idx/tiny-images-idx3-ubyte.gz"), db])
+        XCTAssertEqual(again.status, 1)
+        XCTAssertTrue(again.stderr.contains("already exists"), again.stderr)
+
+        let mean = tmp.appendingPathComponent("mean.binaryproto").path
+        let m = try CLITests.run(["compute-image-mean", db, mean])
+        XCTAssertEqual(m.status, 0, m.stderr)
+        let image = try MeanImage.read(path: mean)
+        XCTAssertEqual([image.channels, image.height, image.width], [1, 6, 6])
+        // Mean at (y, x): the average over i < 40 of (7i + 3y + x) mod 256, worked out directly.
+        for (y, x) in [(0, 0), (2, 3), (5, 5)] {
+            let expected = Float((0..<40).map { (7 * $0 + 3 * y + x) % 256 }.reduce(0, +)) / 40
+            XCTAssertEqual(image.values[y * 6 + x], expected, accuracy: 1e-4)
+        }
+    }
+
+    func testPlotReadsCaffesOwnLog() throws {
+        // Lines as BVLC Caffe (2017) prints them for LeNet.
+        let log = tmp.appendingPathComponent("caffe.log").path
+        try """
+        I0315 10:01:02.123456  4242 solver.cpp:330] Iteration 0, Testing net (#0)
+        I0315 10:01:03.000001  4242 solver.cpp:397]     Test net output #0: accuracy = 0.0858
+        I0315 10:01:03.000002  4242 solver.cpp:397]     Test net output #1: loss = 2.37 (* 1 = 2.37 loss)
+        I0315 10:01:03.100000  4242 solver.cpp:218] Iteration 0 (-1.4e-05 iter/s, 0.12s/100 iters), loss = 2.35
+        I0315 10:01:03.100001  4242 solver.cpp:237]     Train net output #0: loss = 2.35 (* 1 = 2.35 loss)
+        I0315 10:01:03.100002  4242 sgd_solver.cpp:105] Iteration 0, lr = 0.01
+        I0315 10:01:05.200000  4242 solver.cpp:218] Iteration 100 (47.6 iter/s, 2.1s/100 iters), loss = 0.21
+        I0315 10:01:07.300000  4242 solver.cpp:447] Snapshotting to binary proto file lenet_iter_200.caffemodel
+        I0315 10:01:07.400000  4242 solver.cpp:310] Iteration 200, loss = 0.14
+        I0315 10:01:07.400001  4242 solver.cpp:330] Iteration 200, Testing net (#0)
+        I0315 10:01:08.000001  4242 solver.cpp:397]     Test net output #0: accuracy = 0.9741
+        """.write(toFile: log, atomically: true, encoding: .utf8)
+        let c = TrainingCurves.parse(log: try String(contentsOfFile: log, encoding: .utf8), name: "lenet")
+        XCTAssertEqual(c.trainLoss.map(\.iteration), [0, 100, 200])
+        XCTAssertEqual(c.trainLoss.map(\.value), [2.35, 0.21, 0.14])
+        XCTAssertEqual(c.test["accuracy"]?.map(\.iteration), [0, 200])
+        XCTAssertEqual(c.test["accuracy"]?.map(\.value), [0.0858, 0.9741])
+        XCTAssertEqual(c.test["loss"]?.map(\.value), [2.37])
+        let notALog = try CLITests.run(["plot", Paths.model("fashion-mnist/labels.txt"), "-o", tmp.appendingPathComponent("x.svg").path])
+        XCTAssertEqual(notALog.status, 1)
+        XCTAssertTrue(notALog.stderr.contains("holds no training lines"), notALog.stderr)
+    }
+
+    func testCompareTrainsBothWithOneSeedAndWritesThePlot() throws {
+        let a = try writeSolver(maxIter: 10)
+        let b = tmp.appendingPathComponent("b.prototxt").path
+        try String(contentsOfFile: a, encoding: .utf8).replacingOccurrences(of: "name: \"tiny\"", with: "name: \"twin\"")
+            .write(toFile: b, atomically: true, encoding: .utf8)
+        let out = tmp.appendingPathComponent("cmp").path
+        let r = try CLITests.run(["compare", "--solver", a, "--solver", b, "--output", out])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        // The same net, seed and data: identical results, and full agreement.
+        XCTAssertTrue(r.stdout.contains("| iterations "), r.stdout)
+        XCTAssertTrue(r.stdout.contains("Top-1 agreement on 40 test items: 100.00% (40 agree)"), r.stdout)
+        let loss = r.stdout.split(separator: "\n").first { $0.hasPrefix("| final train loss") }!.split(separator: "|").map { $0.trimmingCharacters(in: .whitespaces) }
+        XCTAssertEqual(loss.count, 3, "\(loss)")
+        if loss.count == 3 { XCTAssertEqual(loss[1], loss[2]) }
+        XCTAssertTrue(FileManager.default.fileExists(atPath: out + "/compare.svg"))
+        XCTAssertTrue(FileManager.default.fileExists(atPath: out + "/compare.md"))
+    }
+}
