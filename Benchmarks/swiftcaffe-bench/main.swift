@@ -67,6 +67,36 @@ func makeNet(_ path: String, batch: Int, forceBackward: Bool = false) throws -> 
     return net
 }
 
+/// A solver over Models/<net>/train_val.prototxt whose Data layers give way
+/// to one DummyData layer (constant images, label 1): Caffe's AlexNet solver
+/// settings (SGD, lr 0.01, momentum 0.9, weight decay 0.0005).
+func trainingSolver(_ net: String, batch: Int) throws -> Solver {
+    var text = try String(contentsOfFile: "Models/\(net)/train_val.prototxt", encoding: .utf8)
+    // Cut the layers that read data (the first two layers of the file).
+    var cut = text.startIndex
+    for _ in 0..<2 {
+        guard let l = text.range(of: "layer {", range: cut..<text.endIndex),
+              let next = text.range(of: "\nlayer {", range: l.upperBound..<text.endIndex) else { break }
+        if text[l.lowerBound..<next.lowerBound].contains("type: \"Data\"") {
+            text.removeSubrange(l.lowerBound..<next.lowerBound)
+            cut = l.lowerBound
+        } else {
+            cut = next.lowerBound
+        }
+    }
+    let dummy = """
+    layer { name: "data" type: "DummyData" top: "data" top: "label"
+      dummy_data_param { shape { dim: \(batch) dim: 3 dim: 227 dim: 227 } shape { dim: \(batch) }
+        data_filler { type: "constant" value: 0.5 } data_filler { type: "constant" value: 1 } } }
+
+    """
+    let solverText = "net_param {\n" + dummy + text + "\n}\nbase_lr: 0.01 lr_policy: \"step\" gamma: 0.1 stepsize: 100000 "
+        + "momentum: 0.9 weight_decay: 0.0005 max_iter: 1000000 snapshot_after_train: false display: 0\n"
+    let path = FileManager.default.temporaryDirectory.appendingPathComponent("bench-\(net)-\(batch).prototxt").path
+    try solverText.write(toFile: path, atomically: true, encoding: .utf8)
+    return try Solver(ModelFile.loadSolver(path: path))
+}
+
 /// Peak resident memory of this process image, in MiB: /proc's VmHWM (ru_maxrss
 /// would include the parent's peak, which Linux carries across exec).
 func peakRSS() -> Double {
@@ -176,6 +206,24 @@ for net in ["alexnet", "caffenet"] {
     }
     print(pad("  \(net) forward+backward", 38) + "  \(String(format: "%5d", 10))  " + f(both.median, 10)
           + "         n/a (OpenCV DNN has no backward)        \(kernel)")
+}
+
+// 3b. Training: one solver iteration (forward, backward, SGD update) of the
+// train_val nets with their Data layers replaced by constant DummyData, beside
+// PyTorch's training step of the same nets in the same run.
+let trainIterations = Int(option("--train-iterations", "5")) ?? 5
+print("")
+print("Training step (\(trainIterations) runs, median ms)  batch  SwiftCaffe     PyTorch  ratio  (target: ratio ≤ 1)")
+for net in ["caffenet", "alexnet"] {
+    for batch in [10, 64] {
+        let solver = try trainingSolver(net, batch: batch)
+        try solver.step(1)
+        let ours = try measure(trainIterations) { try solver.step(1) }
+        let peer = runPeer("\(peerDir)/venv/bin/python", [URL(fileURLWithPath: "Benchmarks/peers/torch_train_peer.py").path, net,
+                                                           String(batch), String(trainIterations), String(threads)])
+        print(pad("  \(net) SGD step", 38) + "  \(String(format: "%5d", batch))  " + f(ours.median, 10) + "  "
+              + (peer.map { f($0.0, 10) + "  " + f(ours.median / $0.0, 5) } ?? "       n/a    n/a  (make bench-peers installs torch)"))
+    }
 }
 
 // 4. Memory: a separate process, so nothing else counts.
