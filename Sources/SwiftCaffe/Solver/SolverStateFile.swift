@@ -102,10 +102,6 @@ public struct SolverState: Sendable {
         state.data_batches = batches
 
         let size = withUnsafePointer(to: &state) { caffe__solver_state__get_packed_size($0) }
-        let buffer = UnsafeMutablePointer<UInt8>.allocate(capacity: max(size, 1))
-        defer { buffer.deallocate() }
-        let written = withUnsafePointer(to: &state) { caffe__solver_state__pack($0, buffer) }
-        guard written == size else { throw CaffeError.io(path: path, reason: "protobuf-c packed \(written) of \(size) bytes") }
-        try AtomicFile.write(UnsafeRawBufferPointer(start: buffer, count: size), to: path)
+        try AtomicFile.writePacked(size: size, to: path) { buffer in withUnsafePointer(to: &state) { caffe__solver_state__pack($0, buffer) } }
     }
 }

@@ -19,4 +19,13 @@ enum AtomicFile {
             throw CaffeError.io(path: path, reason: "cannot write (\(reason))")
         }
     }
+
+    /// Packs a protobuf-c message of `size` bytes with `pack` and writes it.
+    static func writePacked(size: Int, to path: String, _ pack: (UnsafeMutablePointer<UInt8>) -> Int) throws {
+        let buffer = UnsafeMutablePointer<UInt8>.allocate(capacity: max(size, 1))
+        defer { buffer.deallocate() }
+        let written = pack(buffer)
+        guard written == size else { throw CaffeError.io(path: path, reason: "protobuf-c packed \(written) of \(size) bytes") }
+        try write(UnsafeRawBufferPointer(start: buffer, count: size), to: path)
+    }
 }

@@ -91,11 +91,7 @@ public enum CaffeModelWriter {
         net.layer = layerPointers
 
         let size = withUnsafePointer(to: &net) { caffe__net_parameter__get_packed_size($0) }
-        let buffer = UnsafeMutablePointer<UInt8>.allocate(capacity: max(size, 1))
-        defer { buffer.deallocate() }
-        let written = withUnsafePointer(to: &net) { caffe__net_parameter__pack($0, buffer) }
-        guard written == size else { throw CaffeError.io(path: path, reason: "protobuf-c packed \(written) of \(size) bytes") }
-        try AtomicFile.write(UnsafeRawBufferPointer(start: buffer, count: size), to: path)
+        try AtomicFile.writePacked(size: size, to: path) { buffer in withUnsafePointer(to: &net) { caffe__net_parameter__pack($0, buffer) } }
     }
 
     /// A net's parameters as a V2 .caffemodel (every layer that has blobs).

@@ -118,9 +118,7 @@ extension MeanImage {
             b.n_data = v.count
             b.data = v.baseAddress
             let size = withUnsafePointer(to: &b) { caffe__blob_proto__get_packed_size($0) }
-            var out = [UInt8](repeating: 0, count: size)
-            _ = out.withUnsafeMutableBufferPointer { o in withUnsafePointer(to: &b) { caffe__blob_proto__pack($0, o.baseAddress!) } }
-            try out.withUnsafeBytes { try AtomicFile.write($0, to: path) }
+            try AtomicFile.writePacked(size: size, to: path) { buffer in withUnsafePointer(to: &b) { caffe__blob_proto__pack($0, buffer) } }
         }
     }
 }
