@@ -67,6 +67,24 @@ func makeNet(_ path: String, batch: Int, forceBackward: Bool = false) throws -> 
     return net
 }
 
+/// The training step beside PyTorch's (section 3b; `--train-only` runs just this).
+func benchTraining() throws {
+    let trainIterations = Int(option("--train-iterations", "5")) ?? 5
+    print("")
+    print("Training step (\(trainIterations) runs, median ms)  batch  SwiftCaffe     PyTorch  ratio  (target: ratio ≤ 1)")
+    for net in ["caffenet", "alexnet"] {
+        for batch in [10, 64] {
+            let solver = try trainingSolver(net, batch: batch)
+            try solver.step(1)
+            let ours = try measure(trainIterations) { try solver.step(1) }
+            let peer = runPeer("\(peerDir)/venv/bin/python", [URL(fileURLWithPath: "Benchmarks/peers/torch_train_peer.py").path, net,
+                                                               String(batch), String(trainIterations), String(Parallel.threads)])
+            print(pad("  \(net) SGD step", 38) + "  \(String(format: "%5d", batch))  " + f(ours.median, 10) + "  "
+                  + (peer.map { f($0.0, 10) + "  " + f(ours.median / $0.0, 5) } ?? "       n/a    n/a  (make bench-peers installs torch)"))
+        }
+    }
+}
+
 /// A solver over Models/<net>/train_val.prototxt whose Data layers give way
 /// to one DummyData layer (constant images, label 1): Caffe's AlexNet solver
 /// settings (SGD, lr 0.01, momentum 0.9, weight decay 0.0005).
@@ -108,6 +126,11 @@ func peakRSS() -> Double {
 }
 
 KernelSelection.selectAtLaunch()
+if args.contains("--train-only") {
+    BLAS.setThreads(Parallel.threads)
+    try benchTraining()
+    exit(0)
+}
 if let n = KernelSelection.note { print(n) }
 
 // A child process loads the BVLC-layout AlexNet weights alone, for their peak RSS:
@@ -211,20 +234,7 @@ for net in ["alexnet", "caffenet"] {
 // 3b. Training: one solver iteration (forward, backward, SGD update) of the
 // train_val nets with their Data layers replaced by constant DummyData, beside
 // PyTorch's training step of the same nets in the same run.
-let trainIterations = Int(option("--train-iterations", "5")) ?? 5
-print("")
-print("Training step (\(trainIterations) runs, median ms)  batch  SwiftCaffe     PyTorch  ratio  (target: ratio ≤ 1)")
-for net in ["caffenet", "alexnet"] {
-    for batch in [10, 64] {
-        let solver = try trainingSolver(net, batch: batch)
-        try solver.step(1)
-        let ours = try measure(trainIterations) { try solver.step(1) }
-        let peer = runPeer("\(peerDir)/venv/bin/python", [URL(fileURLWithPath: "Benchmarks/peers/torch_train_peer.py").path, net,
-                                                           String(batch), String(trainIterations), String(threads)])
-        print(pad("  \(net) SGD step", 38) + "  \(String(format: "%5d", batch))  " + f(ours.median, 10) + "  "
-              + (peer.map { f($0.0, 10) + "  " + f(ours.median / $0.0, 5) } ?? "       n/a    n/a  (make bench-peers installs torch)"))
-    }
-}
+try benchTraining()
 
 // 4. Memory: a separate process, so nothing else counts.
 let probe = Process()

@@ -193,4 +193,38 @@ final class DataTests: XCTestCase {
         XCTAssertEqual(abs(vectors[0][i3]), 0.5.squareRoot(), accuracy: 1e-9)
         XCTAssertEqual(vectors[0][i3], vectors[1][i3], accuracy: 1e-9)
     }
+
+    func testConvertImagesetWritesRawOrEncodedRecords() throws {
+        let list = tmp.appendingPathComponent("list.txt").path
+        try "photo.jpg 3\nrgb.png 2\n".write(toFile: list, atomically: true, encoding: .utf8)
+        let root = Paths.fixture("images") + "/"
+        let raw = tmp.appendingPathComponent("raw").path
+        XCTAssertEqual(try DatasetConversion.convertImageSet(list: list, rootFolder: root, to: raw, size: (10, 12)), 2)
+        let r = try RecordSources.open(dataSource: raw)
+        XCTAssertEqual(try r.record(1).shape, [3, 10, 12])
+        XCTAssertEqual(try r.record(1).label, 2)
+        // Encoded: the file's own bytes, decoded on reading to what OpenCV decodes.
+        let enc = tmp.appendingPathComponent("enc").path
+        try DatasetConversion.convertImageSet(list: list, rootFolder: root, to: enc, encoded: true)
+        let e = try RecordSources.open(dataSource: enc).record(1)
+        let opencv = try NPY.read(path: Paths.fixture("images/rgb.png.bgr.npy"))
+        XCTAssertEqual(e.shape, [3, 20, 24])
+        XCTAssertEqual(Float(e.pixels[(2 * 20 + 5) * 24 + 7]), opencv.values[(5 * 24 + 7) * 3 + 2])
+        XCTAssertThrowsError(try DatasetConversion.convertImageSet(list: list, rootFolder: root, to: enc)) {
+            XCTAssertTrue("\($0)".contains("already exists"), "\($0)")
+        }
+    }
+
+    func testColourNoiseOfGreyDataIsBrightnessWithThePixelsDeviation() throws {
+        let source = IDXRecords(try IDXDataset(source: tinyIDX))
+        let noise = try ColorNoise.estimate(sigma: 0.1, source: source, sampleCount: 40)
+        // One channel: the component is 1 and its deviation the pixels' standard deviation.
+        var values: [Double] = []
+        for i in 0..<40 { for y in 0..<6 { for x in 0..<6 { values.append(Double(Self.pixel(i, y, x))) } } }
+        let mean = values.reduce(0, +) / Double(values.count)
+        let sd = (values.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(values.count)).squareRoot()
+        XCTAssertEqual(noise.deviations.count, 1)
+        XCTAssertEqual(Double(noise.deviations[0]), sd, accuracy: sd * 1e-4)
+        XCTAssertEqual(abs(noise.components[0][0]), 1, accuracy: 1e-6)
+    }
 }
