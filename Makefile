@@ -9,7 +9,7 @@ BIN           = .build/$(CONFIG)/swiftcaffe
 # Fuzz cases in `make test`; FUZZ_CASES=100000 make test for a long run.
 FUZZ_CASES   ?= 3000
 
-.PHONY: all build test demo compare bench bench-peers proto deps proto-deps opencv-fixtures clean
+.PHONY: all build test demo compare lenet bench bench-peers proto deps proto-deps opencv-fixtures clean
 
 all: build
 
@@ -94,3 +94,11 @@ compare: build
 	@scripts/ensure-apt.sh dataset-fashion-mnist
 	@mkdir -p runs
 	$(BIN) compare --solver Models/fashion-mnist/alexnet_solver.prototxt --solver Models/fashion-mnist/caffenet_solver.prototxt --output runs/compare
+
+# LeNet from Caffe's published solver on Fashion-MNIST; the first 4000 of its
+# 10000 iterations (test accuracy printed every 500), then `test` on the snapshot.
+lenet: build
+	@scripts/ensure-apt.sh dataset-fashion-mnist
+	@mkdir -p runs
+	$(BIN) train --solver Models/lenet/solver.prototxt --iterations 4000 --log-file runs/lenet.log
+	$(BIN) test --model Models/lenet/train_val.prototxt --weights runs/lenet_iter_4000.caffemodel --iterations 100 2>/dev/null

@@ -1,0 +1,104 @@
+"""Writes the deploy nets of Models/vgg16 and Models/squeezenet (python3, no
+packages). The layer lists follow the published definitions: VGG-16
+(Simonyan & Zisserman 2014, configuration D, the VGG team's Caffe release)
+and SqueezeNet v1.1 (DeepScale's release). Run from the repository root."""
+
+
+def layer(name, type_, bottoms, tops, body=""):
+    s = f'layer {{\n  name: "{name}"\n  type: "{type_}"\n'
+    s += "".join(f'  bottom: "{b}"\n' for b in bottoms)
+    s += "".join(f'  top: "{t}"\n' for t in tops)
+    if body:
+        s += "".join(f"  {line}\n" for line in body.strip().split("\n"))
+    return s + "}\n"
+
+
+def conv(name, bottom, n, k, stride=1, pad=0, filler='weight_filler { type: "xavier" }', top=None):
+    extra = (f"\n    stride: {stride}" if stride != 1 else "") + (f"\n    pad: {pad}" if pad else "")
+    return layer(name, "Convolution", [bottom], [top or name], f"""
+param {{ lr_mult: 1 decay_mult: 1 }}
+param {{ lr_mult: 2 decay_mult: 0 }}
+convolution_param {{
+  num_output: {n}
+  kernel_size: {k}{extra}
+  {filler}
+  bias_filler {{ type: "constant" value: 0 }}
+}}""")
+
+
+def relu(name, blob):
+    return layer(name, "ReLU", [blob], [blob])
+
+
+def pool(name, bottom, kind, k, stride, top=None):
+    return layer(name, "Pooling", [bottom], [top or name], f"pooling_param {{ pool: {kind} kernel_size: {k} stride: {stride} }}")
+
+
+def input_layer(n, c, h, w):
+    return layer("data", "Input", [], ["data"], f"input_param {{ shape {{ dim: {n} dim: {c} dim: {h} dim: {w} }} }}")
+
+
+def vgg16():
+    s = """# VGG-16 (configuration D of Simonyan & Zisserman, "Very Deep Convolutional
+# Networks for Large-Scale Image Recognition", 2014) as the VGG team released
+# it for Caffe: thirteen 3x3 convolutions (pad 1) in five blocks of 64, 128,
+# 256, 512, 512 channels, each block ending in 2x2 max pooling, then fc6/fc7
+# of 4096 with dropout 0.5 and fc8 of 1000. 224x224 input, BGR, mean subtracted.
+name: "VGG_ILSVRC_16_layers"
+"""
+    s += input_layer(10, 3, 224, 224)
+    prev = "data"
+    for b, (n, reps) in enumerate([(64, 2), (128, 2), (256, 3), (512, 3), (512, 3)], start=1):
+        for r in range(1, reps + 1):
+            name = f"conv{b}_{r}"
+            s += conv(name, prev, n, 3, pad=1) + relu(f"relu{b}_{r}", name)
+            prev = name
+        s += pool(f"pool{b}", prev, "MAX", 2, 2)
+        prev = f"pool{b}"
+    for name, n in [("fc6", 4096), ("fc7", 4096)]:
+        s += layer(name, "InnerProduct", [prev], [name], f"""
+param {{ lr_mult: 1 decay_mult: 1 }}
+param {{ lr_mult: 2 decay_mult: 0 }}
+inner_product_param {{ num_output: {n} weight_filler {{ type: "gaussian" std: 0.005 }} bias_filler {{ type: "constant" value: 0.1 }} }}""")
+        s += relu(f"relu{name[2:]}", name) + layer(f"drop{name[2:]}", "Dropout", [name], [name], "dropout_param { dropout_ratio: 0.5 }")
+        prev = name
+    s += layer("fc8", "InnerProduct", [prev], ["fc8"], """
+param { lr_mult: 1 decay_mult: 1 }
+param { lr_mult: 2 decay_mult: 0 }
+inner_product_param { num_output: 1000 weight_filler { type: "gaussian" std: 0.01 } bias_filler { type: "constant" value: 0 } }""")
+    s += layer("prob", "Softmax", ["fc8"], ["prob"])
+    return s
+
+
+def squeezenet():
+    s = """# SqueezeNet v1.1 (Iandola et al., "SqueezeNet: AlexNet-level accuracy with
+# 50x fewer parameters", 2016; v1.1 as DeepScale released it): a 3x3/2
+# convolution of 64, then Fire modules (a 1x1 "squeeze" convolution feeding
+# 1x1 and 3x3 "expand" convolutions whose outputs are concatenated), max
+# pooling 3/2 after conv1, fire3 and fire5, dropout 0.5, a 1x1 convolution to
+# the 1000 classes and global average pooling instead of fully connected layers.
+name: "SqueezeNet_v1.1"
+"""
+    s += input_layer(10, 3, 227, 227)
+    s += conv("conv1", "data", 64, 3, stride=2) + relu("relu_conv1", "conv1") + pool("pool1", "conv1", "MAX", 3, 2)
+    prev = "pool1"
+    for f, (sq, ex) in enumerate([(16, 64), (16, 64), (32, 128), (32, 128), (48, 192), (48, 192), (64, 256), (64, 256)], start=2):
+        p = f"fire{f}"
+        s += conv(f"{p}/squeeze1x1", prev, sq, 1) + relu(f"{p}/relu_squeeze1x1", f"{p}/squeeze1x1")
+        s += conv(f"{p}/expand1x1", f"{p}/squeeze1x1", ex, 1) + relu(f"{p}/relu_expand1x1", f"{p}/expand1x1")
+        s += conv(f"{p}/expand3x3", f"{p}/squeeze1x1", ex, 3, pad=1) + relu(f"{p}/relu_expand3x3", f"{p}/expand3x3")
+        s += layer(f"{p}/concat", "Concat", [f"{p}/expand1x1", f"{p}/expand3x3"], [f"{p}/concat"])
+        prev = f"{p}/concat"
+        if f in (3, 5):
+            s += pool(f"pool{f}", prev, "MAX", 3, 2)
+            prev = f"pool{f}"
+    s += layer("drop9", "Dropout", [prev], [prev], "dropout_param { dropout_ratio: 0.5 }")
+    s += conv("conv10", prev, 1000, 1, filler='weight_filler { type: "gaussian" mean: 0.0 std: 0.01 }') + relu("relu_conv10", "conv10")
+    s += layer("pool10", "Pooling", ["conv10"], ["pool10"], "pooling_param { pool: AVE global_pooling: true }")
+    s += layer("prob", "Softmax", ["pool10"], ["prob"])
+    return s
+
+
+if __name__ == "__main__":
+    open("Models/vgg16/deploy.prototxt", "w").write(vgg16())
+    open("Models/squeezenet/deploy.prototxt", "w").write(squeezenet())

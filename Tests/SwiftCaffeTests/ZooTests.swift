@@ -1,0 +1,64 @@
+import Foundation
+import XCTest
+@testable import SwiftCaffe
+
+/// The classic nets in Models/: parameter counts and MACs against numbers
+/// from outside this code (the published counts of the same architectures,
+/// and MACs worked out layer by layer here), and a forward pass that runs.
+final class ZooTests: XCTestCase {
+    func graph(_ model: String, batch: Int? = nil) throws -> NetGraph {
+        let loaded = try ModelFile.loadNet(path: Paths.model(model))
+        var shapes: [String: Shape] = [:]
+        if let b = batch, let input = loaded.net.layers.first(where: { $0.type == "Input" }) {
+            let dims = input.param("input_param").messages("shape")[0].ints("dim")
+            shapes[input.tops[0]] = [b] + dims.dropFirst()
+        }
+        return try NetGraph.build(loaded.net, options: .init(inputShapes: shapes))
+    }
+
+    func testLeNetCounts() throws {
+        // conv1 20·(1·25) + 20, conv2 50·(20·25) + 50, ip1 500·800 + 500, ip2 10·500 + 10.
+        let g = try graph("lenet/deploy.prototxt", batch: 1)
+        XCTAssertEqual(g.totalParams, 520 + 25_050 + 400_500 + 5_010)
+        // MACs: 24²·20·25 + 8²·50·500 + 800·500 + 500·10.
+        XCTAssertEqual(g.totalMACs, 576 * 500 + 64 * 25_000 + 400_000 + 5_000)
+        // The train net reads Fashion-MNIST's 28×28 records when the package is installed.
+        XCTAssertEqual(try ModelFile.loadNet(path: Paths.model("lenet/train_val.prototxt")).net.layers.filter { $0.type == "Data" }.count, 2)
+    }
+
+    func testVGG16Counts() throws {
+        let g = try graph("vgg16/deploy.prototxt", batch: 1)
+        // 138,357,544: the count published for VGG-16 (torchvision's vgg16, Keras' VGG16).
+        XCTAssertEqual(g.totalParams, 138_357_544)
+        // MACs layer by layer: 3×3 convolutions at 224, 112, 56, 28, 14, then fc6 (25088→4096), fc7, fc8.
+        let convs: [(side: Int, cin: Int, cout: Int)] = [(224, 3, 64), (224, 64, 64), (112, 64, 128), (112, 128, 128),
+            (56, 128, 256), (56, 256, 256), (56, 256, 256), (28, 256, 512), (28, 512, 512), (28, 512, 512),
+            (14, 512, 512), (14, 512, 512), (14, 512, 512)]
+        let macs = convs.reduce(0) { $0 + $1.side * $1.side * $1.cout * $1.cin * 9 } + 25_088 * 4096 + 4096 * 4096 + 4096 * 1000
+        XCTAssertEqual(g.totalMACs, macs)
+        XCTAssertEqual(macs, 15_470_264_320)
+    }
+
+    func testSqueezeNetCounts() throws {
+        let g = try graph("squeezenet/deploy.prototxt", batch: 1)
+        // 1,235,496: the count published for SqueezeNet v1.1 (torchvision's squeezenet1_1).
+        XCTAssertEqual(g.totalParams, 1_235_496)
+        // MACs: conv1 113²·64·27; each Fire at side s: s²·(Cin·sq + sq·ex + sq·ex·9); conv10 14²·512·1000.
+        let fires: [(side: Int, cin: Int, sq: Int, ex: Int)] = [(56, 64, 16, 64), (56, 128, 16, 64), (28, 128, 32, 128), (28, 256, 32, 128),
+            (14, 256, 48, 192), (14, 384, 48, 192), (14, 384, 64, 256), (14, 512, 64, 256)]
+        let macs = 113 * 113 * 64 * 27 + fires.reduce(0) { $0 + $1.side * $1.side * ($1.cin * $1.sq + $1.sq * $1.ex * 10) } + 196 * 512 * 1000
+        XCTAssertEqual(g.totalMACs, macs)
+    }
+
+    func testSqueezeNetRunsForward() throws {
+        let net = try Net(graph: graph("squeezenet/deploy.prototxt", batch: 1))
+        let data = net.blob("data")!
+        var rng = RandomSource(seed: 3)
+        for i in 0..<data.count { data.data[i] = rng.uniform(-50, 50) }
+        try net.forward()
+        let prob = net.blob("prob")!
+        XCTAssertEqual(prob.shape, [1, 1000, 1, 1])
+        XCTAssertEqual(prob.values.reduce(0, +), 1, accuracy: 1e-4)
+        XCTAssertTrue(prob.values.allSatisfy { $0.isFinite && $0 >= 0 })
+    }
+}
