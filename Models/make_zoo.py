@@ -1,7 +1,10 @@
-"""Writes the deploy nets of Models/vgg16 and Models/squeezenet (python3, no
-packages). The layer lists follow the published definitions: VGG-16
-(Simonyan & Zisserman 2014, configuration D, the VGG team's Caffe release)
-and SqueezeNet v1.1 (DeepScale's release). Run from the repository root."""
+"""Writes the deploy nets of Models/vgg16, Models/squeezenet, Models/nin and
+Models/resnet50 (python3, no packages). The layer lists follow the published
+definitions: VGG-16 (Simonyan & Zisserman 2014, configuration D, the VGG
+team's Caffe release), SqueezeNet v1.1 (DeepScale's release), NIN (Lin et
+al. 2013, the ImageNet model of the Caffe model zoo) and ResNet-50 (He et al.
+2015, the authors' Caffe release: stride 2 on the first 1x1 convolution of a
+stage, BatchNorm + Scale after every convolution). Run from the repository root."""
 
 
 def layer(name, type_, bottoms, tops, body=""):
@@ -99,6 +102,93 @@ name: "SqueezeNet_v1.1"
     return s
 
 
+def nin():
+    s = """# Network in Network (Lin, Chen & Yan, "Network In Network", 2013), the
+# ImageNet model of the Caffe model zoo: four mlpconv blocks (a spatial
+# convolution followed by two 1x1 "cccp" convolutions, each with ReLU), max
+# pooling 3/2 between them, dropout 0.5, and global average pooling of the
+# last 1x1 convolution's 1000 maps instead of fully connected layers.
+name: "NIN_ImageNet"
+"""
+    s += input_layer(10, 3, 224, 224)
+    blocks = [("conv1", 96, 11, 4, 0, ["cccp1", "cccp2"], "pool0"),
+              ("conv2", 256, 5, 1, 2, ["cccp3", "cccp4"], "pool2"),
+              ("conv3", 384, 3, 1, 1, ["cccp5", "cccp6"], "pool3"),
+              ("conv4-1024", 1024, 3, 1, 1, ["cccp7-1024", "cccp8-1024"], None)]
+    prev, r = "data", 0
+    for name, n, k, stride, pad, cccps, pool_name in blocks:
+        s += conv(name, prev, n, k, stride=stride, pad=pad, filler='weight_filler { type: "gaussian" mean: 0 std: 0.01 }')
+        s += relu(f"relu{r}", name); r += 1
+        prev = name
+        for j, c in enumerate(cccps):
+            outputs = 1000 if c == "cccp8-1024" else n
+            s += conv(c, prev, outputs, 1, filler='weight_filler { type: "gaussian" mean: 0 std: 0.05 }') + relu(f"relu{r}", c); r += 1
+            prev = c
+        if pool_name:
+            s += pool(pool_name, prev, "MAX", 3, 2)
+            prev = pool_name
+            if pool_name == "pool3":
+                s += layer("drop", "Dropout", [prev], [prev], "dropout_param { dropout_ratio: 0.5 }")
+    s += layer("pool4", "Pooling", [prev], ["pool4"], "pooling_param { pool: AVE kernel_size: 6 stride: 1 }")
+    s += layer("prob", "Softmax", ["pool4"], ["prob"])
+    return s
+
+
+def bn_conv(name, bottom, n, k, stride=1, pad=0, relu_after=True):
+    """A convolution without bias, then BatchNorm (global statistics) and Scale with bias, as in the ResNet release."""
+    extra = (f"\n    stride: {stride}" if stride != 1 else "") + (f"\n    pad: {pad}" if pad else "")
+    s = layer(name, "Convolution", [bottom], [name], f"""
+convolution_param {{
+  num_output: {n}
+  kernel_size: {k}{extra}
+  bias_term: false
+  weight_filler {{ type: "msra" }}
+}}""")
+    suffix = name[3:] if name.startswith("res") else "_" + name
+    s += layer(f"bn{suffix}", "BatchNorm", [name], [name], "batch_norm_param { use_global_stats: true }")
+    s += layer(f"scale{suffix}", "Scale", [name], [name], "scale_param { bias_term: true }")
+    if relu_after:
+        s += relu(f"{name}_relu", name)
+    return s
+
+
+def resnet50():
+    s = """# ResNet-50 (He, Zhang, Ren & Sun, "Deep Residual Learning for Image
+# Recognition", 2015) as the authors released it for Caffe: a 7x7/2
+# convolution and 3x3/2 max pooling, then 3, 4, 6 and 3 bottleneck blocks
+# (1x1, 3x3, 1x1 with 4x expansion) of 64, 128, 256 and 512 channels, each
+# convolution followed by BatchNorm and Scale, identity shortcuts summed by
+# Eltwise, projection shortcuts (1x1) where the shape changes, stride 2 on
+# the first 1x1 convolution of stages 3-5, 7x7 average pooling and fc1000.
+name: "ResNet-50"
+"""
+    s += input_layer(1, 3, 224, 224)
+    s += bn_conv("conv1", "data", 64, 7, stride=2, pad=3)
+    s += pool("pool1", "conv1", "MAX", 3, 2)
+    prev, channels = "pool1", 64
+    for stage, (n, blocks) in enumerate([(64, 3), (128, 4), (256, 6), (512, 3)], start=2):
+        for b in range(blocks):
+            tag = f"{stage}{chr(ord('a') + b)}"
+            stride = 2 if (b == 0 and stage > 2) else 1
+            if b == 0:
+                s += bn_conv(f"res{tag}_branch1", prev, 4 * n, 1, stride=stride, relu_after=False)
+                shortcut = f"res{tag}_branch1"
+            else:
+                shortcut = prev
+            s += bn_conv(f"res{tag}_branch2a", prev, n, 1, stride=stride)
+            s += bn_conv(f"res{tag}_branch2b", f"res{tag}_branch2a", n, 3, pad=1)
+            s += bn_conv(f"res{tag}_branch2c", f"res{tag}_branch2b", 4 * n, 1, relu_after=False)
+            s += layer(f"res{tag}", "Eltwise", [shortcut, f"res{tag}_branch2c"], [f"res{tag}"], "eltwise_param { operation: SUM }")
+            s += relu(f"res{tag}_relu", f"res{tag}")
+            prev = f"res{tag}"
+    s += layer("pool5", "Pooling", [prev], ["pool5"], "pooling_param { pool: AVE kernel_size: 7 stride: 1 }")
+    s += layer("fc1000", "InnerProduct", ["pool5"], ["fc1000"], "inner_product_param { num_output: 1000 }")
+    s += layer("prob", "Softmax", ["fc1000"], ["prob"])
+    return s
+
+
 if __name__ == "__main__":
+    open("Models/nin/deploy.prototxt", "w").write(nin())
+    open("Models/resnet50/deploy.prototxt", "w").write(resnet50())
     open("Models/vgg16/deploy.prototxt", "w").write(vgg16())
     open("Models/squeezenet/deploy.prototxt", "w").write(squeezenet())

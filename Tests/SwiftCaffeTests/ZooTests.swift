@@ -61,4 +61,46 @@ final class ZooTests: XCTestCase {
         XCTAssertEqual(prob.values.reduce(0, +), 1, accuracy: 1e-4)
         XCTAssertTrue(prob.values.allSatisfy { $0.isFinite && $0 >= 0 })
     }
+
+    func testNINCounts() throws {
+        let g = try graph("nin/deploy.prototxt", batch: 1)
+        // Layer by layer (weights + biases): conv1 96·3·121, cccp1/2 96·96, conv2 256·96·25, cccp3/4 256·256,
+        // conv3 384·256·9, cccp5/6 384·384, conv4 1024·384·9, cccp7 1024·1024, cccp8 1000·1024.
+        let layers: [(out: Int, inPerOut: Int)] = [(96, 363), (96, 96), (96, 96), (256, 2400), (256, 256), (256, 256),
+            (384, 2304), (384, 384), (384, 384), (1024, 3456), (1024, 1024), (1000, 1024)]
+        XCTAssertEqual(g.totalParams, layers.reduce(0) { $0 + $1.out * ($1.inPerOut + 1) })
+        XCTAssertEqual(g.totalParams, 7_595_176)
+        // Spatial sides: 54 (conv1 block), 27, 13, 6.
+        let sides = [54, 54, 54, 27, 27, 27, 13, 13, 13, 6, 6, 6]
+        XCTAssertEqual(g.totalMACs, zip(layers, sides).reduce(0) { $0 + $1.1 * $1.1 * $1.0.out * $1.0.inPerOut })
+    }
+
+    func testResNet50CountsAndForward() throws {
+        let g = try graph("resnet50/deploy.prototxt")
+        // 25,557,032 learned values: the published count for ResNet-50 (torchvision's resnet50, whose
+        // BatchNorm weight and bias are Caffe's Scale). Caffe's BatchNorm adds its statistics as blobs:
+        // mean and variance per channel, and one scale factor per layer (53 layers).
+        let bnChannels = 64 + [(64, 3), (128, 4), (256, 6), (512, 3)].reduce(0) { $0 + $1.1 * 6 * $1.0 + 4 * $1.0 }
+        XCTAssertEqual(bnChannels, 26_560)
+        XCTAssertEqual(g.totalParams, 25_557_032 + 2 * bnChannels + 53)
+        // The paper gives 3.8 × 10⁹ multiply-adds (Table 1).
+        XCTAssertEqual(Double(g.totalMACs ?? 0), 3.8e9, accuracy: 0.1e9)
+        XCTAssertEqual(g.layers.filter { $0.type == "Eltwise" }.count, 16)
+
+        let net = try Net(graph: g)
+        // Statistics as after training (mean 0, variance 1, factor 1): the fillers' zeros make Caffe's
+        // BatchNorm divide by √eps in all 53 layers, which overflows, in Caffe as here.
+        for l in net.layers where l.type == "BatchNorm" {
+            l.params[1].set(Array(repeating: 1, count: l.params[1].count))
+            l.params[2].set([1])
+        }
+        let data = net.blob("data")!
+        var rng = RandomSource(seed: 5)
+        for i in 0..<data.count { data.data[i] = rng.uniform(-1, 1) }
+        try net.forward()
+        let prob = net.blob("prob")!
+        XCTAssertEqual(prob.shape, [1, 1000])
+        XCTAssertEqual(prob.values.reduce(0, +), 1, accuracy: 1e-4)
+        XCTAssertTrue(prob.values.allSatisfy(\.isFinite))
+    }
 }
