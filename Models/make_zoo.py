@@ -1,10 +1,11 @@
-"""Writes the deploy nets of Models/vgg16, Models/squeezenet, Models/nin and
-Models/resnet50 (python3, no packages). The layer lists follow the published
+"""Writes the deploy nets of Models/vgg16, Models/squeezenet, Models/nin,
+Models/resnet50 and Models/googlenet (python3, no packages). The layer lists follow the published
 definitions: VGG-16 (Simonyan & Zisserman 2014, configuration D, the VGG
 team's Caffe release), SqueezeNet v1.1 (DeepScale's release), NIN (Lin et
 al. 2013, the ImageNet model of the Caffe model zoo) and ResNet-50 (He et al.
 2015, the authors' Caffe release: stride 2 on the first 1x1 convolution of a
-stage, BatchNorm + Scale after every convolution). Run from the repository root."""
+stage, BatchNorm + Scale after every convolution) and GoogLeNet (Szegedy et
+al. 2014, BVLC's Caffe replication). Run from the repository root."""
 
 
 def layer(name, type_, bottoms, tops, body=""):
@@ -187,7 +188,62 @@ name: "ResNet-50"
     return s
 
 
+# GoogLeNet's Inception modules (the paper's Table 1): #1x1, #3x3 reduce,
+# #3x3, #5x5 reduce, #5x5, pool proj.
+INCEPTION = [("3a", 64, 96, 128, 16, 32, 32), ("3b", 128, 128, 192, 32, 96, 64),
+             ("4a", 192, 96, 208, 16, 48, 64), ("4b", 160, 112, 224, 24, 64, 64), ("4c", 128, 128, 256, 24, 64, 64),
+             ("4d", 112, 144, 288, 32, 64, 64), ("4e", 256, 160, 320, 32, 128, 128),
+             ("5a", 256, 160, 320, 32, 128, 128), ("5b", 384, 192, 384, 48, 128, 128)]
+
+
+def lrn(name, bottom):
+    return layer(name, "LRN", [bottom], [name], "lrn_param { local_size: 5 alpha: 0.0001 beta: 0.75 }")
+
+
+def googlenet():
+    s = """# GoogLeNet (Szegedy et al., "Going Deeper with Convolutions", 2014) as BVLC
+# replicated it for Caffe (deploy): a 7x7/2 stem with LRN, nine Inception
+# modules whose 1x1, 3x3 (after a 1x1 reduction), 5x5 (after a 1x1
+# reduction) and pooling-projection branches are joined by Concat, max
+# pooling 3/2 between stages, 7x7 average pooling, dropout 0.4 and a
+# 1000-way classifier. 224x224 input, BGR, mean subtracted.
+name: "GoogleNet"
+"""
+    xavier = 'weight_filler { type: "xavier" std: 0.1 }'
+    s += input_layer(10, 3, 224, 224)
+    s += conv("conv1/7x7_s2", "data", 64, 7, stride=2, pad=3, filler=xavier) + relu("conv1/relu_7x7", "conv1/7x7_s2")
+    s += pool("pool1/3x3_s2", "conv1/7x7_s2", "MAX", 3, 2) + lrn("pool1/norm1", "pool1/3x3_s2")
+    s += conv("conv2/3x3_reduce", "pool1/norm1", 64, 1, filler=xavier) + relu("conv2/relu_3x3_reduce", "conv2/3x3_reduce")
+    s += conv("conv2/3x3", "conv2/3x3_reduce", 192, 3, pad=1, filler=xavier) + relu("conv2/relu_3x3", "conv2/3x3")
+    s += lrn("conv2/norm2", "conv2/3x3") + pool("pool2/3x3_s2", "conv2/norm2", "MAX", 3, 2)
+    prev = "pool2/3x3_s2"
+    for tag, n1, r3, n3, r5, n5, pp in INCEPTION:
+        p = f"inception_{tag}"
+        s += conv(f"{p}/1x1", prev, n1, 1, filler=xavier) + relu(f"{p}/relu_1x1", f"{p}/1x1")
+        s += conv(f"{p}/3x3_reduce", prev, r3, 1, filler=xavier) + relu(f"{p}/relu_3x3_reduce", f"{p}/3x3_reduce")
+        s += conv(f"{p}/3x3", f"{p}/3x3_reduce", n3, 3, pad=1, filler=xavier) + relu(f"{p}/relu_3x3", f"{p}/3x3")
+        s += conv(f"{p}/5x5_reduce", prev, r5, 1, filler=xavier) + relu(f"{p}/relu_5x5_reduce", f"{p}/5x5_reduce")
+        s += conv(f"{p}/5x5", f"{p}/5x5_reduce", n5, 5, pad=2, filler=xavier) + relu(f"{p}/relu_5x5", f"{p}/5x5")
+        s += layer(f"{p}/pool", "Pooling", [prev], [f"{p}/pool"], "pooling_param { pool: MAX kernel_size: 3 stride: 1 pad: 1 }")
+        s += conv(f"{p}/pool_proj", f"{p}/pool", pp, 1, filler=xavier) + relu(f"{p}/relu_pool_proj", f"{p}/pool_proj")
+        s += layer(f"{p}/output", "Concat", [f"{p}/1x1", f"{p}/3x3", f"{p}/5x5", f"{p}/pool_proj"], [f"{p}/output"])
+        prev = f"{p}/output"
+        if tag in ("3b", "4e"):
+            name = "pool3/3x3_s2" if tag == "3b" else "pool4/3x3_s2"
+            s += pool(name, prev, "MAX", 3, 2)
+            prev = name
+    s += pool("pool5/7x7_s1", prev, "AVE", 7, 1)
+    s += layer("pool5/drop_7x7_s1", "Dropout", ["pool5/7x7_s1"], ["pool5/7x7_s1"], "dropout_param { dropout_ratio: 0.4 }")
+    s += layer("loss3/classifier", "InnerProduct", ["pool5/7x7_s1"], ["loss3/classifier"], """
+param { lr_mult: 1 decay_mult: 1 }
+param { lr_mult: 2 decay_mult: 0 }
+inner_product_param { num_output: 1000 weight_filler { type: "xavier" } bias_filler { type: "constant" value: 0 } }""")
+    s += layer("prob", "Softmax", ["loss3/classifier"], ["prob"])
+    return s
+
+
 if __name__ == "__main__":
+    open("Models/googlenet/deploy.prototxt", "w").write(googlenet())
     open("Models/nin/deploy.prototxt", "w").write(nin())
     open("Models/resnet50/deploy.prototxt", "w").write(resnet50())
     open("Models/vgg16/deploy.prototxt", "w").write(vgg16())

@@ -103,4 +103,38 @@ final class ZooTests: XCTestCase {
         XCTAssertEqual(prob.values.reduce(0, +), 1, accuracy: 1e-4)
         XCTAssertTrue(prob.values.allSatisfy(\.isFinite))
     }
+
+    func testGoogLeNetCounts() throws {
+        let g = try graph("googlenet/deploy.prototxt", batch: 1)
+        // The paper's Table 1: #1×1, #3×3 reduce, #3×3, #5×5 reduce, #5×5, pool proj, at sides 28, 14 and 7.
+        let modules: [(side: Int, n1: Int, r3: Int, n3: Int, r5: Int, n5: Int, pp: Int)] = [
+            (28, 64, 96, 128, 16, 32, 32), (28, 128, 128, 192, 32, 96, 64),
+            (14, 192, 96, 208, 16, 48, 64), (14, 160, 112, 224, 24, 64, 64), (14, 128, 128, 256, 24, 64, 64),
+            (14, 112, 144, 288, 32, 64, 64), (14, 256, 160, 320, 32, 128, 128),
+            (7, 256, 160, 320, 32, 128, 128), (7, 384, 192, 384, 48, 128, 128)]
+        var cin = 192
+        var params = 64 * (3 * 49 + 1) + 64 * (64 + 1) + 192 * (64 * 9 + 1)
+        var macs = 112 * 112 * 64 * 147 + 56 * 56 * (64 * 64 + 192 * 64 * 9)
+        for m in modules {
+            params += (m.n1 + m.r3 + m.r5 + m.pp) * (cin + 1) + m.n3 * (m.r3 * 9 + 1) + m.n5 * (m.r5 * 25 + 1)
+            macs += m.side * m.side * ((m.n1 + m.r3 + m.r5 + m.pp) * cin + m.n3 * m.r3 * 9 + m.n5 * m.r5 * 25)
+            cin = m.n1 + m.n3 + m.n5 + m.pp
+        }
+        params += 1000 * (1024 + 1)
+        macs += 1024 * 1000
+        XCTAssertEqual(g.totalParams, params)
+        XCTAssertEqual(g.totalParams, 6_998_552)
+        XCTAssertEqual(g.totalMACs, macs)
+        // The paper's Table 1 totals about 1.5 G multiply-adds.
+        XCTAssertEqual(Double(macs), 1.5e9, accuracy: 0.1e9)
+
+        // Inception's Concat of four branches and its padded 3×3/1 pooling run forward.
+        let net = try Net(graph: g)
+        let data = net.blob("data")!
+        var rng = RandomSource(seed: 9)
+        for i in 0..<data.count { data.data[i] = rng.uniform(-50, 50) }
+        try net.forward()
+        XCTAssertEqual(net.blob("inception_5b/output")!.shape, [1, 1024, 7, 7])
+        XCTAssertEqual(net.blob("prob")!.values.reduce(0, +), 1, accuracy: 1e-4)
+    }
 }
