@@ -67,7 +67,8 @@ func note(_ s: String) {
 /// planned without them (and says which shapes are unknown).
 func buildGraph(_ loaded: LoadedNet, options: NetGraph.Options) throws -> NetGraph {
     var options = options
-    if loaded.net.layers.contains(where: { $0.type == "Data" || $0.type == "ImageData" }) {
+    // Read only when some data layer's shape is not given already.
+    if loaded.net.layers.contains(where: { ($0.type == "Data" || $0.type == "ImageData") && options.inputShapes[$0.tops.first ?? ""] == nil }) {
         do {
             let probed = try DataShapes.probe(loaded.net, state: options.state)
             options.inputShapes.merge(probed) { given, _ in given }

@@ -28,6 +28,7 @@ struct TestCommand: ParsableCommand {
         let netState = state.state(default: .test)
         let net: Net
         do {
+            // Read here rather than in buildGraph, so an unreadable source is an error, not a note.
             var shapes = try DataShapes.probe(loaded.net, state: netState)
             shapes.merge(state.shapes) { _, b in b }
             net = try Net(graph: try buildGraph(loaded, options: .init(state: netState, inputShapes: shapes)))
@@ -42,13 +43,9 @@ struct TestCommand: ParsableCommand {
         let log = CaffeLogWriter(sinks: [FileHandle.standardError])
         log.write("Running for \(iterations) iterations.", source: "caffe.cpp:290")
         let averaged = try Solver.average(net, iterations: iterations) { i, _ in
-            var k = 0
             for name in net.outputBlobNames {
                 guard let b = net.blob(name) else { continue }
-                for j in 0..<b.count {
-                    log.write("Batch \(i), \(name) = \(formatted(b.data[j]))", source: "caffe.cpp:304")
-                    k += 1
-                }
+                for j in 0..<b.count { log.write("Batch \(i), \(name) = \(formatted(b.data[j]))", source: "caffe.cpp:304") }
             }
         }
         log.write("Loss: \(formatted(averaged.loss))", source: "caffe.cpp:309")

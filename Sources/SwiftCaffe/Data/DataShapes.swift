@@ -12,21 +12,8 @@ public enum DataShapes {
         for l in kept where (l.type == "Data" || l.type == "ImageData") && !l.tops.isEmpty {
             do {
                 let transformer = try DataTransformer(l, phase: state.phase)
-                let batch: Int
-                let first: Datum
-                if l.type == "Data" {
-                    let p = l.param("data_param")
-                    batch = p.int("batch_size")
-                    let t = l.param("transform_param")
-                    let color: Bool? = t.bool("force_color") ? true : (t.bool("force_gray") ? false : nil)
-                    first = try RecordSources.open(dataSource: p.string("source"), color: color).record(0)
-                } else {
-                    let p = l.param("image_data_param")
-                    batch = p.int("batch_size")
-                    let nh = p.int("new_height"), nw = p.int("new_width")
-                    first = try ImageListRecords(listPath: p.string("source"), rootFolder: p.string("root_folder"), color: p.bool("is_color"),
-                                                 size: nh > 0 ? (nh, nw) : nil, shuffleSeed: nil).record(0)
-                }
+                let batch = l.param(RecordSources.paramName(of: l)).int("batch_size")
+                let first = try RecordSources.open(for: l, shuffleSeed: nil).record(0)
                 try transformer.validate(first, name: "\(l.label)'s first record")
                 out[l.tops[0]] = [batch] + transformer.outputShape(first.shape)
             } catch let e as CaffeError {

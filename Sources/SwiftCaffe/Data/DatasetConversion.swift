@@ -17,7 +17,7 @@ public enum DatasetConversion {
         var order = Array(records.entries.indices)
         if let seed = shuffleSeed {
             var rng = RandomSource(seed: seed)
-            for i in stride(from: order.count - 1, to: 0, by: -1) { order.swapAt(i, Int(rng.next() % UInt64(i + 1))) }
+            order = rng.permutation(order.count)
         }
         let writer = try LMDBWriter(path: db)
         for (n, i) in order.enumerated() {

@@ -36,6 +36,25 @@ public enum RecordSources {
     }
 }
 
+extension RecordSources {
+    /// The records a Data or ImageData layer reads, as its parameters say
+    /// (source, force_color/force_gray, is_color, new size, shuffle).
+    static func open(for l: LayerParameter, shuffleSeed: UInt64?) throws -> RecordSource {
+        if l.type == "ImageData" {
+            let p = l.param("image_data_param")
+            let nh = p.int("new_height"), nw = p.int("new_width")
+            return try ImageListRecords(listPath: p.string("source"), rootFolder: p.string("root_folder"), color: p.bool("is_color"),
+                                        size: nh > 0 ? (nh, nw) : nil, shuffleSeed: p.bool("shuffle") ? shuffleSeed : nil)
+        }
+        let t = l.param("transform_param")
+        let color: Bool? = t.bool("force_color") ? true : (t.bool("force_gray") ? false : nil)
+        return try open(dataSource: l.param("data_param").string("source"), color: color)
+    }
+
+    /// The parameter message of a Data or ImageData layer.
+    static func paramName(of l: LayerParameter) -> String { l.type == "ImageData" ? "image_data_param" : "data_param" }
+}
+
 /// Records of an IDX pair, held in memory: one grey channel each.
 public final class IDXRecords: RecordSource {
     public let dataset: IDXDataset
@@ -120,8 +139,7 @@ public final class ImageListRecords: RecordSource {
             if p != pass {
                 pass = p
                 var rng = RandomSource(seed: seed &+ UInt64(p) &* 0x9E37_79B9_7F4A_7C15)
-                order = Array(entries.indices)
-                for i in stride(from: order.count - 1, to: 0, by: -1) { order.swapAt(i, Int(rng.next() % UInt64(i + 1))) }
+                order = rng.permutation(entries.count)
             }
         }
         let e = entries[order[index % entries.count]]

@@ -44,6 +44,13 @@ public struct RandomSource: Sendable {
         return Float((-2 * log(u)).squareRoot() * cos(2 * Double.pi * v))
     }
 
+    /// 0..<n in a random order (Fisher–Yates).
+    public mutating func permutation(_ n: Int) -> [Int] {
+        var order = Array(0..<n)
+        for i in stride(from: n - 1, to: 0, by: -1) { order.swapAt(i, Int(next() % UInt64(i + 1))) }
+        return order
+    }
+
     /// An independent stream derived from this one (per layer, per purpose).
     public mutating func fork() -> RandomSource { RandomSource(seed: next()) }
 }

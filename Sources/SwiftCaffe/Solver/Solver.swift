@@ -250,15 +250,16 @@ public final class Solver {
     }
 
     /// Every output of the train net (blobs no layer reads), element by element.
-    private func trainOutputs() -> [Output] { outputs(of: net) }
+    private func trainOutputs() -> [Output] { Self.outputs(of: net) }
 
-    private func outputs(of n: Net) -> [Output] {
+    /// The current values of a net's outputs, element by element, with their loss weights.
+    static func outputs(of n: Net) -> [Output] {
+        let outs = Set(n.outputBlobs.map(ObjectIdentifier.init))
         var out: [Output] = []
         for (i, l) in n.layers.enumerated() {
-            for (j, t) in n.tops(of: i).enumerated() where n.outputBlobs.contains(where: { $0 === t }) {
-                let name = l.parameter.tops[j]
+            for (j, t) in n.tops(of: i).enumerated() where outs.contains(ObjectIdentifier(t)) {
                 let w = n.lossOutputs.first { $0.layer == i && $0.top == j }?.weight ?? 0
-                for k in 0..<t.count { out.append(Output(name: name, value: t.data[k], lossWeight: w)) }
+                for k in 0..<t.count { out.append(Output(name: l.parameter.tops[j], value: t.data[k], lossWeight: w)) }
             }
         }
         return out
@@ -337,13 +338,7 @@ public final class Solver {
         for it in 0..<iterations {
             let l = try n.forward()
             loss += l
-            var current: [Output] = []
-            for (i, layer) in n.layers.enumerated() {
-                for (j, t) in n.tops(of: i).enumerated() where n.outputBlobs.contains(where: { $0 === t }) {
-                    let w = n.lossOutputs.first { $0.layer == i && $0.top == j }?.weight ?? 0
-                    for k in 0..<t.count { current.append(Output(name: layer.parameter.tops[j], value: t.data[k], lossWeight: w)) }
-                }
-            }
+            let current = outputs(of: n)
             each?(it, l)
             if sums.isEmpty { sums = current } else { for k in sums.indices where k < current.count { sums[k].value += current[k].value } }
         }

@@ -7,8 +7,16 @@ class PrefetchingDataLayer: Layer {
     var prefetcher: BatchPrefetcher!
 
     /// Opens the source and starts nothing yet (the first forward does).
-    func setUpPrefetch(source: RecordSource, batchSize: Int, randSkip: Int, ctx: LayerContext) throws {
+    required init(_ ctx: LayerContext) throws {
+        try super.init(ctx)
         var rng = ctx.rng
+        var shuffleStream = ctx.rng
+        let source: RecordSource
+        do { source = try RecordSources.open(for: parameter, shuffleSeed: shuffleStream.next()) } catch {
+            throw fail("cannot open \(RecordSources.paramName(of: parameter)).source: \(error)")
+        }
+        let randSkip = parameter.param(RecordSources.paramName(of: parameter)).int("rand_skip")
+        let batchSize = parameter.param(RecordSources.paramName(of: parameter)).int("batch_size")
         let transformer = try DataTransformer(parameter, phase: phase)
         let first = try source.record(0)
         try transformer.validate(first, name: "\(source.name), record #0")
@@ -37,35 +45,8 @@ class PrefetchingDataLayer: Layer {
 /// Caffe's Data layer: records from an LMDB (Datum, raw or encoded) or,
 /// SwiftCaffe's addition, an IDX images file (MNIST / Fashion-MNIST) with
 /// its labels file; records are read in order and wrap around.
-final class DataLayer: PrefetchingDataLayer {
-    required init(_ ctx: LayerContext) throws {
-        try super.init(ctx)
-        let p = parameter.param("data_param")
-        let transform = parameter.param("transform_param")
-        let color: Bool? = transform.bool("force_color") ? true : (transform.bool("force_gray") ? false : nil)
-        let source: RecordSource
-        do { source = try RecordSources.open(dataSource: p.string("source"), color: color) } catch {
-            throw fail("cannot open data_param.source: \(error)")
-        }
-        try setUpPrefetch(source: source, batchSize: p.int("batch_size"), randSkip: p.int("rand_skip"), ctx: ctx)
-    }
-}
+final class DataLayer: PrefetchingDataLayer {}
 
 /// Caffe's ImageData layer: "path label" lines, images read from disk,
 /// optionally resized and shuffled per pass.
-final class ImageDataLayer: PrefetchingDataLayer {
-    required init(_ ctx: LayerContext) throws {
-        try super.init(ctx)
-        let p = parameter.param("image_data_param")
-        var rng = ctx.rng
-        let nh = p.int("new_height"), nw = p.int("new_width")
-        let source: RecordSource
-        do {
-            source = try ImageListRecords(listPath: p.string("source"), rootFolder: p.string("root_folder"), color: p.bool("is_color"),
-                                          size: nh > 0 ? (nh, nw) : nil, shuffleSeed: p.bool("shuffle") ? rng.next() : nil)
-        } catch {
-            throw fail("cannot open image_data_param.source: \(error)")
-        }
-        try setUpPrefetch(source: source, batchSize: p.int("batch_size"), randSkip: p.int("rand_skip"), ctx: ctx)
-    }
-}
+final class ImageDataLayer: PrefetchingDataLayer {}
