@@ -20,7 +20,7 @@ final class ReferenceForwardTests: XCTestCase {
         FormulaParameters.fill(net, fileLayers: loaded.net.layers)
         try net.forward()
         for out in outputs {
-            let expected = try NPY.read(path: Paths.fixture("opencv/\(name).\(out).npy"))
+            let expected = try NPY.read(path: Paths.fixture("opencv/\(name).\(out.replacingOccurrences(of: "/", with: "_")).npy"))
             let blob = try XCTUnwrap(net.blob(out), "\(name): no blob \(out)", file: file, line: line)
             XCTAssertEqual(blob.count, count(expected.shape), "\(name).\(out): shape \(blob.shape) vs OpenCV \(expected.shape)", file: file, line: line)
             guard blob.count == count(expected.shape) else { continue }
@@ -69,6 +69,22 @@ final class ReferenceForwardTests: XCTestCase {
         for net in ["alexnet", "caffenet"] {
             try check(net, model: Paths.model("\(net)/deploy.prototxt"), inputs: [("data", [1, 3, 227, 227])],
                       outputs: ["pool5", "fc8", "prob"], inputScale: 100)
+        }
+    }
+
+    /// The classic nets of Models/ with hidden channels divided (2-8x), every
+    /// layer type and connection of the full nets: VGG-16's 13 convolutions
+    /// and fc layers, SqueezeNet's Fire concats and global pooling, NIN's
+    /// 1x1 stacks, ResNet-50's BatchNorm + Scale and Eltwise shortcuts,
+    /// GoogLeNet's Inception concats with padded pooling.
+    func testReducedClassicNets() throws {
+        let nets: [(String, Int, [String])] = [
+            ("vgg16", 224, ["pool5", "fc8"]), ("squeezenet", 227, ["pool5", "pool10"]), ("nin", 224, ["pool2", "pool4"]),
+            ("resnet50", 224, ["pool5", "fc1000"]), ("googlenet", 224, ["inception_4a/output", "inception_5b/output", "loss3/classifier"]),
+        ]
+        for (net, side, outputs) in nets {
+            try check("zoo_\(net)", model: fixture("zoo_\(net)"), inputs: [("data", [1, 3, side, side])],
+                      outputs: outputs, inputScale: 100)
         }
     }
 }

@@ -1,8 +1,12 @@
 /// Makes a deploy net from a train_val net, as users otherwise do by hand:
 /// the TEST-phase layers are kept; data layers become one Input layer for the
-/// data blob; layers reading labels are dropped, except that a
+/// data blob; layers reading labels are dropped, except that the
 /// SoftmaxWithLoss (or SigmoidCrossEntropyLoss) ending the net becomes
 /// a Softmax (Sigmoid) named "prob"; include/exclude rules are removed.
+/// With several loss heads (GoogLeNet's auxiliary classifiers) the head with
+/// the largest loss_weight (the last of equals) becomes "prob", and the
+/// layers that only fed the other heads are dropped too, as BVLC's deploy
+/// files do.
 public enum DeployMaker {
     static let dataTypes: Set<String> = ["Data", "ImageData", "HDF5Data", "MemoryData", "WindowData", "DummyData", "Input"]
 
@@ -50,14 +54,19 @@ public enum DeployMaker {
         input.append("input_param", .message(param))
         notes.append("data layer(s) \(dataLayers.map { "'\($0.name)'" }.joined(separator: ", ")) → Input '\(first.name)' for \(dataBlobs.joined(separator: ", "))")
 
+        // The head that becomes "prob": a loss reading a prediction only label readers read.
+        let heads = layers.filter { l in
+            ["SoftmaxWithLoss", "SigmoidCrossEntropyLoss"].contains(l.type) && l.bottoms.contains { labelBlobs.contains($0) }
+                && l.bottoms.first.map { endsNet($0, layers: layers, labels: labelBlobs) } == true
+        }
+        let mainHead = heads.max { ($0.lossWeights.first ?? 1) <= ($1.lossWeights.first ?? 1) }?.name
+
         var available: Set<String> = Set(dataBlobs)
+        var kept: [LayerParameter?] = []
         var out: [ProtoValue] = [.message(input)]
         for l in layers where !dataTypes.contains(l.type) {
             let readsLabel = l.bottoms.contains { labelBlobs.contains($0) }
-            if readsLabel, ["SoftmaxWithLoss", "SigmoidCrossEntropyLoss"].contains(l.type),
-               let pred = l.bottoms.first, available.contains(pred), !available.contains("prob"),
-               endsNet(pred, layers: layers, labels: labelBlobs)
-            {
+            if readsLabel, l.name == mainHead, let pred = l.bottoms.first, available.contains(pred), !available.contains("prob") {
                 let softmax = l.type == "SoftmaxWithLoss"
                 var m = ProtoMessage(CaffeSchema.layerParameter, location: l.location)
                 m.append("name", .string("prob"))
@@ -66,6 +75,7 @@ public enum DeployMaker {
                 m.append("top", .string("prob"))
                 if softmax, let sp = l.message.message("softmax_param") { m.append("softmax_param", .message(sp)) }
                 out.append(.message(m))
+                kept.append(nil)
                 available.insert("prob")
                 notes.append("\(l.label) → \(softmax ? "Softmax" : "Sigmoid") 'prob'")
                 continue
@@ -78,12 +88,38 @@ public enum DeployMaker {
             m.clear("include")
             m.clear("exclude")
             out.append(.message(m))
+            kept.append(l)
             available.formUnion(l.tops)
         }
+        out = [out[0]] + pruneBranchesOfDroppedHeads(Array(out.dropFirst()), kept: kept, all: layers, notes: &notes)
         var deploy = ProtoMessage(CaffeSchema.netParameter)
         if !net.name.isEmpty { deploy.append("name", .string(net.name)) }
         deploy.set("layer", values: out)
         return Result(message: deploy, notes: notes)
+    }
+
+    /// Drops, from the end backwards, layers whose outputs only dropped layers
+    /// read (the auxiliary heads' pooling, convolution and classifiers). A top
+    /// no layer of the train_val reads stays: it is an output of the net.
+    private static func pruneBranchesOfDroppedHeads(_ out: [ProtoValue], kept: [LayerParameter?], all: [LayerParameter],
+                                                    notes: inout [String]) -> [ProtoValue] {
+        var needed: Set<String> = []
+        var keep = Array(repeating: true, count: out.count)
+        for i in out.indices.reversed() {
+            guard let l = kept[i] else {  // the "prob" layer
+                if case .message(let m) = out[i] { needed.formUnion(m.strings("bottom")) }
+                continue
+            }
+            let readLater = Set(all.drop { $0.name != l.name }.dropFirst().flatMap(\.bottoms))
+            let isOutput = l.tops.contains { !readLater.contains($0) }
+            if isOutput || l.tops.contains(where: { needed.contains($0) }) {
+                needed.formUnion(l.bottoms)
+            } else {
+                keep[i] = false
+                notes.append("dropped \(l.label) (it feeds only dropped layers)")
+            }
+        }
+        return zip(out, keep).filter(\.1).map(\.0)
     }
 
     /// Whether only label-reading layers (losses, accuracy) read `blob`.

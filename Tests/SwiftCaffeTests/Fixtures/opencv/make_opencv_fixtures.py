@@ -1,7 +1,8 @@
 """Expected forward outputs from OpenCV's DNN module (an implementation of
 Caffe independent of SwiftCaffe), for ReferenceForwardTests.
 
-Each case is a prototxt here (or one of Models/). Parameters and inputs come
+Each case is a prototxt here (or one of Models/; zoo_<net>.prototxt are the
+classic nets with fewer channels, written by this script from Models/make_zoo.py). Parameters and inputs come
 from a formula both sides compute:
     value(i) = sin(0.37·i + salt) · scale     (float64, then float32)
 with salt = layer index + 0.5·blob index and scale = sqrt(3 / fan_in) for
@@ -94,6 +95,10 @@ def top_shapes(layer, b):
         else:
             out = [s[i] * (x[2 + i] - 1) + ext[i] - 2 * pad[i] for i in range(2)]
         return [[x[0], p.num_output] + out]
+    if t == "Pooling" and layer.pooling_param.global_pooling:
+        return [[x[0], x[1], 1, 1]]
+    if t == "Concat":
+        return [[x[0], sum(s[1] for s in b)] + x[2:]]
     if t == "Pooling":
         p = layer.pooling_param
         out = []
@@ -147,6 +152,19 @@ def shaped_input(shape, salt=0.0, scale=1.0):
     return formula(int(np.prod(shape)), salt, scale).reshape(shape)
 
 
+# The classic nets of Models/ with hidden channels divided (Models/make_zoo.py
+# makes the copies, written here as zoo_<net>.prototxt): every layer type
+# and connection of the full nets at a fraction of the cost. Outputs are
+# blobs no in-place layer rewrites (OpenCV fuses ReLU into the layer before).
+ZOO = [
+    # (net, width divisor, input side, outputs)
+    ("vgg16", 8, 224, ["pool5", "fc8"]),
+    ("squeezenet", 4, 227, ["pool5", "pool10"]),
+    ("nin", 8, 224, ["pool2", "pool4"]),
+    ("resnet50", 8, 224, ["pool5", "fc1000"]),
+    ("googlenet", 8, 224, ["inception_4a/output", "inception_5b/output", "loss3/classifier"]),
+]
+
 CASES = [
     # (case, prototxt, {input: shape}, output layers, each named as its top)
     ("conv_grouped", "conv_grouped.prototxt", {"data": [2, 4, 9, 8]}, ["conv"]),
@@ -173,6 +191,14 @@ def main():
         # Image-like magnitudes (±100, as 0-255 pixels less the mean), so that LRN matters.
         run_case(net, proto, {"data": shaped_input([1, 3, 227, 227], scale=100.0)}, ["pool5", "fc8", "prob"])
         os.remove(proto)
+    sys.path.insert(0, MODELS)
+    import make_zoo  # noqa: E402
+    for net, width, side, outs in ZOO:
+        proto = os.path.join(HERE, f"zoo_{net}.prototxt")
+        with open(proto, "w") as f:
+            f.write(f"# Made by make_opencv_fixtures.py: Models/{net}/deploy.prototxt with hidden channels / {width}.\n")
+            f.write(make_zoo.reduced_deploy(net, width))
+        run_case(f"zoo_{net}", proto, {"data": shaped_input([1, 3, side, side], scale=100.0)}, outs)
 
 
 if __name__ == "__main__":
