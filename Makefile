@@ -9,7 +9,7 @@ BIN           = .build/$(CONFIG)/swiftcaffe
 # Fuzz cases in `make test`; FUZZ_CASES=100000 make test for a long run.
 FUZZ_CASES   ?= 3000
 
-.PHONY: all build test demo compare lenet bench bench-peers proto deps proto-deps opencv-fixtures clean
+.PHONY: all build test demo compare lenet bench bench-peers proto deps proto-deps opencv-fixtures reference-env check-zoo clean
 
 all: build
 
@@ -70,15 +70,23 @@ bench-peers:
 # Regenerates the OpenCV reference outputs in Tests/SwiftCaffeTests/Fixtures/opencv
 # (committed; tests need no Python). OpenCV 5 dropped the Caffe importer.
 REFERENCE := .build/reference
-opencv-fixtures:
+reference-env:
 	@scripts/ensure-apt.sh protobuf-compiler libprotobuf-dev
 	@mkdir -p $(REFERENCE)/pb2
 	protoc -I Proto -I /usr/include --python_out=$(REFERENCE)/pb2 Proto/caffe.proto protobuf-c/protobuf-c.proto
 	@[ -x $(REFERENCE)/venv/bin/python ] || python3 -m venv $(REFERENCE)/venv
 	@$(REFERENCE)/venv/bin/pip install -q 'opencv-python-headless<5' numpy 'protobuf==4.21.12' pillow
+
+opencv-fixtures: reference-env
 	$(REFERENCE)/venv/bin/python Tests/SwiftCaffeTests/Fixtures/opencv/make_opencv_fixtures.py $(REFERENCE)/pb2
 	$(REFERENCE)/venv/bin/python Tests/SwiftCaffeTests/Fixtures/weights/make_weight_fixtures.py $(REFERENCE)/pb2
 	$(REFERENCE)/venv/bin/python Tests/SwiftCaffeTests/Fixtures/images/make_image_fixtures.py $(REFERENCE)/pb2
+
+# Every net of Models/ at full size against OpenCV DNN: seeded weights
+# (written under .build/check-zoo, deleted after each net), batch 1,
+# `swiftcaffe forward --compare` within 1e-4 relative. NETS="vgg16 nin" for some.
+check-zoo: build reference-env
+	$(REFERENCE)/venv/bin/python scripts/check_zoo.py $(REFERENCE)/pb2 $(BIN) .build/check-zoo $(NETS)
 
 # Regenerates the C schema code from Proto/caffe.proto (the output is committed).
 proto: proto-deps

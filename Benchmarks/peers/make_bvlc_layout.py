@@ -3,27 +3,13 @@ bvlc_alexnet.caffemodel (V1 `layers` with enum types, legacy
 num/channels/height/width blobs, every layer of train_val including data and
 loss), 60,965,224 formula weights, about 233 MiB. For `make bench` only; not
 committed. Usage: make_bvlc_layout.py OUT.caffemodel"""
+import os
 import sys
 
 import numpy as np
 
-
-def varint(n):
-    out = bytearray()
-    while True:
-        b = n & 0x7F
-        n >>= 7
-        out.append(b | (0x80 if n else 0))
-        if not n:
-            return bytes(out)
-
-
-def field(number, payload):
-    return varint(number << 3 | 2) + varint(len(payload)) + payload
-
-
-def number(n, value):
-    return varint(n << 3) + varint(value)
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "scripts"))
+from caffe_wire import field, number  # noqa: E402
 
 
 # V1 LayerType numbers.

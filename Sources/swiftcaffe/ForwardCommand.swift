@@ -109,7 +109,12 @@ struct ForwardCommand: ParsableCommand {
             }
             note("wrote \(wanted.count) blob(s) to \(dir)")
         }
-        if let dir = compare { print(try BlobComparison(net: net, directory: dir).table, terminator: "") }
+        if let dir = compare {
+            let comparison = try BlobComparison(net: net, directory: dir)
+            print(comparison.table, terminator: "")
+            // A differing blob fails the command, so scripts and CI can rely on the exit status.
+            if comparison.firstDivergence != nil { throw ExitCode(1) }
+        }
     }
 
     private func fileName(_ blob: String) -> String { BlobComparison.fileName(blob) }

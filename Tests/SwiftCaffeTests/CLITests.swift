@@ -230,6 +230,7 @@ final class CLITests: XCTestCase {
         try NPY.write(pool, to: out + "/pool.npy")
         let diverged = try run(["forward", "--model", model.path, "--input", "data=\(inputPath)", "--compare", out, "--seed", "9"])
         XCTAssertTrue(diverged.stdout.contains("First divergence (relative error > 1e-4): pool"), diverged.stdout)
+        XCTAssertEqual(diverged.status, 1, "a divergence fails the command")
         XCTAssertTrue(diverged.stdout.contains("← first divergence"), diverged.stdout)
 
         let weights = try run(["forward", "--model", Paths.fixture("weights/small.prototxt"), "--weights", Paths.fixture("weights/small_v1.caffemodel"),

@@ -24,6 +24,7 @@ sys.path.insert(0, os.path.join(HERE, "..", "opencv"))
 import caffe_pb2  # noqa: E402
 import cv2  # noqa: E402
 import make_opencv_fixtures as ref  # noqa: E402
+from caffe_wire import field, varint  # noqa: E402
 
 # (file layer index, name, V2 type, V1 enum, blob shapes)
 LAYERS = [
@@ -62,20 +63,6 @@ def v1():
     b = extra.blobs.add(num=1, channels=1, height=2, width=3)
     b.data.extend([1, 2, 3, 4, 5, 6])
     return net.SerializeToString()
-
-
-def varint(n):
-    out = bytearray()
-    while True:
-        b = n & 0x7F
-        n >>= 7
-        out.append(b | (0x80 if n else 0))
-        if not n:
-            return bytes(out)
-
-
-def field(number, payload):
-    return varint(number << 3 | 2) + varint(len(payload)) + payload
 
 
 def unpacked():

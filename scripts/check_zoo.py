@@ -1,0 +1,100 @@
+"""`make check-zoo`: every net of Models/ at full size, run forward by OpenCV
+DNN and by swiftcaffe on the same deploy prototxt (batch 1), the same
+seeded random weights (a .caffemodel written here, never committed) and the same
+input; `swiftcaffe forward --compare` must find every compared blob within
+1e-4 of its scale (L-infinity). Usage:
+    check_zoo.py PB2_DIR SWIFTCAFFE WORKDIR [NET ...]
+Weights are seeded random values of trained-like scale (he_values); the
+caffemodel writer and OpenCV call are those of the committed fixtures
+(Tests/SwiftCaffeTests/Fixtures/opencv/make_opencv_fixtures.py)."""
+import os
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
+sys.path.insert(0, os.path.join(ROOT, "Tests", "SwiftCaffeTests", "Fixtures", "opencv"))
+import make_opencv_fixtures as ref  # noqa: E402  (reads PB2_DIR from argv[1])
+from google.protobuf import text_format  # noqa: E402
+
+# (net, blobs compared: outputs no in-place layer rewrites, as OpenCV fuses ReLU into the layer before)
+NETS = [
+    ("lenet", ["pool2", "ip2"]),
+    ("alexnet", ["pool5", "fc8"]),
+    ("caffenet", ["pool5", "fc8"]),
+    ("vgg16", ["pool5", "fc8"]),
+    ("squeezenet", ["pool5", "pool10"]),
+    ("nin", ["pool2", "pool4"]),
+    ("resnet50", ["pool5", "fc1000"]),
+    ("googlenet", ["inception_4a/output", "inception_5b/output", "loss3/classifier"]),
+]
+
+
+def he_values(layer_index, blob_index, shape, layer_type):
+    """Seeded random parameters of trained-like scale: weights N(0, 2/fan_in) ("msra"),
+    small biases, BatchNorm statistics near mean 0 / variance 1 (factor 1), Scale near 1.
+    Activations then keep their size through every layer, so the comparison measures
+    agreement rather than the rounding of sums that cancel."""
+    rng = np.random.default_rng(1000 * layer_index + blob_index)
+    n = int(np.prod(shape)) if len(shape) else 1
+    if layer_type == "BatchNorm":
+        return [rng.normal(0, 0.1, n), rng.uniform(0.5, 1.5, n), np.ones(n)][blob_index].astype(np.float32)
+    if layer_type == "Scale":
+        return (rng.uniform(0.8, 1.2, n) if blob_index == 0 else rng.normal(0, 0.05, n)).astype(np.float32)
+    if blob_index == 0 and len(shape) > 1:
+        return rng.normal(0, np.sqrt(2.0 / (n / shape[0])), n).astype(np.float32)
+    return rng.normal(0, 0.05, n).astype(np.float32)
+
+
+def main():
+    swiftcaffe, work = sys.argv[2], sys.argv[3]
+    chosen = sys.argv[4:] or [n for n, _ in NETS]
+    failed = []
+    rows = []
+    for net, outputs in NETS:
+        if net not in chosen:
+            continue
+        folder = os.path.join(work, net)
+        os.makedirs(os.path.join(folder, "opencv"), exist_ok=True)
+        # The shipped deploy net at batch 1.
+        param = ref.read_prototxt(os.path.join(ROOT, "Models", net, "deploy.prototxt"))
+        shape = param.layer[0].input_param.shape[0]
+        shape.dim[0] = 1
+        proto = os.path.join(folder, "deploy_b1.prototxt")
+        with open(proto, "w") as f:
+            f.write(text_format.MessageToString(param))
+        dims = list(shape.dim)
+        t = time.time()
+        weights = os.path.join(folder, "seeded.caffemodel")
+        with open(weights, "wb") as f:
+            f.write(ref.formula_caffemodel(param, {"data": dims}, values=he_values))
+        # Image-like magnitudes (±100, as 0-255 pixels less the mean), seeded noise: the smooth
+        # formula input against the formula weights cancels to 1/60 of its size in VGG's first
+        # block, which would measure float rounding rather than agreement.
+        x = np.random.default_rng(7).uniform(-100, 100, size=dims).astype(np.float32)
+        np.save(os.path.join(folder, "input.npy"), x)
+        results = ref.opencv_forward(proto, weights, {"data": x}, outputs)
+        for blob, value in zip(outputs, results):
+            np.save(os.path.join(folder, "opencv", blob.replace("/", "_") + ".npy"), np.ascontiguousarray(value, dtype=np.float32))
+        opencv_s = time.time() - t
+        print(f"== {net}: {os.path.getsize(weights) / 2**20:.1f} MiB of seeded weights; OpenCV done in {opencv_s:.1f} s", flush=True)
+        r = subprocess.run([swiftcaffe, "forward", "--model", proto, "--weights", weights, "--input", f"data={os.path.join(folder, 'input.npy')}",
+                            "--compare", os.path.join(folder, "opencv")], capture_output=True, text=True)
+        print(r.stdout, end="")
+        if r.returncode != 0:
+            print(r.stderr, end="")
+            failed.append(net)
+        rows.append((net, "ok" if r.returncode == 0 else "FAILED"))
+        os.remove(weights)  # up to 528 MiB each
+    print("\n| net | result |\n|---|---|")
+    for net, result in rows:
+        print(f"| {net} | {result} |")
+    if failed:
+        sys.exit(f"check-zoo: {', '.join(failed)} differ from OpenCV DNN by more than 1e-4 relative")
+    print(f"check-zoo: all {len(rows)} nets agree with OpenCV DNN within 1e-4 relative")
+
+
+if __name__ == "__main__":
+    main()
