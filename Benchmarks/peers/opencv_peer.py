@@ -27,23 +27,8 @@ for l in inputs:
 tmp = os.path.join(pb2, f"peer_{os.getpid()}")
 with open(tmp + ".prototxt", "w") as f:
     f.write(text_format.MessageToString(net_param))
-shapes = {inputs[0].top[0]: shape}
-model = caffe_pb2.NetParameter()
-for i, layer in enumerate(net_param.layer):
-    b = [shapes.get(x) for x in layer.bottom]
-    ps = ref.param_shapes(layer, b)
-    if ps:
-        out = model.layer.add()
-        out.name, out.type = layer.name, layer.type
-        for j, s in enumerate(ps):
-            blob = out.blobs.add()
-            blob.shape.dim.extend(s)
-            blob.data.extend(ref.param_values(i, j, s, layer.type).tolist())
-    if layer.type != "Input":
-        for t, s in zip(layer.top, ref.top_shapes(layer, b)):
-            shapes[t] = s
 with open(tmp + ".caffemodel", "wb") as f:
-    f.write(model.SerializeToString())
+    f.write(ref.formula_caffemodel(net_param, {inputs[0].top[0]: shape}))
 cv2.setNumThreads(threads)
 net = cv2.dnn.readNetFromCaffe(tmp + ".prototxt", tmp + ".caffemodel")
 os.remove(tmp + ".prototxt")

@@ -58,13 +58,35 @@ func pad(_ s: String, _ n: Int) -> String { s.padding(toLength: n, withPad: " ",
 /// A net from a deploy prototxt at a batch size, with formula weights and input.
 func makeNet(_ path: String, batch: Int, forceBackward: Bool = false) throws -> Net {
     let loaded = try ModelFile.loadNet(path: path)
-    var graph = try NetGraph.build(loaded.net, options: .init(state: NetState(phase: .test), inputShapes: ["data": [batch, 3, 227, 227]]))
+    let input = loaded.net.layers.first { $0.type == "Input" }?.message.message("input_param")?.messages("shape").first?.ints("dim") ?? [10, 3, 227, 227]
+    var graph = try NetGraph.build(loaded.net, options: .init(state: NetState(phase: .test), inputShapes: ["data": [batch] + input.dropFirst()]))
     graph.forceBackward = forceBackward
     let net = try Net(graph: graph)
     FormulaParameters.fill(net, fileLayers: loaded.net.layers)
     let data = net.blob("data")!
     data.set(FormulaParameters.values(data.count, salt: 0, scale: 100))
     return net
+}
+
+/// The classic nets of Models/ forward at batch 1 and 10 beside OpenCV DNN
+/// (section 3c; `--zoo-only` runs just this). Fewer runs than AlexNet's:
+/// VGG-16 at batch 10 takes seconds per pass.
+func benchZoo(threads: Int, kernel: String) throws {
+    let runs = Int(option("--zoo-iterations", "5")) ?? 5
+    print("")
+    print("Classic nets, forward (\(runs) runs, median ms)  batch  SwiftCaffe  OpenCV DNN  ratio  (target: ratio ≤ 0.7)  kernel")
+    for net in ["lenet", "squeezenet", "nin", "googlenet", "resnet50", "vgg16"] {
+        let path = "Models/\(net)/deploy.prototxt"
+        for batch in [1, 10] {
+            let n = try makeNet(path, batch: batch)
+            try n.forward()
+            let ours = try measure(runs) { try n.forward() }
+            let peer = runPeer("\(peerDir)/venv/bin/python", [URL(fileURLWithPath: "Benchmarks/peers/opencv_peer.py").path, peerDir,
+                                                               URL(fileURLWithPath: path).path, String(batch), String(runs), String(threads)])
+            print(pad("  \(net) forward", 38) + "  \(String(format: "%5d", batch))  " + f(ours.median, 10) + "  "
+                  + (peer.map { f($0.0, 10) + "  " + f(ours.median / $0.0, 5) } ?? "       n/a    n/a ") + "                         \(kernel)")
+        }
+    }
 }
 
 /// The training step beside PyTorch's (section 3b; `--train-only` runs just this).
@@ -132,6 +154,12 @@ if args.contains("--train-only") {
     exit(0)
 }
 if let n = KernelSelection.note { print(n) }
+if args.contains("--zoo-only") {
+    BLAS.setThreads(Parallel.threads)
+    print("BLAS: \(BLAS.summary)")
+    try benchZoo(threads: Parallel.threads, kernel: BLAS.coreName)
+    exit(0)
+}
 
 // A child process loads the BVLC-layout AlexNet weights alone, for their peak RSS:
 // the file is read first (mapped, decoded, unmapped), then the net is built and filled.
@@ -230,6 +258,9 @@ for net in ["alexnet", "caffenet"] {
     print(pad("  \(net) forward+backward", 38) + "  \(String(format: "%5d", 10))  " + f(both.median, 10)
           + "         n/a (OpenCV DNN has no backward)        \(kernel)")
 }
+
+// 3c. The classic nets of Models/.
+try benchZoo(threads: threads, kernel: kernel)
 
 // 3b. Training: one solver iteration (forward, backward, SGD update) of the
 // train_val nets with their Data layers replaced by constant DummyData, beside

@@ -87,6 +87,12 @@ struct ForwardCommand: ParsableCommand {
             note("saved the parameters to \(path)")
         }
         for (name, a) in arrays { net.blob(name)!.set(a.values) }
+        // Fusion (InferenceFusion) skips writing a convolution's top that feeds a Concat directly.
+        var read = allBlobs ? Set(net.blobNames) : Set((blobs ?? "").split(separator: ",").map(String.init))
+        if let dir = compare {
+            read.formUnion(net.blobNames.filter { FileManager.default.fileExists(atPath: "\(dir)/\(fileName($0)).npy") })
+        }
+        if !read.isDisjoint(with: net.blobsLeftUnwrittenByFusion) { net.fusesForInference = false }
         try net.forward()
 
         let wanted: [String]

@@ -27,12 +27,20 @@ public final class Net {
     /// switched on (`startTiming`); nil when off.
     public private(set) var layerSeconds: [(forward: Double, backward: Double)]?
     private let seed: UInt64
+    /// Whether forward() fuses per-channel layers into convolutions and
+    /// skips channel concats (InferenceFusion). On by default in a TEST net
+    /// without force_backward; backward after a fused forward first reruns
+    /// the forward unfused. Tools that read intermediate blobs switch it off.
+    public var fusesForInference: Bool
+    private lazy var fusion = InferenceFusion(layers: layers, bottoms: bottoms, tops: tops)
+    private var lastForwardFused = false
 
     /// Builds the net; parameters come from the fillers, seeded by `seed`.
     public init(graph: NetGraph, seed: UInt64 = 1701) throws {
         self.graph = graph
         self.seed = seed
         phase = graph.state.phase
+        fusesForInference = graph.state.phase == .test && !graph.forceBackward
         var rng = RandomSource(seed: seed)
         var ownerByName: [String: (blob: Blob, layer: String, index: Int)] = [:]
         var blobNeedsBackward: Set<ObjectIdentifier> = []
@@ -154,6 +162,12 @@ public final class Net {
     /// Runs every layer; returns the weighted sum of the loss tops.
     @discardableResult
     public func forward() throws -> Float {
+        lastForwardFused = false
+        if fusesForInference, layerSeconds == nil, !fusion.chains.isEmpty {
+            try fusedForward()
+            lastForwardFused = true
+            return loss
+        }
         if layerSeconds != nil {
             for i in layers.indices {
                 let t0 = DispatchTime.now().uptimeNanoseconds
@@ -164,6 +178,39 @@ public final class Net {
         }
         for i in layers.indices { try layers[i].forward(bottoms[i], tops[i]) }
         return loss
+    }
+
+    /// The layers a fused forward does not run (their work done by a convolution).
+    public var fusedLayers: [String] { fusion.absorbed.sorted().map { layers[$0].name } }
+
+    /// Blobs a fused forward leaves unwritten: convolution tops whose values
+    /// go straight into a Concat's top. Reading one needs fusion off.
+    public var blobsLeftUnwrittenByFusion: Set<String> {
+        let skipped = fusion.chains.filter { $0.concat != nil }.map { ObjectIdentifier(tops[$0.conv][0]) }
+        return Set(blobs.filter { skipped.contains(ObjectIdentifier($0.value)) }.map(\.key))
+    }
+
+    private func fusedForward() throws {
+        var chainAt: [Int: InferenceFusion.Chain] = [:]
+        for c in fusion.chains { chainAt[c.conv] = c }
+        for i in layers.indices where !fusion.absorbed.contains(i) {
+            guard let c = chainAt[i], let conv = layers[i] as? ConvolutionLayer else {
+                try layers[i].forward(bottoms[i], tops[i])
+                continue
+            }
+            conv.epilogue = fusion.epilogue(c, layers: layers, tops: tops)
+            defer { conv.epilogue = nil }
+            try conv.forward(bottoms[i], tops[i])
+        }
+    }
+
+    /// Backward needs every layer's own output: after a fused forward, run it again unfused.
+    private func unfuseBeforeBackward() throws {
+        guard lastForwardFused else { return }
+        let keep = fusesForInference
+        fusesForInference = false
+        defer { fusesForInference = keep }
+        try forward()
     }
 
     /// Starts (or restarts) per-layer timing.
@@ -225,6 +272,7 @@ public final class Net {
 
     /// Gradients of the loss: every layer that needs backward, last to first.
     public func backward() throws {
+        try unfuseBeforeBackward()
         setLossDiffs()
         for i in layers.indices.reversed() where needsBackward[i] {
             if layerSeconds != nil {
@@ -260,8 +308,12 @@ public final class Net {
     public func blob(_ name: String) -> Blob? { blobs[name] }
 
     /// Runs one layer on its own (for `swiftcaffe time`).
-    public func forward(layer i: Int) throws { try layers[i].forward(bottoms[i], tops[i]) }
+    public func forward(layer i: Int) throws {
+        lastForwardFused = false
+        try layers[i].forward(bottoms[i], tops[i])
+    }
     public func backward(layer i: Int) throws {
+        try unfuseBeforeBackward()
         if needsBackward[i] { try layers[i].backward(tops[i], propagateDown[i], bottoms[i]) }
     }
     public func layerNeedsBackward(_ i: Int) -> Bool { needsBackward[i] }

@@ -9,8 +9,9 @@ import Foundation
 /// Testing (use_global_stats, the default in TEST): y = (x − mean/s) / √(var/s + ε), dx = dy / √(var/s + ε).
 /// The statistics are never learned: a ParamSpec with lr_mult ≠ 0 is an error.
 final class BatchNormLayer: Layer {
-    private let useGlobal: Bool
-    private let fraction, eps: Float
+    let useGlobal: Bool
+    let eps: Float
+    private let fraction: Float
     private var mean: [Float] = [], invStd: [Float] = []
 
     required init(_ ctx: LayerContext) throws {

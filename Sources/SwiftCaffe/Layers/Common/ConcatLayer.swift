@@ -7,6 +7,9 @@ final class ConcatLayer: Layer {
         try super.init(ctx)
     }
 
+    /// Whether this concatenates along axis 1 of a 4-D top (depth concat).
+    func joinsChannels(of top: Blob) -> Bool { top.numAxes == 4 && (try? canonicalAxis(concat.axis, 4)) == 1 }
+
     /// Calls body(bottom index, outer index, offset in the top, values per block).
     private func blocks(_ bottoms: [Blob], _ top: Blob, _ body: (Int, Int, Int, Int) -> Void) throws {
         let a = try canonicalAxis(concat.axis, top.numAxes)

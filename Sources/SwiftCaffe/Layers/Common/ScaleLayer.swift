@@ -11,6 +11,12 @@ final class ScaleLayer: Layer {
         try super.init(ctx)
     }
 
+    /// Whether this multiplies each channel of the 4-D blob `t` by its own learned γ.
+    func scalesChannels(of t: Blob) -> Bool {
+        parameter.bottoms.count == 1 && t.numAxes == 4 && (try? canonicalAxis(scale.axis, 4)) == 1
+            && params.first?.shape == [t.dim(1)]
+    }
+
     override func fillers() throws -> [Filler] {
         let p = parameter.param("scale_param")
         var one = ProtoMessage(CaffeSchema.message("FillerParameter"))

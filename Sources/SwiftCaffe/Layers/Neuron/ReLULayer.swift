@@ -2,7 +2,7 @@ import Foundation
 
 /// y = max(0, x) + ν·min(0, x) (ν = negative_slope); dx = dy·(x > 0 ? 1 : ν).
 final class ReLULayer: NeuronLayer {
-    private let slope: Float
+    let slope: Float
 
     required init(_ ctx: LayerContext) throws {
         slope = Float(ctx.parameter.param("relu_param").float("negative_slope"))

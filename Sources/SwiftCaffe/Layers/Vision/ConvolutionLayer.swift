@@ -8,6 +8,10 @@
 /// columns are the image itself, one GEMM per image. Two spatial axes.
 final class ConvolutionLayer: ConvolutionFamilyLayer {
     private var isPointwise = false
+    /// Set by the net for one fused inference forward (InferenceFusion): the
+    /// per-channel affine map and ReLU of the layers folded into this one,
+    /// and where the result goes (the top, or its channels of a Concat's top).
+    var epilogue: ConvEpilogue?
 
     override func reshape(_ bottoms: [Blob], _ tops: [Blob]) throws {
         let r = try resolve2D(bottoms, tops)
@@ -37,16 +41,28 @@ final class ConvolutionLayer: ConvolutionFamilyLayer {
 
     override func forward(_ bottoms: [Blob], _ tops: [Blob]) throws {
         let (m, k, hw) = sizes
-        let topSize = geometry.numOutput * hw
+        let outputs = geometry.numOutput
+        let bias = geometry.biasTerm ? SharedPointer(params[1].data) : nil
+        // Without an epilogue: y = R + b. With one: y = relu(R·a + c), where c folds in the bias.
+        let map: ConvEpilogue.Resolved = epilogue?.resolve(bias: bias, outputs: outputs)
+            ?? ConvEpilogue.Resolved(scale: nil, shift: bias.map { b in (0..<outputs).map { b[$0] } }, slope: nil)
         for (b, t) in zip(bottoms, tops) {
+            // Where image n's channel o starts: y + n·stride + o·hw.
+            let (y, stride) = epilogue?.destination.map { ($0.blob.data + $0.channelOffset * hw, $0.blob.count / max(outer, 1)) }
+                ?? (t.data, outputs * hw)
             if isPointwise {
                 for image in 0..<outer {
                     for g in 0..<geometry.group {
                         BLAS.gemm(m: m, n: hw, k: k, a: params[0].data + g * m * k, b: b.data + image * imageSize + g * k * hw,
-                                  c: t.data + image * topSize + g * m * hw)
+                                  c: y + image * stride + g * m * hw)
                     }
                 }
-                addBias(t)
+                if map.isIdentity { continue }
+                let out = SharedPointer(y)
+                Parallel.forEach(outer * outputs) { i in
+                    let row = out.advanced(by: (i / outputs) * stride + (i % outputs) * hw)
+                    map.apply(channel: i % outputs, from: row, to: row, count: hw)
+                }
                 continue
             }
             // Images in chunks whose column matrix stays in cache.
@@ -61,14 +77,10 @@ final class ConvolutionLayer: ConvolutionFamilyLayer {
                     BLAS.gemm(m: m, n: width, k: k, a: params[0].data + g * m * k, b: col + g * k * width, c: result + g * m * width)
                 }
                 // R is M × (images·HW); the top is N × M × HW.
-                let r = SharedPointer(result), y = SharedPointer(t.data + first * topSize)
-                let bias = geometry.biasTerm ? SharedPointer(params[1].data) : nil
-                let outputs = geometry.numOutput
+                let r = SharedPointer(result), out = SharedPointer(y + first * stride)
                 Parallel.forEach(images * outputs) { i in
                     let (n, o) = (i / outputs, i % outputs)
-                    let src = r.advanced(by: o * width + n * hw), dst = y.advanced(by: n * topSize + o * hw)
-                    let v = bias?[o] ?? 0
-                    for j in 0..<hw { dst[j] = src[j] + v }
+                    map.apply(channel: o, from: r.advanced(by: o * width + n * hw), to: out.advanced(by: n * stride + o * hw), count: hw)
                 }
                 first += images
             }
@@ -79,16 +91,6 @@ final class ConvolutionLayer: ConvolutionFamilyLayer {
     /// cache between im2col and the GEMM (the whole batch's columns made
     /// every convolution memory-bound).
     static let chunkBytes = 4 << 20
-
-    private func addBias(_ t: Blob) {
-        guard geometry.biasTerm else { return }
-        let y = SharedPointer(t.data), bias = SharedPointer(params[1].data)
-        let hw = conv.colCols, outputs = geometry.numOutput
-        Parallel.forEach(outer * outputs) { i in
-            let row = y.advanced(by: i * hw), v = bias[i % outputs]
-            for j in 0..<hw { row[j] += v }
-        }
-    }
 
     override func backward(_ tops: [Blob], _ propagateDown: [Bool], _ bottoms: [Blob]) throws {
         let (m, k, hw) = sizes

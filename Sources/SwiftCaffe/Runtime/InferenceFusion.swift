@@ -1,0 +1,135 @@
+/// Inference-time fusion: in a forward pass that no backward follows, a
+/// Convolution absorbs the in-place layers after it that act per channel,
+///   conv → BatchNorm (stored statistics) → Scale → ReLU,
+/// as one affine map and ReLU applied while its output is still in cache,
+/// and a channel Concat whose every input is such a chain is skipped: each
+/// convolution writes its channels of the Concat's top directly (GoogLeNet's
+/// Inception modules, SqueezeNet's Fire modules). The blobs reached by the
+/// net's outputs hold the same values as without fusion, up to float
+/// rounding of the folded map (tests: ≤ 1e-5 relative); a convolution's own
+/// top that only feeds a skipped Concat is left unwritten, so tools that read
+/// intermediate blobs switch fusion off (`Net.fusesForInference`).
+struct InferenceFusion {
+    struct Chain {
+        var conv: Int
+        var batchNorm: Int?
+        var scale: Int?
+        var relu: Int?
+        /// The Concat this chain writes into, and the first channel it writes.
+        var concat: (layer: Int, channelOffset: Int)?
+    }
+
+    private(set) var chains: [Chain] = []
+    /// Layers whose work the chains do: not run in a fused forward.
+    private(set) var absorbed: Set<Int> = []
+
+    init(layers: [Layer], bottoms: [[Blob]], tops: [[Blob]]) {
+        func inPlace(_ j: Int, on t: Blob) -> Bool {
+            j < layers.count && bottoms[j].count == 1 && tops[j].count == 1 && bottoms[j][0] === t && tops[j][0] === t
+        }
+        var chainEnding: [ObjectIdentifier: Int] = [:]  // conv top → index in chains
+        for i in layers.indices {
+            guard let conv = layers[i] as? ConvolutionLayer, bottoms[i].count == 1, tops[i].count == 1,
+                  tops[i][0].numAxes == 4, conv.geometry.axis == 1 else { continue }
+            let t = tops[i][0]
+            var chain = Chain(conv: i)
+            var j = i + 1
+            if inPlace(j, on: t), let bn = layers[j] as? BatchNormLayer, bn.useGlobal { chain.batchNorm = j; j += 1 }
+            if inPlace(j, on: t), let sc = layers[j] as? ScaleLayer, sc.scalesChannels(of: t) { chain.scale = j; j += 1 }
+            if inPlace(j, on: t), layers[j] is ReLULayer { chain.relu = j }
+            chainEnding[ObjectIdentifier(t)] = chains.count
+            chains.append(chain)
+        }
+        // A channel Concat of 4-D blobs, each the top of a chain that no other layer reads.
+        let chainLayers = Set(chains.flatMap { [$0.batchNorm, $0.scale, $0.relu].compactMap { $0 } })
+        var readers: [ObjectIdentifier: Int] = [:]
+        for (i, bs) in bottoms.enumerated() where !chainLayers.contains(i) {
+            for b in bs { readers[ObjectIdentifier(b), default: 0] += 1 }
+        }
+        for i in layers.indices where layers[i] is ConcatLayer {
+            guard let top = tops[i].first, top.numAxes == 4, (layers[i] as? ConcatLayer)?.joinsChannels(of: top) == true else { continue }
+            let ids = bottoms[i].map { ObjectIdentifier($0) }
+            guard Set(ids).count == ids.count,
+                  ids.allSatisfy({ chainEnding[$0] != nil && readers[$0] == 1 }) else { continue }
+            var offset = 0
+            for (b, id) in zip(bottoms[i], ids) {
+                chains[chainEnding[id]!].concat = (i, offset)
+                offset += b.dim(1)
+            }
+            absorbed.insert(i)
+        }
+        chains.removeAll { $0.batchNorm == nil && $0.scale == nil && $0.relu == nil && $0.concat == nil }
+        for c in chains { absorbed.formUnion([c.batchNorm, c.scale, c.relu].compactMap { $0 }) }
+    }
+
+    /// The epilogue of a chain, from the current parameters (read at every
+    /// forward: weights may be loaded or trained between passes).
+    func epilogue(_ c: Chain, layers: [Layer], tops: [[Blob]]) -> ConvEpilogue {
+        var e = ConvEpilogue()
+        if let b = c.batchNorm, let bn = layers[b] as? BatchNormLayer { e.batchNorm = (bn.params, bn.eps) }
+        if let s = c.scale { e.scale = layers[s].params }
+        if let r = c.relu, let relu = layers[r] as? ReLULayer { e.slope = relu.slope }
+        if let (layer, offset) = c.concat { e.destination = (tops[layer][0], offset) }
+        return e
+    }
+}
+
+/// What a Convolution does to its GEMM result in a fused forward.
+struct ConvEpilogue {
+    /// BatchNorm's three blobs (mean, variance, scale factor) and eps.
+    var batchNorm: (blobs: [Blob], eps: Float)?
+    /// Scale's γ and, with bias_term, β.
+    var scale: [Blob]?
+    var slope: Float?
+    var destination: (blob: Blob, channelOffset: Int)?
+
+    /// y = relu(x·a + c) per channel, with nil meaning a = 1, c = 0 and no ReLU.
+    struct Resolved: Sendable {
+        var scale: [Float]?
+        var shift: [Float]?
+        var slope: Float?
+
+        var isIdentity: Bool { scale == nil && shift == nil && slope == nil }
+
+        @inline(__always)
+        func apply(channel o: Int, from src: UnsafeMutablePointer<Float>, to dst: UnsafeMutablePointer<Float>, count: Int) {
+            let a = scale?[o] ?? 1, c = shift?[o] ?? 0
+            // Separate loops keep each one a plain vectorisable body.
+            if let slope {
+                if slope == 0 {
+                    for j in 0..<count { let v = src[j] * a + c; dst[j] = v > 0 ? v : 0 }
+                } else {
+                    for j in 0..<count { let v = src[j] * a + c; dst[j] = v > 0 ? v : v * slope }
+                }
+            } else if scale != nil {
+                for j in 0..<count { dst[j] = src[j] * a + c }
+            } else {
+                for j in 0..<count { dst[j] = src[j] + c }
+            }
+        }
+    }
+
+    /// Folds bias, BatchNorm and Scale into one affine map per channel, in
+    /// the order the layers run: x + b, then (· − μ)/√(σ² + eps), then ·γ + β.
+    func resolve(bias: SharedPointer<Float>?, outputs: Int) -> Resolved {
+        var a = [Float](repeating: 1, count: outputs)
+        var c = (0..<outputs).map { bias?[$0] ?? 0 }
+        if let (blobs, eps) = batchNorm {
+            let s = blobs[2].data[0] == 0 ? 0 : 1 / blobs[2].data[0]
+            for o in 0..<outputs {
+                let inv = 1 / (blobs[1].data[o] * s + eps).squareRoot()
+                a[o] *= inv
+                c[o] = (c[o] - blobs[0].data[o] * s) * inv
+            }
+        }
+        if let scale {
+            for o in 0..<outputs {
+                let g = scale[0].data[o], b = scale.count > 1 ? scale[1].data[o] : 0
+                a[o] *= g
+                c[o] = c[o] * g + b
+            }
+        }
+        let affine = batchNorm != nil || scale != nil
+        return Resolved(scale: affine ? a : nil, shift: c, slope: slope)
+    }
+}
