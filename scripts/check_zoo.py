@@ -20,16 +20,8 @@ import make_opencv_fixtures as ref  # noqa: E402  (reads PB2_DIR from argv[1])
 from google.protobuf import text_format  # noqa: E402
 
 # (net, blobs compared: outputs no in-place layer rewrites, as OpenCV fuses ReLU into the layer before)
-NETS = [
-    ("lenet", ["pool2", "ip2"]),
-    ("alexnet", ["pool5", "fc8"]),
-    ("caffenet", ["pool5", "fc8"]),
-    ("vgg16", ["pool5", "fc8"]),
-    ("squeezenet", ["pool5", "pool10"]),
-    ("nin", ["pool2", "pool4"]),
-    ("resnet50", ["pool5", "fc1000"]),
-    ("googlenet", ["inception_4a/output", "inception_5b/output", "loss3/classifier"]),
-]
+NETS = [("lenet", ["pool2", "ip2"]), ("alexnet", ["pool5", "fc8"]), ("caffenet", ["pool5", "fc8"])] + \
+    [(net, outputs) for net, _, _, outputs in ref.ZOO]
 
 
 def he_values(layer_index, blob_index, shape, layer_type):
@@ -51,6 +43,9 @@ def he_values(layer_index, blob_index, shape, layer_type):
 def main():
     swiftcaffe, work = sys.argv[2], sys.argv[3]
     chosen = sys.argv[4:] or [n for n, _ in NETS]
+    unknown = [n for n in chosen if n not in dict(NETS)]
+    if unknown:
+        sys.exit(f"check-zoo: no net {', '.join(unknown)} in Models/; NETS may name: {' '.join(n for n, _ in NETS)}")
     failed = []
     rows = []
     for net, outputs in NETS:

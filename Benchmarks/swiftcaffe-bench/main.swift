@@ -68,6 +68,17 @@ func makeNet(_ path: String, batch: Int, forceBackward: Bool = false) throws -> 
     return net
 }
 
+/// A deploy net's forward at `batch`: SwiftCaffe's median and min ms, and OpenCV DNN's
+/// on the same prototxt and formula weights (nil when the peer is missing).
+func forwardBesideOpenCV(_ path: String, batch: Int, runs: Int, threads: Int) throws -> (ours: (median: Double, min: Double), peer: (Double, Double)?) {
+    let n = try makeNet(path, batch: batch)
+    try n.forward()
+    let ours = try measure(runs) { try n.forward() }
+    let peer = runPeer("\(peerDir)/venv/bin/python", [URL(fileURLWithPath: "Benchmarks/peers/opencv_peer.py").path, peerDir,
+                                                       URL(fileURLWithPath: path).path, String(batch), String(runs), String(threads)])
+    return (ours, peer)
+}
+
 /// The classic nets of Models/ forward at batch 1 and 10 beside OpenCV DNN
 /// (section 3c; `--zoo-only` runs just this). Fewer runs than AlexNet's:
 /// VGG-16 at batch 10 takes seconds per pass.
@@ -78,11 +89,7 @@ func benchZoo(threads: Int, kernel: String) throws {
     for net in ["lenet", "squeezenet", "nin", "googlenet", "resnet50", "vgg16"] {
         let path = "Models/\(net)/deploy.prototxt"
         for batch in [1, 10] {
-            let n = try makeNet(path, batch: batch)
-            try n.forward()
-            let ours = try measure(runs) { try n.forward() }
-            let peer = runPeer("\(peerDir)/venv/bin/python", [URL(fileURLWithPath: "Benchmarks/peers/opencv_peer.py").path, peerDir,
-                                                               URL(fileURLWithPath: path).path, String(batch), String(runs), String(threads)])
+            let (ours, peer) = try forwardBesideOpenCV(path, batch: batch, runs: runs, threads: threads)
             print(pad("  \(net) forward", 38) + "  \(String(format: "%5d", batch))  " + f(ours.median, 10) + "  "
                   + (peer.map { f($0.0, 10) + "  " + f(ours.median / $0.0, 5) } ?? "       n/a    n/a ") + "                         \(kernel)")
         }
@@ -239,11 +246,7 @@ print("Running nets (\(iterations) runs, median ms)   batch  SwiftCaffe  OpenCV 
 for net in ["alexnet", "caffenet"] {
     let path = "Models/\(net)/deploy.prototxt"
     for batch in [1, 10] {
-        let n = try makeNet(path, batch: batch)
-        try n.forward()
-        let ours = try measure(iterations) { try n.forward() }
-        let peer = runPeer("\(peerDir)/venv/bin/python", [URL(fileURLWithPath: "Benchmarks/peers/opencv_peer.py").path, peerDir,
-                                                           URL(fileURLWithPath: path).path, String(batch), String(iterations), String(threads)])
+        let (ours, peer) = try forwardBesideOpenCV(path, batch: batch, runs: iterations, threads: threads)
         let bound = boundMS * Double(batch) / ours.median * 100
         print(pad("  \(net) forward", 38) + "  \(String(format: "%5d", batch))  " + f(ours.median, 10) + "  "
               + (peer.map { f($0.0, 10) + "  " + f(ours.median / $0.0, 5) } ?? "       n/a    n/a ") + "   " + f(bound, 8) + " %        \(kernel)")

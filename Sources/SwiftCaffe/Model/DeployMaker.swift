@@ -103,6 +103,12 @@ public enum DeployMaker {
     /// no layer of the train_val reads stays: it is an output of the net.
     private static func pruneBranchesOfDroppedHeads(_ out: [ProtoValue], kept: [LayerParameter?], all: [LayerParameter],
                                                     notes: inout [String]) -> [ProtoValue] {
+        // Each blob's last reader in the train_val (TEST phase), and each layer's place there.
+        var lastReader: [String: Int] = [:], position: [String: Int] = [:]
+        for (i, l) in all.enumerated() {
+            position[l.name] = i
+            for b in l.bottoms { lastReader[b] = i }
+        }
         var needed: Set<String> = []
         var keep = Array(repeating: true, count: out.count)
         for i in out.indices.reversed() {
@@ -110,8 +116,8 @@ public enum DeployMaker {
                 if case .message(let m) = out[i] { needed.formUnion(m.strings("bottom")) }
                 continue
             }
-            let readLater = Set(all.drop { $0.name != l.name }.dropFirst().flatMap(\.bottoms))
-            let isOutput = l.tops.contains { !readLater.contains($0) }
+            let at = position[l.name] ?? 0
+            let isOutput = l.tops.contains { (lastReader[$0] ?? -1) <= at }
             if isOutput || l.tops.contains(where: { needed.contains($0) }) {
                 needed.formUnion(l.bottoms)
             } else {

@@ -20,6 +20,8 @@ struct InferenceFusion {
     }
 
     private(set) var chains: [Chain] = []
+    /// The chains by their convolution's layer index.
+    private(set) var chainAt: [Int: Chain] = [:]
     /// Layers whose work the chains do: not run in a fused forward.
     private(set) var absorbed: Set<Int> = []
 
@@ -59,7 +61,10 @@ struct InferenceFusion {
             absorbed.insert(i)
         }
         chains.removeAll { $0.batchNorm == nil && $0.scale == nil && $0.relu == nil && $0.concat == nil }
-        for c in chains { absorbed.formUnion([c.batchNorm, c.scale, c.relu].compactMap { $0 }) }
+        for c in chains {
+            absorbed.formUnion([c.batchNorm, c.scale, c.relu].compactMap { $0 })
+            chainAt[c.conv] = c
+        }
     }
 
     /// The epilogue of a chain, from the current parameters (read at every

@@ -191,10 +191,8 @@ public final class Net {
     }
 
     private func fusedForward() throws {
-        var chainAt: [Int: InferenceFusion.Chain] = [:]
-        for c in fusion.chains { chainAt[c.conv] = c }
         for i in layers.indices where !fusion.absorbed.contains(i) {
-            guard let c = chainAt[i], let conv = layers[i] as? ConvolutionLayer else {
+            guard let c = fusion.chainAt[i], let conv = layers[i] as? ConvolutionLayer else {
                 try layers[i].forward(bottoms[i], tops[i])
                 continue
             }
