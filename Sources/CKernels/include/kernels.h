@@ -4,6 +4,7 @@
  * split the work across threads; the arithmetic is Caffe's, see there. */
 #ifndef SWIFTCAFFE_KERNELS_H
 #define SWIFTCAFFE_KERNELS_H
+#include <stddef.h>
 #include <stdint.h>
 
 /* LRN across channels for one image and plane positions [lo, hi):
@@ -28,11 +29,31 @@ void sc_max_pool_plane_separable(const float *src, float *dst, int height, int w
                                  int sh, int sw, int ph, int pw, float *tmp);
 
 /* y[i][j] = Σ_k x[i][k]·w[j][k] (+ bias[j]) for rows j in [j_lo, j_hi): an
- * inner product with few inputs (the layer uses it for m ≤ 4). Each weight row is read once and
- * dotted with every input held in cache, so the layer runs at memory
- * bandwidth, where a general sgemm with m = 1…16 does not. The summation
- * order is fixed: results do not depend on the thread count. */
+ * inner product with few inputs (the layer uses it for m ≤ 16). Four weight
+ * rows are dotted with four input rows at a time, so each weight row is
+ * read from memory once and the inputs from cache: the layer runs at
+ * memory bandwidth, where a general sgemm with m = 1…16 does not. The
+ * summation order is fixed: results do not depend on the thread count. */
 void sc_skinny_inner_product(const float *x, int m, int k, const float *w, const float *bias, int j_lo, int j_hi, float *y,
                              int n);
+
+/* Winograd F(4×4, 3×3), see winograd.c for the method and the layouts.
+ * Filter: w is K × C × 3 × 3; writes U[ξ][k][c] for k in [k_lo, k_hi). */
+void sc_wino43_filter(const float *w, int k_lo, int k_hi, int channels, float *u, size_t xi_stride);
+
+/* dst[p][c] = src[c][p] for positions p in [p_lo, p_hi): one image made channels-last. */
+void sc_to_channels_last(const float *src, int channels, int plane, int p_lo, int p_hi, float *dst);
+
+/* Input: tiles [t_lo, t_hi) of the chunk that starts at tile_first of the
+ * batch; x is the batch channels-last (N × H × W × C). Writes V[ξ][t][c]. */
+void sc_wino43_input(const float *x, int height, int width, int channels, int pad_h, int pad_w, int tiles_h,
+                     int tiles_w, int tile_first, int t_lo, int t_hi, float *v, size_t xi_stride);
+
+/* Output: tiles [t_lo, t_hi) of the chunk from M[ξ][t][k]; writes
+ * y = (Aᵀ M A)·scale[k] + shift[k] (NULL: 1, 0), then the ReLU with slope if
+ * relu, into the N × K × out_h × out_w output (image n at y + n·image_stride). */
+void sc_wino43_output(const float *m, size_t xi_stride, int outputs, int out_h, int out_w, int tiles_h, int tiles_w,
+                      int tile_first, int t_lo, int t_hi, const float *scale, const float *shift, int relu, float slope,
+                      float *y, size_t image_stride);
 
 #endif

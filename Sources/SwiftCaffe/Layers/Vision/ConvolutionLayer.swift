@@ -5,9 +5,14 @@
 ///   dW_g += R_g · col_gᵀ,  dcol_g = W_gᵀ · R_g, col2im into each dbottom.
 /// One large GEMM runs OpenBLAS near its peak where per-image products are
 /// too narrow. A 1×1 kernel with stride 1 and no pad needs no im2col: its
-/// columns are the image itself, one GEMM per image. Two spatial axes.
+/// columns are the image itself, one GEMM per image. A 3×3 kernel with
+/// stride 1 runs forward by Winograd's F(4×4, 3×3) (WinogradF43), a quarter
+/// of the multiplies; its backward is the GEMM one. Two spatial axes.
 final class ConvolutionLayer: ConvolutionFamilyLayer {
     private var isPointwise = false
+    /// Set at reshape for 3×3 stride-1 convolutions: forward by Winograd F(4×4, 3×3).
+    private var winograd: WinogradF43?
+    var usesWinograd: Bool { winograd != nil }
     /// Set by the net for one fused inference forward (InferenceFusion): the
     /// per-channel affine map and ReLU of the layers folded into this one,
     /// and where the result goes (the top, or its channels of a Concat's top).
@@ -19,6 +24,8 @@ final class ConvolutionLayer: ConvolutionFamilyLayer {
         conv = ConvGeometry2D(r, channels: r.channels, height: r.spatialIn[0], width: r.spatialIn[1],
                               outH: top[r.axis + 1], outW: top[r.axis + 2])
         isPointwise = r.kernel == [1, 1] && r.stride == [1, 1] && r.pad == [0, 0]
+        winograd = WinogradF43.suits(conv, group: geometry.group, outputs: geometry.numOutput)
+            ? WinogradF43(conv: conv, group: geometry.group, outputs: geometry.numOutput) : nil
     }
 
     /// (outputs per group, column rows per group, output positions per image).
@@ -63,6 +70,10 @@ final class ConvolutionLayer: ConvolutionFamilyLayer {
                     let row = out.advanced(by: (i / outputs) * stride + (i % outputs) * hw)
                     map.apply(channel: i % outputs, from: row, to: row, count: hw)
                 }
+                continue
+            }
+            if let winograd {
+                winograd.forward(x: b.data, images: outer, weights: params[0].data, map: map, y: y, yStride: stride, workspace: workspace)
                 continue
             }
             // Images in chunks whose column matrix stays in cache.

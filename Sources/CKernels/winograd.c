@@ -1,0 +1,182 @@
+/* Winograd convolution F(4×4, 3×3) (Lavin & Gray, "Fast Algorithms for
+ * Convolutional Neural Networks", 2016), interpolation points 0, ±1, ±2, ∞.
+ * A 3×3 stride-1 convolution becomes, per 4×4 output tile:
+ *   Y = Aᵀ [ (G g Gᵀ) ⊙ (Bᵀ d B) ] A
+ * with d the 6×6 input patch. The elementwise product summed over input
+ * channels is 36 independent GEMMs, one per position ξ of the 6×6 tile:
+ *   M[ξ] (T × K) = V[ξ] (T × C) · U[ξ]ᵀ (C × K)
+ * which the Swift layer runs through BLAS: 36 multiplies per 16 outputs
+ * instead of 144.
+ *
+ * Layouts (T tiles in a chunk; tile t = row of tiles · tiles_w + tx, the
+ * row of tiles counting across the images of the batch):
+ *   U: [36][K][C]    V: [36][T][C]    M: [36][T][K]
+ * Channels are innermost so that every transform works on 16 channels at
+ * once with contiguous loads and stores, whatever the size of the image
+ * (AlexNet's 13×13 maps have four tiles per row). The input is therefore
+ * read channels-last, from a transposed copy (sc_to_channels_last). */
+#include "kernels.h"
+
+#include <string.h>
+
+#define CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+
+typedef float v16f __attribute__((vector_size(64)));
+typedef int v16i __attribute__((vector_size(64)));
+
+/* Vector loads and stores of len ≤ 16 floats: one instruction for a full
+ * vector (a memcpy of variable length would be a library call). */
+static inline void load(v16f *v, const float *p, int len) {
+    if (len == 16) memcpy(v, p, sizeof *v);
+    else memcpy(v, p, sizeof(float) * (size_t)len);
+}
+
+static inline void store(float *p, const v16f *v, int len) {
+    if (len == 16) memcpy(p, v, sizeof *v);
+    else memcpy(p, v, sizeof(float) * (size_t)len);
+}
+
+CLONES void sc_to_channels_last(const float *src, int channels, int plane, int p_lo, int p_hi, float *dst) {
+    /* 16 × 16 blocks through a local square: rows read and written whole. */
+    float square[16][16];
+    for (int p0 = p_lo; p0 < p_hi; p0 += 16) {
+        int np = p_hi - p0 < 16 ? p_hi - p0 : 16;
+        for (int c0 = 0; c0 < channels; c0 += 16) {
+            int nc = channels - c0 < 16 ? channels - c0 : 16;
+            for (int c = 0; c < nc; c++) {
+                const float *s = src + (size_t)(c0 + c) * plane + p0;
+                for (int p = 0; p < np; p++) square[p][c] = s[p];
+            }
+            for (int p = 0; p < np; p++) memcpy(dst + (size_t)(p0 + p) * channels + c0, square[p], sizeof(float) * (size_t)nc);
+        }
+    }
+}
+
+CLONES void sc_wino43_filter(const float *w, int k_lo, int k_hi, int channels, float *u, size_t xi_stride) {
+    for (int k = k_lo; k < k_hi; k++) {
+        for (int c = 0; c < channels; c++) {
+            const float *g = w + ((size_t)k * channels + c) * 9;
+            /* t = G g (6×3), G's rows: [1/4 0 0], [-1/6 -1/6 -1/6], [-1/6 1/6 -1/6],
+             * [1/24 1/12 1/6], [1/24 -1/12 1/6], [0 0 1]. */
+            float t[6][3];
+            for (int j = 0; j < 3; j++) {
+                float g0 = g[j], g1 = g[3 + j], g2 = g[6 + j];
+                t[0][j] = g0 / 4;
+                t[1][j] = -(g0 + g1 + g2) / 6;
+                t[2][j] = -(g0 - g1 + g2) / 6;
+                t[3][j] = g0 / 24 + g1 / 12 + g2 / 6;
+                t[4][j] = g0 / 24 - g1 / 12 + g2 / 6;
+                t[5][j] = g2;
+            }
+            float *o = u + (size_t)k * channels + c;
+            for (int i = 0; i < 6; i++) {
+                float g0 = t[i][0], g1 = t[i][1], g2 = t[i][2];
+                float r[6] = {g0 / 4, -(g0 + g1 + g2) / 6, -(g0 - g1 + g2) / 6, g0 / 24 + g1 / 12 + g2 / 6,
+                              g0 / 24 - g1 / 12 + g2 / 6, g2};
+                for (int j = 0; j < 6; j++) o[(size_t)(i * 6 + j) * xi_stride] = r[j];
+            }
+        }
+    }
+}
+
+/* Bᵀ applied to six vectors: the rows of the input transform. */
+#define BT6(o, r)                                              \
+    do {                                                       \
+        o[0] = 4 * r[0] - 5 * r[2] + r[4];                     \
+        o[1] = -4 * (r[1] + r[2]) + r[3] + r[4];               \
+        o[2] = 4 * (r[1] - r[2]) - r[3] + r[4];                \
+        o[3] = -2 * (r[1] - r[3]) - r[2] + r[4];               \
+        o[4] = 2 * (r[1] - r[3]) - r[2] + r[4];                \
+        o[5] = 4 * r[1] - 5 * r[3] + r[5];                     \
+    } while (0)
+
+CLONES void sc_wino43_input(const float *x, int height, int width, int channels, int pad_h, int pad_w, int tiles_h,
+                            int tiles_w, int tile_first, int t_lo, int t_hi, float *v, size_t xi_stride) {
+    const v16f zero = {0};
+    for (int t = t_lo; t < t_hi; t++) {
+        int global = tile_first + t, tx = global % tiles_w, row = global / tiles_w;
+        int n = row / tiles_h, ty = row % tiles_h;
+        int y0 = 4 * ty - pad_h, x0 = 4 * tx - pad_w;
+        const float *image = x + (size_t)n * height * width * channels;
+        for (int c0 = 0; c0 < channels; c0 += 16) {
+            int len = channels - c0 < 16 ? channels - c0 : 16;
+            v16f d[6][6];
+            for (int i = 0; i < 6; i++) {
+                int yy = y0 + i;
+                for (int j = 0; j < 6; j++) {
+                    int xx = x0 + j;
+                    d[i][j] = zero;
+                    if (yy >= 0 && yy < height && xx >= 0 && xx < width)
+                        load(&d[i][j], image + ((size_t)yy * width + xx) * channels + c0, len);
+                }
+            }
+            v16f s[6][6];
+            for (int j = 0; j < 6; j++) {
+                v16f col[6] = {d[0][j], d[1][j], d[2][j], d[3][j], d[4][j], d[5][j]}, o[6];
+                BT6(o, col);
+                for (int i = 0; i < 6; i++) s[i][j] = o[i];
+            }
+            float *out = v + (size_t)t * channels + c0;
+            for (int i = 0; i < 6; i++) {
+                v16f o[6];
+                BT6(o, s[i]);
+                for (int j = 0; j < 6; j++) store(out + (size_t)(i * 6 + j) * xi_stride, &o[j], len);
+            }
+        }
+    }
+}
+
+/* Aᵀ applied to six vectors: four outputs. */
+#define AT4(o, m)                                                              \
+    do {                                                                       \
+        v16f a_ = m[1] + m[2], b_ = m[1] - m[2], c_ = m[3] + m[4], d_ = m[3] - m[4]; \
+        o[0] = m[0] + a_ + c_;                                                 \
+        o[1] = b_ + 2 * d_;                                                    \
+        o[2] = a_ + 4 * c_;                                                    \
+        o[3] = b_ + 8 * d_ + m[5];                                             \
+    } while (0)
+
+CLONES void sc_wino43_output(const float *m, size_t xi_stride, int outputs, int out_h, int out_w, int tiles_h, int tiles_w,
+                             int tile_first, int t_lo, int t_hi, const float *scale, const float *shift, int relu, float slope,
+                             float *y, size_t image_stride) {
+    for (int t = t_lo; t < t_hi; t++) {
+        int global = tile_first + t, tx = global % tiles_w, row = global / tiles_w;
+        int n = row / tiles_h, ty = row % tiles_h;
+        int rows = out_h - 4 * ty < 4 ? out_h - 4 * ty : 4, cols = out_w - 4 * tx < 4 ? out_w - 4 * tx : 4;
+        float *base = y + (size_t)n * image_stride + (size_t)(4 * ty) * out_w + 4 * tx;
+        for (int k0 = 0; k0 < outputs; k0 += 16) {
+            int len = outputs - k0 < 16 ? outputs - k0 : 16;
+            const float *src = m + (size_t)t * outputs + k0;
+            v16f p[6][6];
+            for (int i = 0; i < 6; i++)
+                for (int j = 0; j < 6; j++) {
+                    p[i][j] = (v16f){0};
+                    load(&p[i][j], src + (size_t)(i * 6 + j) * xi_stride, len);
+                }
+            v16f s[4][6];
+            for (int j = 0; j < 6; j++) {
+                v16f col[6] = {p[0][j], p[1][j], p[2][j], p[3][j], p[4][j], p[5][j]}, o[4];
+                AT4(o, col);
+                for (int i = 0; i < 4; i++) s[i][j] = o[i];
+            }
+            v16f a, b;
+            for (int l = 0; l < 16; l++) {
+                a[l] = l < len ? (scale ? scale[k0 + l] : 1.0f) : 0.0f;
+                b[l] = l < len ? (shift ? shift[k0 + l] : 0.0f) : 0.0f;
+            }
+            for (int i = 0; i < rows; i++) {
+                v16f o[4];
+                AT4(o, s[i]);
+                for (int j = 0; j < cols; j++) {
+                    v16f r = o[j] * a + b;
+                    if (relu) {
+                        v16i positive = r > 0;
+                        r = (v16f)(((v16i)r & positive) | ((v16i)(r * slope) & ~positive));
+                    }
+                    float *dst = base + (size_t)i * out_w + j;
+                    for (int l = 0; l < len; l++) dst[(size_t)(k0 + l) * out_h * out_w] = r[l];
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,126 @@
+import CKernels
+import Foundation
+
+/// Forward of a 3×3 stride-1 convolution by Winograd's F(4×4, 3×3): per
+/// 4×4 block of outputs, 36 multiplies per input channel instead of 144
+/// (winograd.c holds the transforms, the method and the layouts). The input
+/// is made channels-last once; its tiles are then processed in chunks
+/// whose transformed inputs and products stay in the last-level cache: an
+/// input transform, 36 GEMMs per group, and an output transform that
+/// applies the bias (or the fused epilogue) as it writes.
+///
+/// The result differs from im2col + GEMM by float rounding (about 1e-6 of
+/// the output's scale: the transforms scale by up to 8 before the sums).
+/// SWIFTCAFFE_WINOGRAD=0 turns it off.
+final class WinogradF43 {
+    let conv: ConvGeometry2D
+    let group: Int
+    let outputs: Int
+
+    /// Off when SWIFTCAFFE_WINOGRAD=0.
+    static let enabled = ProcessInfo.processInfo.environment["SWIFTCAFFE_WINOGRAD"] != "0"
+
+    /// Bytes of transformed input and products per chunk: within the 32 MiB
+    /// L3 of these machines, with room for the transformed weights.
+    static let chunkBytes = 8 << 20
+
+    /// The transformed weights U[ξ][k][c], and the weights they came from:
+    /// recomputed only when the weights change (every step in training,
+    /// never in a deployed net), found by comparing with the copy.
+    private var transformed = AlignedStorage(capacity: 1)
+    private var source = AlignedStorage(capacity: 1)
+    private var sourceCount = 0
+
+    init(conv: ConvGeometry2D, group: Int, outputs: Int) {
+        (self.conv, self.group, self.outputs) = (conv, group, outputs)
+    }
+
+    var tilesH: Int { (conv.outH + 3) / 4 }
+    var tilesW: Int { (conv.outW + 3) / 4 }
+
+    /// Whether this convolution can, and should, run this way: 3×3, stride 1,
+    /// no dilation, and enough input channels per group for the 36 GEMMs to
+    /// beat one im2col GEMM. Measured: with 3 (VGG's first layer) the
+    /// transforms cost more than they save, with 16 (SqueezeNet's fire2/3)
+    /// it is 10 % slower, from 32 (fire4, 27×27) it is faster.
+    static func suits(_ conv: ConvGeometry2D, group: Int, outputs: Int) -> Bool {
+        enabled && conv.kernelH == 3 && conv.kernelW == 3 && conv.strideH == 1 && conv.strideW == 1
+            && conv.dilationH == 1 && conv.dilationW == 1 && conv.channels / group >= 32 && outputs / group >= 16
+            && conv.outH > 0 && conv.outW > 0
+    }
+
+    /// U for these weights (K × C/group × 3 × 3), transformed again only if they changed.
+    private func filters(_ weights: UnsafePointer<Float>) -> UnsafeMutablePointer<Float> {
+        let count = outputs * (conv.channels / group) * 9
+        if sourceCount == count && memcmp(source.pointer, weights, count * 4) == 0 { return transformed.pointer }
+        let cg = conv.channels / group, stride = outputs * cg
+        transformed.reserve(36 * stride)
+        let (w, u) = (SharedPointer(UnsafeMutablePointer(mutating: weights)), SharedPointer(transformed.pointer))
+        Parallel.forEach(outputs) { k in sc_wino43_filter(w.base, Int32(k), Int32(k + 1), Int32(cg), u.base, stride) }
+        source.reserve(count)
+        source.pointer.update(from: weights, count: count)
+        sourceCount = count
+        return transformed.pointer
+    }
+
+    /// y[n] = conv(x[n]) mapped by `map`, for `images` images; image n's
+    /// output starts at y + n·yStride (its channels contiguous planes).
+    func forward(x: UnsafePointer<Float>, images: Int, weights: UnsafePointer<Float>, map: ConvEpilogue.Resolved,
+                 y: UnsafeMutablePointer<Float>, yStride: Int, workspace: Workspace) {
+        let channels = conv.channels, cg = channels / group, kg = outputs / group
+        let (th, tw) = (tilesH, tilesW)
+        let u = filters(weights), uStride = outputs * cg
+        // The batch channels-last, one block of positions per task.
+        let plane = conv.height * conv.width, imageSize = channels * plane
+        let last = SharedPointer(workspace.buffer(3, count: images * imageSize))
+        let src = SharedPointer(UnsafeMutablePointer(mutating: x))
+        let blocks = (plane + 255) / 256
+        Parallel.forEach(images * blocks) { i in
+            let (n, b) = (i / blocks, i % blocks)
+            sc_to_channels_last(src.advanced(by: n * imageSize), Int32(channels), Int32(plane), Int32(b * 256),
+                                Int32(min(plane, b * 256 + 256)), last.advanced(by: n * imageSize))
+        }
+
+        let scale = map.scale ?? [Float](repeating: 1, count: outputs)
+        let shift = map.shift ?? [Float](repeating: 0, count: outputs)
+        let relu: Int32 = map.slope == nil ? 0 : 1, slope = map.slope ?? 0
+        let totalTiles = images * th * tw
+        let tilesPerChunk = max(16, min(totalTiles, Self.chunkBytes / (36 * (channels + outputs) * 4)))
+        let dst = SharedPointer(y)
+        let geometry = conv
+        var first = 0
+        while first < totalTiles {
+            let tiles = min(tilesPerChunk, totalTiles - first)
+            let vStride = tiles * channels, mStride = tiles * outputs
+            let v = SharedPointer(workspace.buffer(0, count: 36 * vStride))
+            let m = SharedPointer(workspace.buffer(1, count: 36 * mStride))
+            let tile0 = first
+            let tasks = min(tiles, Parallel.threads * 4), per = (tiles + tasks - 1) / tasks
+            Parallel.forEach(tasks) { i in
+                sc_wino43_input(last.base, Int32(geometry.height), Int32(geometry.width), Int32(channels), Int32(geometry.padH),
+                                Int32(geometry.padW), Int32(th), Int32(tw), Int32(tile0), Int32(min(tiles, i * per)),
+                                Int32(min(tiles, i * per + per)), v.base, vStride)
+            }
+            for xi in 0..<36 {
+                for g in 0..<group {
+                    BLAS.gemm(transB: true, m: tiles, n: kg, k: cg, a: v.advanced(by: xi * vStride + g * cg),
+                              b: u + xi * uStride + g * kg * cg, c: m.advanced(by: xi * mStride + g * kg),
+                              lda: channels, ldb: cg, ldc: outputs)
+                }
+            }
+            scale.withUnsafeBufferPointer { a in
+                shift.withUnsafeBufferPointer { b in
+                    let (a, b) = (SharedPointer(UnsafeMutablePointer(mutating: a.baseAddress!)),
+                                  SharedPointer(UnsafeMutablePointer(mutating: b.baseAddress!)))
+                    let outputs = self.outputs
+                    Parallel.forEach(tasks) { i in
+                        sc_wino43_output(m.base, mStride, Int32(outputs), Int32(geometry.outH), Int32(geometry.outW), Int32(th),
+                                         Int32(tw), Int32(tile0), Int32(min(tiles, i * per)), Int32(min(tiles, i * per + per)),
+                                         a.base, b.base, relu, slope, dst.base, yStride)
+                    }
+                }
+            }
+            first += tiles
+        }
+    }
+}

@@ -1,0 +1,90 @@
+import Foundation
+import XCTest
+@testable import SwiftCaffe
+
+/// The Winograd F(4×4, 3×3) forward of 3×3 stride-1 convolutions against
+/// the convolution's definition summed in double precision: odd sizes
+/// (partial tiles at the right and bottom), pads 0–2, groups, channel counts
+/// that are not multiples of 16, a batch spread over several chunks, and
+/// weights changed between two forwards.
+final class WinogradTests: XCTestCase {
+    /// top[n][k][y][x] = b[k] + Σ_c Σ_ij w[k][c][i][j] · x[n][g·C/G + c][y + i − pad][x + j − pad].
+    private func direct(_ x: [Float], _ shape: [Int], _ w: [Float], _ b: [Float], outputs: Int, group: Int, pad: Int) -> [Float] {
+        let (images, channels, h, wd) = (shape[0], shape[1], shape[2], shape[3])
+        let (oh, ow) = (h + 2 * pad - 2, wd + 2 * pad - 2)
+        let (cg, kg) = (channels / group, outputs / group)
+        var y = [Float](repeating: 0, count: images * outputs * oh * ow)
+        for n in 0..<images {
+            for k in 0..<outputs {
+                let g = k / kg
+                for oy in 0..<oh {
+                    for ox in 0..<ow {
+                        var s = Double(b[k])
+                        for c in 0..<cg {
+                            for i in 0..<3 {
+                                let iy = oy + i - pad
+                                if iy < 0 || iy >= h { continue }
+                                for j in 0..<3 {
+                                    let ix = ox + j - pad
+                                    if ix < 0 || ix >= wd { continue }
+                                    s += Double(w[((k * cg + c) * 3 + i) * 3 + j])
+                                        * Double(x[((n * channels + g * cg + c) * h + iy) * wd + ix])
+                                }
+                            }
+                        }
+                        y[((n * outputs + k) * oh + oy) * ow + ox] = Float(s)
+                    }
+                }
+            }
+        }
+        return y
+    }
+
+    private func convolution(_ shape: [Int], outputs: Int, group: Int, pad: Int) throws -> Net {
+        try Net(graph: try buildNet(net(input: shape, """
+            layer { name: "c" type: "Convolution" bottom: "data" top: "c"
+              convolution_param { num_output: \(outputs) kernel_size: 3 pad: \(pad) group: \(group) } }
+            """)))
+    }
+
+    /// Largest |ours − direct| over the largest |direct|: 2–5e-6 measured
+    /// (im2col + GEMM: about 1e-7); an indexing slip gives 0.1 or more.
+    private func error(_ ours: [Float], _ expected: [Float]) -> Float {
+        let scale = expected.map(abs).max() ?? 1
+        return zip(ours, expected).map { abs($0 - $1) }.max()! / scale
+    }
+
+    func testMatchesTheDefinition() throws {
+        var random = RandomSource(seed: 7)
+        let cases: [(shape: [Int], outputs: Int, group: Int, pad: Int)] = [
+            ([1, 32, 13, 13], 16, 1, 1),   // AlexNet's maps: four tiles per row, the last one partial
+            ([2, 36, 7, 9], 24, 1, 0),     // channels and outputs not multiples of 16
+            ([3, 64, 5, 6], 32, 2, 2),     // groups, a pad wider than the kernel's reach
+            ([1, 33, 4, 4], 33, 1, 1),     // one tile exactly
+            ([8, 32, 64, 64], 16, 1, 1),   // 2048 tiles: two chunks, split inside an image
+        ]
+        for c in cases {
+            let n = try convolution(c.shape, outputs: c.outputs, group: c.group, pad: c.pad)
+            let layer = n.layers[1]
+            XCTAssertTrue(try XCTUnwrap(layer as? ConvolutionLayer).usesWinograd, "\(c)")
+            let x = (0..<n.blob("data")!.count).map { _ in random.gaussian() }
+            let w = (0..<layer.params[0].count).map { _ in random.gaussian() * 0.2 }
+            let b = (0..<c.outputs).map { _ in random.gaussian() }
+            n.blob("data")!.set(x)
+            layer.params[0].set(w)
+            layer.params[1].set(b)
+            try n.forward()
+            let e = error(n.blob("c")!.values, direct(x, c.shape, w, b, outputs: c.outputs, group: c.group, pad: c.pad))
+            XCTAssertLessThan(e, 1e-5, "\(c)")
+            // New weights: the transformed copy must follow them.
+            let w2 = w.map { -0.5 * $0 + 0.01 }
+            layer.params[0].set(w2)
+            try n.forward()
+            let e2 = error(n.blob("c")!.values, direct(x, c.shape, w2, b, outputs: c.outputs, group: c.group, pad: c.pad))
+            XCTAssertLessThan(e2, 1e-5, "\(c), changed weights")
+        }
+        // Below 32 input channels per group im2col + GEMM is faster, and stays.
+        let narrow = try convolution([1, 16, 13, 13], outputs: 64, group: 1, pad: 1)
+        XCTAssertFalse(try XCTUnwrap(narrow.layers[1] as? ConvolutionLayer).usesWinograd)
+    }
+}
