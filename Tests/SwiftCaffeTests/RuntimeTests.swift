@@ -67,6 +67,33 @@ final class RuntimeTests: XCTestCase {
         for (a, e) in zip(k2.blob("l")!.values, [1.0 / 7, 2.0 / 16, 3.0 / 15]) { XCTAssertEqual(Double(a), e, accuracy: 1e-6) }
     }
 
+    /// Both InnerProduct paths (the streaming kernel up to 16 rows, OpenBLAS
+    /// above) against y = x·Wᵀ + b summed in double precision, with row, input
+    /// and output counts that leave partial blocks of 4 and of 16.
+    func testInnerProductAgainstTheDefinition() throws {
+        var random = RandomSource(seed: 3)
+        for (rows, k, outputs) in [(1, 37, 5), (3, 64, 8), (5, 100, 13), (10, 515, 30), (16, 33, 7), (17, 48, 9)] {
+            let n = try makeNet(net(input: [rows, k], """
+                layer { name: "ip" type: "InnerProduct" bottom: "data" top: "y" inner_product_param { num_output: \(outputs) } }
+                """))
+            let x = (0..<rows * k).map { _ in random.gaussian() }
+            let w = (0..<outputs * k).map { _ in random.gaussian() }
+            let b = (0..<outputs).map { _ in random.gaussian() }
+            n.blob("data")!.set(x)
+            n.layers[1].params[0].set(w)
+            n.layers[1].params[1].set(b)
+            try n.forward()
+            let y = n.blob("y")!.values
+            for i in 0..<rows {
+                for j in 0..<outputs {
+                    var s = Double(b[j])
+                    for r in 0..<k { s += Double(x[i * k + r]) * Double(w[j * k + r]) }
+                    XCTAssertEqual(Double(y[i * outputs + j]), s, accuracy: 1e-4 * max(1, abs(s)), "rows \(rows), y[\(i)][\(j)]")
+                }
+            }
+        }
+    }
+
     func testInnerProductAndSoftmaxLossByHand() throws {
         let n = try makeNet("""
             layer { name: "in" type: "Input" top: "x" top: "label" input_param { shape { dim: 1 dim: 2 } shape { dim: 1 } } }
