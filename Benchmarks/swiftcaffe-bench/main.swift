@@ -168,6 +168,24 @@ if args.contains("--zoo-only") {
     exit(0)
 }
 
+// Per-layer forward ms of a deploy net (unfused), for finding what bounds a row:
+// --profile PROTOTXT [--batch N]
+if args.contains("--profile") {
+    BLAS.setThreads(Parallel.threads)
+    let net = try makeNet(option("--profile", ""), batch: Int(option("--batch", "10")) ?? 10)
+    try net.forward()
+    var ms = Array(repeating: [Double](), count: net.layers.count)
+    for _ in 0..<iterations {
+        for i in net.layers.indices { ms[i].append(try measure(1) { try net.forward(layer: i) }.median) }
+    }
+    for (i, l) in net.layers.enumerated() {
+        let sorted = ms[i].sorted()
+        print(pad(l.name, 24) + pad(l.type, 16) + f(sorted[sorted.count / 2]))
+    }
+    print(pad("sum of medians", 40) + f(ms.map { $0.sorted()[$0.count / 2] }.reduce(0, +)))
+    exit(0)
+}
+
 // A child process loads the BVLC-layout AlexNet weights alone, for their peak RSS:
 // the file is read first (mapped, decoded, unmapped), then the net is built and filled.
 if args.contains("--load-probe") {
@@ -195,8 +213,8 @@ print("SwiftCaffe benchmark — \(ProcessInfo.processInfo.activeProcessorCount) 
 if let w = BLAS.kernelWarning { print(w) }
 print("")
 
-// 1. Reading nets.
-do {
+// 1. Reading nets (skipped by --forward-only, which stops after section 3).
+if !args.contains("--forward-only") {
     let file = "Models/alexnet/train_val.prototxt"
     let bytes = try readFile(file)
     let total = try measure(parseIterations) {
@@ -261,6 +279,8 @@ for net in ["alexnet", "caffenet"] {
     print(pad("  \(net) forward+backward", 38) + "  \(String(format: "%5d", 10))  " + f(both.median, 10)
           + "         n/a (OpenCV DNN has no backward)        \(kernel)")
 }
+
+if args.contains("--forward-only") { exit(0) }
 
 // 3c. The classic nets of Models/.
 try benchZoo(threads: threads, kernel: kernel)
