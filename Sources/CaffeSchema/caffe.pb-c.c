@@ -9555,7 +9555,7 @@ const ProtobufCMessageDescriptor caffe__solver_parameter__descriptor =
   NULL,NULL,NULL    /* reserved[123] */
 };
 static const int32_t caffe__solver_state__current_step__default_value = 0;
-static const ProtobufCFieldDescriptor caffe__solver_state__field_descriptors[6] =
+static const ProtobufCFieldDescriptor caffe__solver_state__field_descriptors[7] =
 {
   {
     "iter",
@@ -9629,10 +9629,23 @@ static const ProtobufCFieldDescriptor caffe__solver_state__field_descriptors[6] 
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "data_records",
+    1003,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_INT64,
+    offsetof(Caffe__SolverState, n_data_records),
+    offsetof(Caffe__SolverState, data_records),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned caffe__solver_state__field_indices_by_name[] = {
   3,   /* field[3] = current_step */
   5,   /* field[5] = data_batches */
+  6,   /* field[6] = data_records */
   2,   /* field[2] = history */
   0,   /* field[0] = iter */
   1,   /* field[1] = learned_net */
@@ -9642,7 +9655,7 @@ static const ProtobufCIntRange caffe__solver_state__number_ranges[2 + 1] =
 {
   { 1, 0 },
   { 1001, 4 },
-  { 0, 6 }
+  { 0, 7 }
 };
 const ProtobufCMessageDescriptor caffe__solver_state__descriptor =
 {
@@ -9652,7 +9665,7 @@ const ProtobufCMessageDescriptor caffe__solver_state__descriptor =
   "Caffe__SolverState",
   "caffe",
   sizeof(Caffe__SolverState),
-  6,
+  7,
   caffe__solver_state__field_descriptors,
   caffe__solver_state__field_indices_by_name,
   2,  caffe__solver_state__number_ranges,

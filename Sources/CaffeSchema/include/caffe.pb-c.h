@@ -1498,15 +1498,19 @@ struct  Caffe__SolverState
    * when it reads the file): the solver type that wrote the history, so a
    * resume with another type can be refused, and how many batches each data
    * layer of the train net has delivered, so a resumed run reads the same
-   * records an uninterrupted one would.
+   * records an uninterrupted one would. data_records counts the records each
+   * data layer has consumed across all ranks of a data-parallel run, so a run
+   * resumes with another rank count or batch size at the same place.
    */
   char *solver_type;
   size_t n_data_batches;
   int64_t *data_batches;
+  size_t n_data_records;
+  int64_t *data_records;
 };
 #define CAFFE__SOLVER_STATE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&caffe__solver_state__descriptor) \
-    , 0, 0, NULL, 0,NULL, 0, 0, NULL, 0,NULL }
+    , 0, 0, NULL, 0,NULL, 0, 0, NULL, 0,NULL, 0,NULL }
 
 
 /*

@@ -3,7 +3,8 @@ import Foundation
 /// Prepares a data layer's batches on a background thread, a few ahead, so
 /// that reading, decoding and transforming records overlaps the net's
 /// compute (Caffe's BasePrefetchingDataLayer). Batch k holds records
-/// skip + k·B ... skip + k·B + B − 1 (wrapping), transformed with a random
+/// skip + k·B ... skip + k·B + B − 1 (wrapping; see `shard` for several
+/// processes), transformed with a random
 /// stream derived from the layer's seed and k alone, so a run resumed at
 /// batch k sees exactly the batches an uninterrupted run would.
 final class BatchPrefetcher: @unchecked Sendable {
@@ -23,6 +24,11 @@ final class BatchPrefetcher: @unchecked Sendable {
     let seed: UInt64
     /// Labels must be below this (the classes of the loss fed by this layer).
     var labelLimit: Int?
+    /// Data-parallel training: rank r of n reads every n-th record from r,
+    /// so batch k of all ranks together is batch k of one process with n
+    /// times the batch size, and no two ranks see the same record in an
+    /// epoch. Settable until the first batch is made.
+    var shard = (rank: 0, count: 1)
 
     private let condition = NSCondition()
     private var ready: [Batch] = []
@@ -131,7 +137,7 @@ final class BatchPrefetcher: @unchecked Sendable {
         var rng = RandomSource(seed: seed ^ (UInt64(k) &* 0xD1B5_4A32_D192_ED03))
         try data.withUnsafeMutableBufferPointer { out in
             for j in 0..<batchSize {
-                let n = skip + k * batchSize + j
+                let n = skip + (k * batchSize + j) * shard.count + shard.rank
                 let d = try source.record(n)
                 let name = "\(source.name), record #\(n % source.count)"
                 guard d.shape == recordShape else {

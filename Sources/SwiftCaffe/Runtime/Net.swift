@@ -269,17 +269,22 @@ public final class Net {
     }
 
     /// Gradients of the loss: every layer that needs backward, last to first.
-    public func backward() throws {
+    /// `afterLayer(i)` runs once layer i is done (or skipped), for every i:
+    /// data-parallel training sends gradients that are final while the rest runs.
+    public func backward(afterLayer: ((Int) throws -> Void)? = nil) throws {
         try unfuseBeforeBackward()
         setLossDiffs()
-        for i in layers.indices.reversed() where needsBackward[i] {
-            if layerSeconds != nil {
-                let t0 = DispatchTime.now().uptimeNanoseconds
-                try layers[i].backward(tops[i], propagateDown[i], bottoms[i])
-                layerSeconds![i].backward += Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
-            } else {
-                try layers[i].backward(tops[i], propagateDown[i], bottoms[i])
+        for i in layers.indices.reversed() {
+            if needsBackward[i] {
+                if layerSeconds != nil {
+                    let t0 = DispatchTime.now().uptimeNanoseconds
+                    try layers[i].backward(tops[i], propagateDown[i], bottoms[i])
+                    layerSeconds![i].backward += Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
+                } else {
+                    try layers[i].backward(tops[i], propagateDown[i], bottoms[i])
+                }
             }
+            try afterLayer?(i)
         }
     }
 

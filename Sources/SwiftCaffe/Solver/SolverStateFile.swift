@@ -14,6 +14,9 @@ public struct SolverState: Sendable {
     /// Absent in files Caffe wrote.
     public var solverType: String?
     public var dataBatches: [Int]
+    /// Records each data layer consumed, all ranks together (empty in states
+    /// written before data-parallel training existed).
+    public var dataRecords: [Int] = []
 
     public static func read(path: String) throws -> SolverState {
         guard let data = FileManager.default.contents(atPath: path) else {
@@ -52,13 +55,14 @@ public struct SolverState: Sendable {
             return SolverState(iteration: Int(s.iter), learnedNet: s.learned_net.map { String(cString: $0) } ?? "",
                                history: history, currentStep: Int(s.current_step),
                                solverType: s.solver_type.map { String(cString: $0) },
-                               dataBatches: (0..<Int(s.n_data_batches)).map { Int(s.data_batches[$0]) })
+                               dataBatches: (0..<Int(s.n_data_batches)).map { Int(s.data_batches[$0]) },
+                               dataRecords: (0..<Int(s.n_data_records)).map { Int(s.data_records[$0]) })
         }
     }
 
     /// Writes a state whose history lives in `historyBlobs` (packed from where it lives).
     static func write(iteration: Int, learnedNet: String, historyBlobs: [Blob], currentStep: Int, solverType: String,
-                      dataBatches: [Int], to path: String) throws {
+                      dataBatches: [Int], dataRecords: [Int], to path: String) throws {
         var allocations: [UnsafeMutableRawPointer] = []
         defer { for p in allocations { free(p) } }
         func alloc<T>(_ n: Int, _: T.Type) -> UnsafeMutablePointer<T> {
@@ -100,6 +104,10 @@ public struct SolverState: Sendable {
         for (i, b) in dataBatches.enumerated() { batches[i] = Int64(b) }
         state.n_data_batches = dataBatches.count
         state.data_batches = batches
+        let records = alloc(dataRecords.count, Int64.self)
+        for (i, r) in dataRecords.enumerated() { records[i] = Int64(r) }
+        state.n_data_records = dataRecords.count
+        state.data_records = records
 
         let size = withUnsafePointer(to: &state) { caffe__solver_state__get_packed_size($0) }
         try AtomicFile.writePacked(size: size, to: path) { buffer in withUnsafePointer(to: &state) { caffe__solver_state__pack($0, buffer) } }
