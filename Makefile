@@ -9,7 +9,7 @@ BIN           = .build/$(CONFIG)/swiftcaffe
 # Fuzz cases in `make test`; FUZZ_CASES=100000 make test for a long run.
 FUZZ_CASES   ?= 3000
 
-.PHONY: all build test demo compare lenet bench bench-peers proto deps proto-deps opencv-fixtures reference-env check-zoo clean
+.PHONY: all build test test-mpi mpi demo compare lenet bench bench-peers proto deps proto-deps opencv-fixtures reference-env check-zoo clean
 
 all: build
 
@@ -26,6 +26,18 @@ build: deps
 # numeric code runs 10-100x slower in debug builds.
 test: deps
 	FUZZ_CASES=$(FUZZ_CASES) $(SWIFT) test -c release -Xswiftc -enable-testing --disable-swift-testing
+
+# The MPI build (data-parallel training, `mpirun -np N .build/mpi/release/swiftcaffe
+# train ...`) in its own build folder; the plain build never needs MPI.
+MPI_BIN := .build/mpi/release/swiftcaffe
+mpi: deps
+	@scripts/ensure-apt.sh openmpi-bin libopenmpi-dev
+	SWIFTCAFFE_MPI=1 $(SWIFT) build -c release --build-path .build/mpi --product swiftcaffe
+
+# The MPI tests (two ranks against one process, resuming across rank counts,
+# mismatched ranks refused); skipped by `make test`, which needs no MPI.
+test-mpi: deps mpi
+	SWIFTCAFFE_MPI_BINARY=$(CURDIR)/$(MPI_BIN) $(SWIFT) test -c release -Xswiftc -enable-testing --disable-swift-testing --filter MPITests
 
 # The main job: train the Fashion-MNIST AlexNet from its solver file (test
 # accuracy printed at iterations 800, 1600 and 2400), then classify a few

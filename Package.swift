@@ -1,5 +1,10 @@
 // swift-tools-version:6.0
+import Foundation
 import PackageDescription
+
+// `make mpi` builds with SWIFTCAFFE_MPI=1: data-parallel training across
+// processes through Open MPI. Without it nothing needs MPI on the machine.
+let mpi = ProcessInfo.processInfo.environment["SWIFTCAFFE_MPI"] == "1"
 
 let package = Package(
     name: "SwiftCaffe",
@@ -31,6 +36,8 @@ let package = Package(
         // databases); Debian: zlib1g-dev, liblmdb-dev.
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "CLMDB", pkgConfig: "lmdb", providers: [.apt(["liblmdb-dev"])]),
+        // Open MPI (Debian: libopenmpi-dev), for the MPI build only.
+        .systemLibrary(name: "CMPI", pkgConfig: "ompi-c", providers: [.apt(["libopenmpi-dev"])]),
         // Element-wise kernels compiled for AVX-512, AVX2 and baseline (target_clones).
         // -fno-math-errno: sqrtf may not set errno, so its loops vectorise.
         .target(name: "CKernels", cSettings: [.unsafeFlags(["-fno-math-errno", "-O3"])]),
@@ -42,6 +49,8 @@ let package = Package(
         .target(
             name: "SwiftCaffe",
             dependencies: ["CaffeSchema", "CProtobufC", "COpenBLAS", "CImageCodecs", "CKernels", "CZlib", "CLMDB"]
+                + (mpi ? ["CMPI"] : []),
+            swiftSettings: mpi ? [.define("SWIFTCAFFE_MPI")] : []
         ),
         .executableTarget(
             name: "swiftcaffe",

@@ -46,6 +46,27 @@ struct TrainCommand: ParsableCommand {
     @OptionGroup var parse: ParseOptions
 
     func run() throws {
+        // Under mpirun with several ranks: data-parallel training (MPI build).
+        let group = try DataParallel.launch()
+        guard let group else { return try train(group: nil, lastSnapshot: nil) }
+        let last = LastSnapshot()
+        do {
+            try train(group: group, lastSnapshot: last)
+        } catch let e as ExitCode {
+            DataParallel.finish(group)
+            throw e
+        } catch {
+            // The other ranks may be waiting for this one inside a sum: say
+            // what happened and where to resume, then end them all.
+            let text = (error as? CaffeError)?.description ?? "\(error)"
+            note((group.rank == 0 ? text : "rank \(group.rank): " + text) + (group.rank == 0 ? "\n" + last.resumeHint(ranks: group.size, solver: solver) : ""))
+            DataParallel.abort(group, code: (error as? CaffeError).map { if case .usage = $0 { 2 } else { 1 } } ?? 1)
+        }
+        DataParallel.finish(group)
+    }
+
+    private func train(group: ProcessGroup?, lastSnapshot: LastSnapshot?) throws {
+        let isRoot = (group?.rank ?? 0) == 0
         try runtime.apply()
         if let i = iterations, i < 0 { throw CaffeError.usage("--iterations must be >= 0, found \(i)") }
         if weights != nil, snapshot != nil {
@@ -56,9 +77,16 @@ struct TrainCommand: ParsableCommand {
                                    + "To start from these weights, use --weights \(s)")
         }
         let loaded = try ModelFile.loadSolver(path: solver, options: parse.prototxt)
-        printWarnings(loaded.warnings)
-        var sinks = [FileHandle.standardError]
-        if let f = logFile {
+        if let group {
+            let net = try ModelFile.trainNet(of: loaded, options: parse.prototxt)
+            try DataParallel.checkSameRun(group, [("swiftcaffe binary", try readFile("/proc/self/exe")),
+                                                  ("solver file", try readFile(solver)),
+                                                  ("train net", net.source?.bytes ?? Array(PrototxtPrinter.print(net.message).utf8))])
+        }
+        if isRoot { printWarnings(loaded.warnings) }
+        // Rank 0 alone logs, tests and snapshots.
+        var sinks = isRoot ? [FileHandle.standardError] : []
+        if let f = logFile, isRoot {
             guard FileManager.default.createFile(atPath: f, contents: nil), let h = FileHandle(forWritingAtPath: f) else {
                 throw CaffeError.io(path: f, reason: "cannot create the log file")
             }
@@ -70,8 +98,8 @@ struct TrainCommand: ParsableCommand {
         for w in s.warnings { log.write("warning: \(w.message)", source: "solver.cpp:0") }
         if let sigma = pcaNoise { try s.enableColorNoise(sigma: sigma) }
         s.observers.append(log)
-        if let m = metrics { s.observers.append(try MetricsWriter(path: m)) }
-        let progress = ProgressBar(total: iterations.map { min(s.parameter.maxIter, $0) } ?? s.parameter.maxIter)
+        if let m = metrics, isRoot { s.observers.append(try MetricsWriter(path: m)) }
+        let progress = isRoot ? ProgressBar(total: iterations.map { min(s.parameter.maxIter, $0) } ?? s.parameter.maxIter) : nil
         if let progress {
             s.observers.append(progress)
             log.aroundLine = { before in before ? progress.clear() : progress.draw() }
@@ -79,16 +107,30 @@ struct TrainCommand: ParsableCommand {
         log.write("Training net: \(s.net.graph.name), \(s.net.learnableParams.count) parameter blobs, "
                   + "\(s.net.learnableParams.reduce(0) { $0 + $1.count }) values; \(s.testNets.count) test net(s)", source: "solver.cpp:48")
         log.write("Threads: \(Parallel.threads); BLAS: \(BLAS.summary)", source: "caffe.cpp:250")
-        if let w = weights {
+        if let w = weights, isRoot {
             log.write("Finetuning from \(w)", source: "caffe.cpp:254")
             let report = try s.copyWeights(from: w)
             if !report.missing.isEmpty { log.write("layers not in \(w), left as initialised: \(report.missing.joined(separator: ", "))") }
         }
-        if let r = snapshot {
+        if let r = snapshot, isRoot {
             log.write("Resuming from \(r)", source: "caffe.cpp:250")
             try s.restore(from: r, force: force)
         }
+        // Rank 0's weights and state go to every rank; each reads its shard of the data.
+        if let group { try s.join(group) }
         let stop = StopFlag(effect: sigintEffect)
+        if let group, let lastSnapshot {
+            s.observers.append(lastSnapshot)
+            // mpirun ends every rank with SIGTERM when one rank is lost; this
+            // rank may be waiting inside a sum and never reach its snapshot,
+            // so it says at once where the run can resume.
+            let (rank, ranks, solver) = (group.rank, group.size, solver)
+            stop.onSignal = { sig in
+                note(rank == 0 ? "rank 0: signal \(sig): the job is ending (if a rank was lost, mpirun names it below). "
+                                 + lastSnapshot.resumeHint(ranks: ranks, solver: solver)
+                               : "rank \(rank): signal \(sig): stopping")
+            }
+        }
         stop.install()
         s.stopRequest = { stop.request }
         do {
@@ -100,6 +142,10 @@ struct TrainCommand: ParsableCommand {
         }
         progress?.finish()
         let waits = s.net.dataWaitSeconds
+        if let wait = s.communicationWait {
+            log.write(String(format: "Data parallel: waited %.3f s for the gradient sums of the other ranks (%.2f%% of %.1f s training)",
+                             wait.seconds, 100 * wait.share, s.trainSeconds), source: "parallel.cpp:0")
+        }
         if waits.batches > 0 {
             log.write(String(format: "Data: %d batches; the net waited %.3f s for data in total (%.2f%% of %.1f s training)",
                              waits.batches, waits.seconds, 100 * waits.seconds / max(s.trainSeconds, 1e-9), s.trainSeconds),
@@ -113,6 +159,8 @@ struct TrainCommand: ParsableCommand {
 /// at once (files are always written whole, so nothing is left half-written).
 final class StopFlag: @unchecked Sendable {
     let effect: SignalEffect
+    /// Called on the first signal, from the signal's queue.
+    var onSignal: (@Sendable (Int32) -> Void)?
     private let lock = NSLock()
     private var sources: [DispatchSourceSignal] = []
     private(set) var signalled = false
@@ -143,12 +191,34 @@ final class StopFlag: @unchecked Sendable {
                     signal(sig, SIG_DFL)
                     raise(sig)
                 }
+                if let onSignal { return onSignal(sig) }
                 note("\nsignal \(sig) received: " + (effect == .snapshot ? "snapshotting after this iteration, then stopping" : "stopping after this iteration")
                      + " (signal again to quit at once)")
             }
             src.resume()
             sources.append(src)
         }
+    }
+}
+
+/// The newest snapshot of a data-parallel run, readable from the signal
+/// queue while the training thread writes the next one.
+final class LastSnapshot: SolverObserver, @unchecked Sendable {
+    private let lock = NSLock()
+    private var state: String?
+
+    func solver(_ s: Solver, snapshotted model: String, state: String) {
+        lock.lock()
+        self.state = state
+        lock.unlock()
+    }
+
+    /// Where to resume from, as a command.
+    func resumeHint(ranks: Int, solver: String) -> String {
+        lock.lock(); defer { lock.unlock() }
+        guard let state else { return "No snapshot was written yet in this run; training restarts from the beginning." }
+        return "Last snapshot: \(state). Resume with: mpirun -np \(ranks) swiftcaffe train --solver \(solver) --snapshot \(state) "
+            + "(any rank count whose steps divide the records read so far)"
     }
 }
 

@@ -9,6 +9,8 @@ public protocol SolverObserver: AnyObject {
     func solver(_ s: Solver, testedAt iteration: Int, net: Int, outputs: [Solver.Output])
     /// After every iteration (progress bars).
     func solver(_ s: Solver, finishedIteration iteration: Int, loss: Float)
+    /// After a snapshot's two files are written.
+    func solver(_ s: Solver, snapshotted model: String, state: String)
 }
 
 public extension SolverObserver {
@@ -16,6 +18,7 @@ public extension SolverObserver {
     func solver(_ s: Solver, displayedIteration iteration: Int, loss: Float, rate: Float, outputs: [Solver.Output], seconds: Double) {}
     func solver(_ s: Solver, testedAt iteration: Int, net: Int, outputs: [Solver.Output]) {}
     func solver(_ s: Solver, finishedIteration iteration: Int, loss: Float) {}
+    func solver(_ s: Solver, snapshotted model: String, state: String) {}
 }
 
 /// Caffe's Solver and SGDSolver family: builds the train net and the test
@@ -55,6 +58,17 @@ public final class Solver {
     public private(set) var stoppedEarly = false
     /// Seconds spent training (forward, backward, update), without tests.
     public private(set) var trainSeconds = 0.0
+
+    /// The ranks training together (`join`); nil for one process.
+    public private(set) var group: ProcessGroup?
+    private var exchange: GradientExchange?
+    /// Rank 0 (or the only process) tests, snapshots and logs.
+    public var isRoot: Bool { (group?.rank ?? 0) == 0 }
+    /// Seconds spent waiting for the gradient sums after backward, and the
+    /// share of training time that is (data-parallel training).
+    public var communicationWait: (seconds: Double, share: Double)? {
+        exchange.map { ($0.waitSeconds, $0.waitSeconds / Swift.max(trainSeconds, 1e-9)) }
+    }
 
     private var history: [Blob] = []
     private var recentLosses: [Float] = []
@@ -163,7 +177,7 @@ public final class Solver {
             log("Optimization stopped early.")
             return
         }
-        if parameter.snapshotAfterTrain, parameter.snapshot == 0 || iteration % parameter.snapshot != 0 {
+        if isRoot, parameter.snapshotAfterTrain, parameter.snapshot == 0 || iteration % parameter.snapshot != 0 {
             try snapshot()
         }
         if parameter.display > 0, iteration % parameter.display == 0 {
@@ -171,7 +185,7 @@ public final class Solver {
             let loss = try net.forward()
             log("Iteration \(iteration), loss = \(fmt(loss))")
         }
-        if parameter.testInterval > 0, iteration % parameter.testInterval == 0 { try testAll() }
+        if isRoot, parameter.testInterval > 0, iteration % parameter.testInterval == 0 { try testAll() }
         log("Optimization Done.")
     }
 
@@ -180,9 +194,10 @@ public final class Solver {
         let start = iteration, stop = iteration + count
         var lastDisplay = DispatchTime.now().uptimeNanoseconds
         var lastDisplayIteration = iteration
+        var lastDisplayWait = exchange?.waitSeconds ?? 0
         recentLosses.removeAll()
         while iteration < stop {
-            if parameter.testInterval > 0, iteration % parameter.testInterval == 0, iteration > 0 || parameter.testInitialization {
+            if isRoot, parameter.testInterval > 0, iteration % parameter.testInterval == 0, iteration > 0 || parameter.testInitialization {
                 let t0 = DispatchTime.now().uptimeNanoseconds
                 try testAll()
                 // Testing time does not count against the training speed.
@@ -194,9 +209,15 @@ public final class Solver {
             for s in 0..<parameter.iterSize {
                 net.reseed(step: UInt64(iteration) &* UInt64(parameter.iterSize) &+ UInt64(s))
                 loss += try net.forward()
-                try net.backward()
+                if let exchange, s == parameter.iterSize - 1 {
+                    exchange.begin()
+                    try net.backward(afterLayer: exchange.layerDone)
+                } else {
+                    try net.backward()
+                }
             }
             loss /= Float(parameter.iterSize)
+            if let exchange { loss = try exchange.finish(loss: loss) }
             try checkFinite(loss: loss)
             updateSmoothedLoss(loss, start: start)
             lossesForHint.append((iteration, smoothedLoss))
@@ -207,6 +228,12 @@ public final class Solver {
                 let lapse = Double(now - lastDisplay) / 1e9
                 let perSecond = Double(iteration - lastDisplayIteration) / (lapse > 0 ? lapse : 1)
                 log("Iteration \(iteration) (\(fmt(Float(perSecond))) iter/s, \(fmt(Float(lapse)))s/\(parameter.display) iters), loss = \(fmt(smoothedLoss))")
+                if let exchange {
+                    let waited = exchange.waitSeconds - lastDisplayWait
+                    log(String(format: "    Gradient sums: waited %.1f ms per iteration for the other ranks (%.1f%% of the iteration)",
+                               1000 * waited / Double(max(1, iteration - lastDisplayIteration)), 100 * waited / (lapse > 0 ? lapse : 1)))
+                    lastDisplayWait = exchange.waitSeconds
+                }
                 lastDisplay = now
                 lastDisplayIteration = iteration
                 let outputs = trainOutputs()
@@ -225,8 +252,8 @@ public final class Solver {
             trainSeconds += Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
             for o in observers { o.solver(self, finishedIteration: iteration, loss: smoothedLoss) }
 
-            let request = stopRequest()
-            if (parameter.snapshot > 0 && iteration % parameter.snapshot == 0) || request == .snapshotAndStop {
+            let request = try agreedStopRequest()
+            if isRoot, (parameter.snapshot > 0 && iteration % parameter.snapshot == 0) || request == .snapshotAndStop {
                 try snapshot()
             }
             if request != .none {
@@ -234,6 +261,61 @@ public final class Solver {
                 break
             }
         }
+    }
+
+    /// The stop request, the same on every rank: the strongest any rank has
+    /// (a signal reaches one rank, or mpirun's reaches all at once).
+    private func agreedStopRequest() throws -> StopRequest {
+        let local = stopRequest()
+        guard let group else { return local }
+        let code: Int32 = local == .snapshotAndStop ? 2 : (local == .stop ? 1 : 0)
+        switch try group.max(code) {
+        case 2: return .snapshotAndStop
+        case 1: return .stop
+        default: return .none
+        }
+    }
+
+    // MARK: Data parallel
+
+    /// Trains with the other ranks of `group` from here on: rank 0's state
+    /// (weights, history, iteration, data position) goes to every rank, each
+    /// rank's train data layers read their shard of every source, and the
+    /// gradients are summed after each backward.
+    public func join(_ group: ProcessGroup) throws {
+        precondition(self.group == nil, "a solver joins one group")
+        self.group = group
+        for l in net.prefetchingLayers { l.prefetcher.shard = (group.rank, group.size) }
+        for l in net.layers {
+            for p in l.params { try group.broadcast(UnsafeMutableRawPointer(p.data), bytes: p.count * 4) }
+        }
+        for h in history { try group.broadcast(UnsafeMutableRawPointer(h.data), bytes: h.count * 4) }
+        // Iteration, lr step and the records each data layer has consumed
+        // (rank 0 still counts as one process here).
+        let layers = net.prefetchingLayers
+        var counters = [Int64(iteration), Int64(currentStep)] + layers.map { Int64($0.prefetcher.nextIndex * $0.prefetcher.batchSize) }
+        try counters.withUnsafeMutableBytes { try group.broadcast($0.baseAddress!, bytes: $0.count) }
+        iteration = Int(counters[0])
+        currentStep = Int(counters[1])
+        for (l, records) in zip(layers, counters.dropFirst(2)) {
+            l.prefetcher.restart(at: try Self.batches(records: Int(records), of: l, ranks: group.size))
+        }
+        exchange = GradientExchange(net: net, group: group)
+        let batch = layers.first?.prefetcher.batchSize
+        log("Data parallel: \(group.size) ranks" + (batch.map { " × batch \($0) = effective batch \($0 * group.size)" } ?? "")
+            + "; gradients summed across ranks and divided by \(group.size), as Caffe's multi-GPU training")
+    }
+
+    /// The batch each rank continues at after `records` records of a data
+    /// layer: they must be a whole number of steps of all ranks together.
+    static func batches(records: Int, of layer: PrefetchingDataLayer, ranks: Int) throws -> Int {
+        let step = layer.prefetcher.batchSize * ranks
+        guard records % step == 0 else {
+            throw CaffeError.usage("data layer '\(layer.name)' stopped after \(records) records, which is not a whole number of steps of "
+                                   + "\(ranks) rank(s) × batch \(layer.prefetcher.batchSize) = \(step) records; resume with a rank count "
+                                   + "and batch size whose product divides \(records)")
+        }
+        return records / step
     }
 
     private func updateSmoothedLoss(_ loss: Float, start: Int) {
@@ -357,9 +439,12 @@ public final class Solver {
         try CaffeModelWriter.write(net, to: model)
         log("Snapshotting solver state to binary proto file \(state)")
         try SolverState.write(iteration: iteration, learnedNet: model, historyBlobs: history, currentStep: currentStep,
-                              solverType: rule.type.rawValue, dataBatches: net.prefetchingLayers.map { $0.prefetcher.nextIndex },
+                              solverType: rule.type.rawValue,
+                              dataBatches: net.prefetchingLayers.map { $0.prefetcher.nextIndex * (group?.size ?? 1) },
+                              dataRecords: net.prefetchingLayers.map { $0.prefetcher.nextIndex * $0.prefetcher.batchSize * (group?.size ?? 1) },
                               to: state)
         snapshots.append((model, state))
+        for o in observers { o.solver(self, snapshotted: model, state: state) }
         return (model, state)
     }
 
@@ -397,7 +482,15 @@ public final class Solver {
         }
         iteration = s.iteration
         currentStep = s.currentStep
-        for (layer, batches) in zip(net.prefetchingLayers, s.dataBatches) { layer.prefetcher.restart(at: batches) }
+        // Where each data layer stopped: records (any rank count and batch
+        // size), or, in older states, batches of this size.
+        if s.dataRecords.isEmpty {
+            for (layer, batches) in zip(net.prefetchingLayers, s.dataBatches) { layer.prefetcher.restart(at: batches) }
+        } else {
+            for (layer, records) in zip(net.prefetchingLayers, s.dataRecords) {
+                layer.prefetcher.restart(at: try Self.batches(records: records, of: layer, ranks: 1))
+            }
+        }
     }
 
     /// The AlexNet paper's PCA colour noise on the train net's data layers.
