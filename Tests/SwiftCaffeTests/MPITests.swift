@@ -177,6 +177,73 @@ final class MPITests: XCTestCase {
         XCTAssertTrue(resumed.stderr.contains("Resuming from \(named)"), resumed.stderr)
     }
 
+    /// Two "machines" without a cluster: network namespaces joined by a veth
+    /// pair, one rank in each, training over TCP between them with the
+    /// command a user runs on two hosts (`mpirun --host A,B`). mpirun starts
+    /// the second rank through `ip netns exec` where it would use ssh.
+    func testTwoRanksInTwoNetworkNamespacesTrainOverTCP() throws {
+        let bin = try mpiBinary()
+        guard getuid() == 0, let ip = ["/usr/sbin/ip", "/sbin/ip", "/usr/bin/ip"].first(where: FileManager.default.isExecutableFile) else {
+            throw XCTSkip("network namespaces need root and iproute2")
+        }
+        let tag = "\(getpid() % 100_000)"
+        let (a, b) = ("sc\(tag)a", "sc\(tag)b")
+        let (hostA, hostB, subnet) = ("10.77.0.1", "10.77.0.2", "10.77.0.0/24")
+        func ipRun(_ args: [String]) throws -> Run { try run([ip] + args) }
+        // Namespaces go even when the test fails (deleting one deletes its end of the pair).
+        defer { for ns in [a, b] { _ = try? ipRun(["netns", "del", ns]) } }
+        guard try ipRun(["netns", "add", a]).status == 0 else { throw XCTSkip("cannot create network namespaces here") }
+        for step in [["netns", "add", b], ["link", "add", "v\(a)", "type", "veth", "peer", "name", "v\(b)"],
+                     ["link", "set", "v\(a)", "netns", a], ["link", "set", "v\(b)", "netns", b],
+                     ["-n", a, "addr", "add", "\(hostA)/24", "dev", "v\(a)"], ["-n", b, "addr", "add", "\(hostB)/24", "dev", "v\(b)"],
+                     ["-n", a, "link", "set", "v\(a)", "up"], ["-n", b, "link", "set", "v\(b)", "up"],
+                     ["-n", a, "link", "set", "lo", "up"], ["-n", b, "link", "set", "lo", "up"]] {
+            let r = try ipRun(step)
+            XCTAssertEqual(r.status, 0, "ip \(step.joined(separator: " ")): \(r.stderr)")
+            if r.status != 0 { return }
+        }
+        // mpirun's remote shell: "host command" → the command inside that host's namespace.
+        let agent = tmp.appendingPathComponent("netns-rsh").path
+        try """
+        #!/bin/sh
+        host="$1"; shift
+        case "$host" in \(hostA)) ns=\(a);; \(hostB)) ns=\(b);; *) echo "netns-rsh: unknown host $host" >&2; exit 1;; esac
+        exec \(ip) netns exec "$ns" /bin/sh -c "$*"
+        """.write(toFile: agent, atomically: true, encoding: .utf8)
+        chmod(agent, 0o755)
+        func sentBytes() throws -> Int {
+            let out = try runStdout([ip, "-n", a, "-s", "link", "show", "v\(a)"])
+            let rows = out.split(separator: "\n").map { $0.split(separator: " ") }
+            let tx = try XCTUnwrap(rows.firstIndex { $0.first == "TX:" }, out)
+            return Int(rows[tx + 1][0]) ?? 0
+        }
+        let reference = try solver(batch: 8, prefix: "one")
+        _ = try train(ranks: 1, bin, ["--solver", reference])
+        let before = try sentBytes()
+        let r = try run([ip, "netns", "exec", a, Self.mpirun, "--host", "\(hostA),\(hostB)", "-np", "2",
+                         "--mca", "plm_rsh_agent", agent, "--mca", "btl", "self,tcp",
+                         "--mca", "btl_tcp_if_include", subnet, "--mca", "oob_tcp_if_include", subnet,
+                         bin, "train", "--solver", try solver(batch: 4, prefix: "two")])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        // The gradients crossed the veth pair: at least 20 iterations × 596 floats from rank 0.
+        XCTAssertGreaterThan(try sentBytes() - before, 20 * 596 * 4)
+        XCTAssertLessThan(try difference(tmp.appendingPathComponent("one_iter_20.caffemodel").path,
+                                         tmp.appendingPathComponent("two_iter_20.caffemodel").path), 1e-5)
+    }
+
+    private func runStdout(_ args: [String]) throws -> String {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: args[0])
+        p.arguments = Array(args.dropFirst())
+        let out = Pipe()
+        p.standardOutput = out
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return String(decoding: data, as: UTF8.self)
+    }
+
     func testRanksWithDifferentFilesAreRefused() throws {
         let bin = try mpiBinary()
         let (a, b) = (try solver(batch: 4, prefix: "a"), try solver(batch: 4, prefix: "b", baseLR: "0.2"))
