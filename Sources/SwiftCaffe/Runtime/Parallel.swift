@@ -17,7 +17,8 @@ public struct SharedPointer<T>: @unchecked Sendable {
 
 /// The one parallel-for of the runtime: `DispatchQueue.concurrentPerform`
 /// over contiguous chunks, with the thread count set by `--threads` or
-/// SWIFTCAFFE_THREADS (default: all cores). Each iteration must write only
+/// SWIFTCAFFE_THREADS (default: all cores, shared among the mpirun ranks on
+/// this machine). Each iteration must write only
 /// its own outputs, so results do not depend on scheduling.
 public enum Parallel {
     private static let state = ThreadCount()
@@ -50,8 +51,11 @@ public enum Parallel {
     private final class ThreadCount: @unchecked Sendable {
         private let lock = NSLock()
         private var current: Int = {
-            if let s = ProcessInfo.processInfo.environment["SWIFTCAFFE_THREADS"], let n = Int(s), n > 0 { return n }
-            return ProcessInfo.processInfo.activeProcessorCount
+            let env = ProcessInfo.processInfo.environment
+            if let s = env["SWIFTCAFFE_THREADS"], let n = Int(s), n > 0 { return n }
+            // Ranks of an mpirun job on one machine share its cores.
+            let ranksHere = Int(env["OMPI_COMM_WORLD_LOCAL_SIZE"] ?? "") ?? 1
+            return max(1, ProcessInfo.processInfo.activeProcessorCount / max(1, ranksHere))
         }()
         var value: Int {
             get { lock.lock(); defer { lock.unlock() }; return current }
