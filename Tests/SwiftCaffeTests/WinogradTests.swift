@@ -54,6 +54,9 @@ final class WinogradTests: XCTestCase {
         return zip(ours, expected).map { abs($0 - $1) }.max()! / scale
     }
 
+    /// The algorithm itself on small shapes (the layer would choose im2col
+    /// for most of them), through one WinogradF43 so that its transformed
+    /// weights must follow a change of weights.
     func testMatchesTheDefinition() throws {
         var random = RandomSource(seed: 7)
         let cases: [(shape: [Int], outputs: Int, group: Int, pad: Int)] = [
@@ -65,26 +68,45 @@ final class WinogradTests: XCTestCase {
         ]
         for c in cases {
             let n = try convolution(c.shape, outputs: c.outputs, group: c.group, pad: c.pad)
-            let layer = n.layers[1]
-            XCTAssertTrue(try XCTUnwrap(layer as? ConvolutionLayer).usesWinograd, "\(c)")
+            let layer = try XCTUnwrap(n.layers[1] as? ConvolutionLayer)
+            let winograd = WinogradF43(conv: layer.conv, group: c.group, outputs: c.outputs)
             let x = (0..<n.blob("data")!.count).map { _ in random.gaussian() }
-            let w = (0..<layer.params[0].count).map { _ in random.gaussian() * 0.2 }
+            var w = (0..<layer.params[0].count).map { _ in random.gaussian() * 0.2 }
             let b = (0..<c.outputs).map { _ in random.gaussian() }
             n.blob("data")!.set(x)
-            layer.params[0].set(w)
-            layer.params[1].set(b)
-            try n.forward()
-            let e = error(n.blob("c")!.values, direct(x, c.shape, w, b, outputs: c.outputs, group: c.group, pad: c.pad))
-            XCTAssertLessThan(e, 1e-5, "\(c)")
-            // New weights: the transformed copy must follow them.
-            let w2 = w.map { -0.5 * $0 + 0.01 }
-            layer.params[0].set(w2)
-            try n.forward()
-            let e2 = error(n.blob("c")!.values, direct(x, c.shape, w2, b, outputs: c.outputs, group: c.group, pad: c.pad))
-            XCTAssertLessThan(e2, 1e-5, "\(c), changed weights")
+            let y = Blob(n.blob("c")!.shape), workspace = Workspace()
+            for change in ["", ", changed weights"] {
+                if !change.isEmpty { w = w.map { -0.5 * $0 + 0.01 } }
+                layer.params[0].set(w)
+                winograd.forward(x: n.blob("data")!.data, images: c.shape[0], weights: layer.params[0].data,
+                                 map: .init(scale: nil, shift: b, slope: nil), y: y.data, yStride: y.count / c.shape[0], workspace: workspace)
+                let e = error(y.values, direct(x, c.shape, w, b, outputs: c.outputs, group: c.group, pad: c.pad))
+                XCTAssertLessThan(e, 1e-5, "\(c)\(change)")
+            }
         }
-        // Below 32 input channels per group im2col + GEMM is faster, and stays.
-        let narrow = try convolution([1, 16, 13, 13], outputs: 64, group: 1, pad: 1)
-        XCTAssertFalse(try XCTUnwrap(narrow.layers[1] as? ConvolutionLayer).usesWinograd)
+    }
+
+    /// The layer takes this path where it is faster, and gives the same answer.
+    func testTheLayerChoosesWinogradWhereItPays() throws {
+        var random = RandomSource(seed: 8)
+        // A 13×13 map at batch 2: 32 tiles × 64 channels × 192 outputs, just at the threshold.
+        let shape = [2, 64, 13, 13]
+        let n = try convolution(shape, outputs: 192, group: 1, pad: 1)
+        let layer = try XCTUnwrap(n.layers[1] as? ConvolutionLayer)
+        XCTAssertTrue(layer.usesWinograd)
+        let x = (0..<n.blob("data")!.count).map { _ in random.gaussian() }
+        let w = (0..<layer.params[0].count).map { _ in random.gaussian() * 0.1 }
+        let b = (0..<192).map { _ in random.gaussian() }
+        n.blob("data")!.set(x)
+        layer.params[0].set(w)
+        layer.params[1].set(b)
+        try n.forward()
+        XCTAssertLessThan(error(n.blob("c")!.values, direct(x, shape, w, b, outputs: 192, group: 1, pad: 1)), 1e-5)
+        // Where im2col + GEMM is faster it stays: below 32 input channels per
+        // group, fewer than 16 tiles, or products too small for BLAS.
+        for (shape, outputs) in [([1, 16, 13, 13], 64), ([1, 512, 7, 7], 512), ([1, 64, 13, 13], 256)] {
+            let n = try convolution(shape, outputs: outputs, group: 1, pad: 1)
+            XCTAssertFalse(try XCTUnwrap(n.layers[1] as? ConvolutionLayer).usesWinograd, "\(shape)")
+        }
     }
 }

@@ -38,15 +38,23 @@ final class WinogradF43 {
     var tilesH: Int { (conv.outH + 3) / 4 }
     var tilesW: Int { (conv.outW + 3) / 4 }
 
-    /// Whether this convolution can, and should, run this way: 3×3, stride 1,
-    /// no dilation, and enough input channels per group for the 36 GEMMs to
-    /// beat one im2col GEMM. Measured: with 3 (VGG's first layer) the
-    /// transforms cost more than they save, with 16 (SqueezeNet's fire2/3)
-    /// it is 10 % slower, from 32 (fire4, 27×27) it is faster.
-    static func suits(_ conv: ConvGeometry2D, group: Int, outputs: Int) -> Bool {
-        enabled && conv.kernelH == 3 && conv.kernelW == 3 && conv.strideH == 1 && conv.strideW == 1
-            && conv.dilationH == 1 && conv.dilationW == 1 && conv.channels / group >= 32 && outputs / group >= 16
-            && conv.outH > 0 && conv.outW > 0
+    /// Whether this convolution can, and should, run this way for `images`
+    /// images: 3×3, stride 1, no dilation, and each of the 36 GEMMs big
+    /// enough to beat one im2col GEMM. Measured on the 2-core EPYC:
+    /// - input channels per group: with 3 (VGG's first layer) the transforms
+    ///   cost more than they save, with 16 (SqueezeNet's fire2/3) it is 10 %
+    ///   slower, from 32 faster;
+    /// - tiles × channels × outputs per group (one GEMM's multiplies): below
+    ///   about 384 K OpenBLAS runs such small products too slowly (SqueezeNet's
+    ///   fire4–9 at batch 1: 147–262 K, slower; AlexNet's conv4/5 at batch 1:
+    ///   393–590 K, faster), and with fewer than 16 tiles (ResNet's 7×7 maps
+    ///   at batch 1: 4) the GEMMs are too thin.
+    static func suits(_ conv: ConvGeometry2D, group: Int, outputs: Int, images: Int) -> Bool {
+        let tiles = images * ((conv.outH + 3) / 4) * ((conv.outW + 3) / 4)
+        let (cg, kg) = (conv.channels / max(1, group), outputs / max(1, group))
+        return enabled && conv.kernelH == 3 && conv.kernelW == 3 && conv.strideH == 1 && conv.strideW == 1
+            && conv.dilationH == 1 && conv.dilationW == 1 && cg >= 32 && kg >= 16
+            && conv.outH > 0 && conv.outW > 0 && tiles >= 16 && tiles * cg * kg >= 384 * 1024
     }
 
     /// U for these weights (K × C/group × 3 × 3), transformed again only if they changed.

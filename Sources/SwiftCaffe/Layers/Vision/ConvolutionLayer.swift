@@ -24,7 +24,7 @@ final class ConvolutionLayer: ConvolutionFamilyLayer {
         conv = ConvGeometry2D(r, channels: r.channels, height: r.spatialIn[0], width: r.spatialIn[1],
                               outH: top[r.axis + 1], outW: top[r.axis + 2])
         isPointwise = r.kernel == [1, 1] && r.stride == [1, 1] && r.pad == [0, 0]
-        winograd = WinogradF43.suits(conv, group: geometry.group, outputs: geometry.numOutput)
+        winograd = WinogradF43.suits(conv, group: geometry.group, outputs: geometry.numOutput, images: r.outer)
             ? WinogradF43(conv: conv, group: geometry.group, outputs: geometry.numOutput) : nil
     }
 
