@@ -45,7 +45,7 @@ final class MPITests: XCTestCase {
         return path
     }
 
-    struct Run { var status: Int32; var stderr: String }
+    struct Run { var status: Int32; var stdout: String; var stderr: String }
 
     /// Runs a command (killed after 120 s: a hung collective must fail the test, not stall CI).
     private func run(_ args: [String]) throws -> Run {
@@ -54,13 +54,18 @@ final class MPITests: XCTestCase {
         p.arguments = ["120"] + args
         p.environment = ProcessInfo.processInfo.environment.merging(
             ["OMPI_ALLOW_RUN_AS_ROOT": "1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1", "OMPI_MCA_rmaps_base_oversubscribe": "1"]) { _, new in new }
-        let err = Pipe()
+        let (out, err) = (Pipe(), Pipe())
+        p.standardOutput = out
         p.standardError = err
-        p.standardOutput = FileHandle.nullDevice
         try p.run()
+        // Both pipes drain at once, so a child filling one cannot block.
+        final class Box: @unchecked Sendable { var data = Data() }
+        let stdout = Box(), reader = DispatchGroup()
+        DispatchQueue.global().async(group: reader) { stdout.data = out.fileHandleForReading.readDataToEndOfFile() }
         let data = err.fileHandleForReading.readDataToEndOfFile()
+        reader.wait()
         p.waitUntilExit()
-        return Run(status: p.terminationStatus, stderr: String(decoding: data, as: UTF8.self))
+        return Run(status: p.terminationStatus, stdout: String(decoding: stdout.data, as: UTF8.self), stderr: String(decoding: data, as: UTF8.self))
     }
 
     private func train(ranks: Int, _ binary: String, _ arguments: [String]) throws -> Run {
@@ -212,7 +217,7 @@ final class MPITests: XCTestCase {
         """.write(toFile: agent, atomically: true, encoding: .utf8)
         chmod(agent, 0o755)
         func sentBytes() throws -> Int {
-            let out = try runStdout([ip, "-n", a, "-s", "link", "show", "v\(a)"])
+            let out = try ipRun(["-n", a, "-s", "link", "show", "v\(a)"]).stdout
             let rows = out.split(separator: "\n").map { $0.split(separator: " ") }
             let tx = try XCTUnwrap(rows.firstIndex { $0.first == "TX:" }, out)
             return Int(rows[tx + 1][0]) ?? 0
@@ -229,19 +234,6 @@ final class MPITests: XCTestCase {
         XCTAssertGreaterThan(try sentBytes() - before, 20 * 596 * 4)
         XCTAssertLessThan(try difference(tmp.appendingPathComponent("one_iter_20.caffemodel").path,
                                          tmp.appendingPathComponent("two_iter_20.caffemodel").path), 1e-5)
-    }
-
-    private func runStdout(_ args: [String]) throws -> String {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: args[0])
-        p.arguments = Array(args.dropFirst())
-        let out = Pipe()
-        p.standardOutput = out
-        p.standardError = FileHandle.nullDevice
-        try p.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return String(decoding: data, as: UTF8.self)
     }
 
     func testRanksWithDifferentFilesAreRefused() throws {

@@ -34,7 +34,7 @@ final class GradientExchange {
     /// Buckets of parameter indices, in the order they become final.
     private let buckets: [[Int]]
     private let bucketOf: [Int]
-    private var storage: [AlignedStorage]
+    private let storage: [AlignedStorage]
     private let lossBuffer = AlignedStorage(capacity: 1)
     private var pending: [Int] = []
     private var sent = 0
