@@ -61,6 +61,14 @@ func note(_ s: String) {
     FileHandle.standardError.write(Data((s + "\n").utf8))
 }
 
+/// "rank N: " in a process that mpirun started with several ranks, so that
+/// what one machine reports (its BLAS kernel, say) says where it came from.
+let rankPrefix: String = {
+    let env = ProcessInfo.processInfo.environment
+    guard let rank = env["OMPI_COMM_WORLD_RANK"], Int(env["OMPI_COMM_WORLD_SIZE"] ?? "1") ?? 1 > 1 else { return "" }
+    return "rank \(rank): "
+}()
+
 /// Builds a net, attaching the file's text to errors so they show the line.
 /// Data and ImageData layers are read for their first record, so their
 /// shapes are the data's; when the data cannot be read, the graph is

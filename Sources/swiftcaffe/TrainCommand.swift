@@ -59,7 +59,11 @@ struct TrainCommand: ParsableCommand {
             // The other ranks may be waiting for this one inside a sum: say
             // what happened and where to resume, then end them all.
             let text = (error as? CaffeError)?.description ?? "\(error)"
-            note((group.rank == 0 ? text : "rank \(group.rank): " + text) + (group.rank == 0 ? "\n" + last.resumeHint(ranks: group.size, solver: solver) : ""))
+            if group.rank == 0 {
+                note(text + "\n" + last.resumeHint(ranks: group.size, solver: solver))
+            } else {
+                note("rank \(group.rank): " + text)
+            }
             DataParallel.abort(group, code: (error as? CaffeError).map { if case .usage = $0 { 2 } else { 1 } } ?? 1)
         }
         DataParallel.finish(group)
@@ -83,7 +87,10 @@ struct TrainCommand: ParsableCommand {
                                                   ("solver file", try readFile(solver)),
                                                   ("train net", net.source?.bytes ?? Array(PrototxtPrinter.print(net.message).utf8))])
         }
+        // The ranks' files are the same (checked above), so are their warnings: rank 0 prints them.
         if isRoot { printWarnings(loaded.warnings) }
+        // What differs between machines is said by every rank, with its number.
+        if let w = BLAS.kernelWarning { note(rankPrefix + w) }
         // Rank 0 alone logs, tests and snapshots.
         var sinks = isRoot ? [FileHandle.standardError] : []
         if let f = logFile, isRoot {

@@ -14,7 +14,7 @@ struct SwiftCaffeCommand: ParsableCommand {
 
 // Before any BLAS work: may restart the process with a tuned OpenBLAS kernel.
 KernelSelection.selectAtLaunch()
-if let n = KernelSelection.note { FileHandle.standardError.write(Data((n + "\n").utf8)) }
+if let n = KernelSelection.note { FileHandle.standardError.write(Data((rankPrefix + n + "\n").utf8)) }
 
 do {
     var command = try SwiftCaffeCommand.parseAsRoot()
