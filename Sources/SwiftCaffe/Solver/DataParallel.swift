@@ -38,9 +38,8 @@ final class GradientExchange {
     private let lossBuffer = AlignedStorage(capacity: 1)
     private var pending: [Int] = []
     private var sent = 0
-    /// Seconds spent waiting for sums after backward, and iterations.
+    /// Seconds spent waiting for sums after backward.
     private(set) var waitSeconds = 0.0
-    private(set) var iterations = 0
 
     /// About 4 MiB per bucket: large enough that per-message costs vanish,
     /// small enough that the first sums start early in backward.
@@ -115,14 +114,13 @@ final class GradientExchange {
         try group.startSum(lossBuffer.pointer, count: 1)
         try group.finishSums()
         waitSeconds += Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
-        iterations += 1
         let scale = 1 / Float(group.size)
+        // One pass per gradient: the scaled sum written back.
         for (b, ks) in buckets.enumerated() {
             var at = storage[b].pointer
             for k in ks {
-                let n = params[k].count
-                params[k].diff.update(from: at, count: n)
-                BLAS.scal(n, scale, params[k].diff)
+                let (n, g) = (params[k].count, params[k].diff)
+                for j in 0..<n { g[j] = at[j] * scale }
                 at += n
             }
         }

@@ -10,12 +10,6 @@ public final class MPIGroup: ProcessGroup {
     public let size: Int
     private var requests: [MPI_Request?] = []
 
-    /// Whether this process was started by mpirun (Open MPI sets these).
-    public static var launchedByMPI: Bool {
-        let env = ProcessInfo.processInfo.environment
-        return env["OMPI_COMM_WORLD_SIZE"] != nil || env["PMIX_RANK"] != nil
-    }
-
     public init() throws {
         var provided: Int32 = 0
         let rc = MPI_Init_thread(nil, nil, Int32(MPI_THREAD_FUNNELED), &provided)
