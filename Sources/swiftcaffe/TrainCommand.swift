@@ -60,7 +60,8 @@ struct TrainCommand: ParsableCommand {
             // what happened and where to resume, then end them all.
             let text = (error as? CaffeError)?.description ?? "\(error)"
             if group.rank == 0 {
-                note(text + "\n" + last.resumeHint(ranks: group.size, solver: solver))
+                // Where to resume, once training has written something to resume from.
+                note(text + (last.hasSnapshot ? "\n" + last.resumeHint(ranks: group.size, solver: solver) : ""))
             } else {
                 note("rank \(group.rank): " + text)
             }
@@ -218,6 +219,11 @@ final class LastSnapshot: SolverObserver, @unchecked Sendable {
         lock.lock()
         self.state = state
         lock.unlock()
+    }
+
+    var hasSnapshot: Bool {
+        lock.lock(); defer { lock.unlock() }
+        return state != nil
     }
 
     /// Where to resume from, as a command.
