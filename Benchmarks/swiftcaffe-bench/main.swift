@@ -181,7 +181,8 @@ if args.contains("--zoo-only") {
     exit(0)
 }
 
-// Per-layer forward ms of a deploy net (unfused), for finding what bounds a row:
+// Per-layer forward ms of a deploy net (unfused), for finding what bounds a row,
+// then the whole pass:
 // --profile PROTOTXT [--batch N]
 if args.contains("--profile") {
     BLAS.setThreads(Parallel.threads)
@@ -196,6 +197,8 @@ if args.contains("--profile") {
         print(pad(l.name, 24) + pad(l.type, 16) + f(sorted[sorted.count / 2]))
     }
     print(pad("sum of medians", 40) + f(ms.map { $0.sorted()[$0.count / 2] }.reduce(0, +)))
+    // The whole pass as `make bench` times it (fused layers, no per-layer timers).
+    print(pad("whole forward, median", 40) + f(try measure(iterations) { try net.forward() }.median))
     exit(0)
 }
 
