@@ -6,6 +6,8 @@
 
 #define CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
 
+typedef int v16i __attribute__((vector_size(64)));
+
 CLONES static void add_scaled_squares(float *restrict a, const float *restrict p, int n, float sign) {
     for (int i = 0; i < n; i++) a[i] += sign * p[i] * p[i];
 }
@@ -119,32 +121,64 @@ CLONES void sc_pool_forward_plane(const float *src, float *dst, int32_t *mask, i
     }
 }
 
-CLONES void sc_max_pool_plane_separable(const float *src, float *dst, int height, int width, int out_h, int out_w, int kh, int kw,
-                                        int sh, int sw, int ph, int pw, float *tmp) {
-    for (int h = 0; h < height; h++) {
-        const float *row = src + (size_t)h * width;
-        float *t = tmp + (size_t)h * out_w;
-        for (int ow = 0; ow < out_w; ow++) {
-            int w0 = ow * sw - pw, w1 = w0 + kw < width ? w0 + kw : width;
-            if (w0 < 0) w0 = 0;
-            float best = -FLT_MAX;
-            for (int w = w0; w < w1; w++) best = row[w] > best ? row[w] : best;
-            t[ow] = best;
-        }
-    }
+typedef float v16f __attribute__((vector_size(64)));
+typedef float v16u __attribute__((vector_size(64), aligned(4)));
+
+/* Lanes 0, 2, …, 30 of the 32 floats at p: every other input, for stride 2.
+ * (Macros: a function passing v16f by value would change the ABI per target.) */
+#define EVENS(p)                                                                                                           \
+    __builtin_shufflevector(*(const v16u *)(p), *(const v16u *)((p) + 16), 0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24,   \
+                            26, 28, 30)
+
+/* Caffe's comparison: a value replaces the maximum only if greater, so a NaN
+ * never does (x86's max returns its second operand when either is NaN). */
+#define VMAX(x, best) ((v16f)(((v16i)(x) & ((x) > (best))) | ((v16i)(best) & ~((x) > (best)))))
+
+int sc_max_pool_row_floats(int width, int out_w, int kw, int sw) {
+    return ((out_w + 15) / 16 * 16) * sw + kw + 32 + width;
+}
+
+CLONES void sc_max_pool_plane(const float *src, float *dst, int height, int width, int out_h, int out_w, int kh, int kw, int sh,
+                              int sw, int ph, int pw, float *row) {
+    /* row[pw + w] holds the vertical maximum of column w; the rest stays
+     * −FLT_MAX, so every window, clipped or not, is a plain run of kw. */
+    int len = sc_max_pool_row_floats(width, out_w, kw, sw);
+    for (int i = 0; i < len; i++) row[i] = -FLT_MAX;
+    float *restrict v = row + pw;
     for (int oh = 0; oh < out_h; oh++) {
         int h0 = oh * sh - ph, h1 = h0 + kh < height ? h0 + kh : height;
         if (h0 < 0) h0 = 0;
-        float *d = dst + (size_t)oh * out_w;
-        for (int ow = 0; ow < out_w; ow++) d[ow] = -FLT_MAX;
+        for (int w = 0; w < width; w++) v[w] = -FLT_MAX;
         for (int h = h0; h < h1; h++) {
-            const float *t = tmp + (size_t)h * out_w;
-            for (int ow = 0; ow < out_w; ow++) d[ow] = t[ow] > d[ow] ? t[ow] : d[ow];
+            const float *restrict s = src + (size_t)h * width;
+            for (int w = 0; w < width; w++) v[w] = s[w] > v[w] ? s[w] : v[w];
+        }
+        float *d = dst + (size_t)oh * out_w;
+        int ow = 0;
+        if (sw == 1 || sw == 2) {
+            for (; ow < out_w; ow += 16) {
+                const float *base = row + (size_t)ow * sw;
+                v16f best = {0};
+                best -= FLT_MAX;
+                for (int j = 0; j < kw; j++) {
+                    v16f x = sw == 1 ? *(const v16u *)(base + j) : EVENS(base + j);
+                    best = VMAX(x, best);
+                }
+                if (out_w - ow >= 16) *(v16u *)(d + ow) = best;
+                else
+                    for (int l = 0; l < out_w - ow; l++) d[ow + l] = best[l];
+            }
+            continue;
+        }
+        for (; ow < out_w; ow++) {
+            const float *r = row + (size_t)ow * sw;
+            float best = -FLT_MAX;
+            for (int j = 0; j < kw; j++) best = r[j] > best ? r[j] : best;
+            d[ow] = best;
         }
     }
 }
 
-typedef float v16f __attribute__((vector_size(64)));
 
 /* Σ_k w_j·x_i for four weight rows and rows ≤ 4 input rows at once (a
  * constant where it is inlined). With four input rows each loaded vector

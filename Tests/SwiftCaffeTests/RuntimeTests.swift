@@ -46,6 +46,47 @@ final class RuntimeTests: XCTestCase {
         }
     }
 
+    /// MAX pooling in a forward-only net (vectorised, 16 outputs at a time
+    /// for strides 1 and 2, no argmax) and with the mask top (the argmax
+    /// path) against Caffe's definition: rows wider than a vector with a
+    /// partial last block, strides 1–3, pads, windows clipped at both edges,
+    /// and a NaN, which never becomes a maximum.
+    func testMaxPoolingPathsAgainstTheDefinition() throws {
+        for (h, w, k, s, p) in [(7, 6, 3, 2, 1), (35, 37, 3, 2, 0), (40, 33, 3, 1, 1), (20, 50, 2, 2, 0), (19, 41, 3, 3, 1),
+                                (9, 70, 5, 2, 2), (13, 13, 13, 13, 0), (6, 100, 1, 1, 0)] {
+            var x = (0..<(2 * h * w)).map { i in Float((i * 7919) % 1009) / 100 - 5 }
+            x[h * w / 2 + 3] = .nan
+            var results: [[Float]] = []
+            for mask in [false, true] {
+                let n = try makeNet(net(input: [1, 2, h, w], """
+                    layer { name: "p" type: "Pooling" bottom: "data" top: "p" \(mask ? "top: \"mask\"" : "")
+                            pooling_param { pool: MAX kernel_size: \(k) stride: \(s) pad: \(p) } }
+                    """))
+                n.blob("data")!.set(x)
+                try n.forward()
+                results.append(n.blob("p")!.values)
+                let (oh, ow) = (n.blob("p")!.dim(2), n.blob("p")!.dim(3))
+                // Caffe: windows start at o·stride − pad, are clipped to the image; start at −FLT_MAX, replace if greater.
+                var expected: [Float] = []
+                for c in 0..<2 {
+                    for oy in 0..<oh {
+                        for ox in 0..<ow {
+                            var best = -Float.greatestFiniteMagnitude
+                            for yy in max(0, oy * s - p)..<min(h, oy * s - p + k) {
+                                for xx in max(0, ox * s - p)..<min(w, ox * s - p + k) where x[(c * h + yy) * w + xx] > best {
+                                    best = x[(c * h + yy) * w + xx]
+                                }
+                            }
+                            expected.append(best)
+                        }
+                    }
+                }
+                XCTAssertEqual(n.blob("p")!.values, expected, "\(h)×\(w) kernel \(k) stride \(s) pad \(p) mask \(mask)")
+            }
+            XCTAssertEqual(results[0], results[1])
+        }
+    }
+
     func testLRNAcrossChannelsByHand() throws {
         let n = try makeNet(net(input: [1, 3, 1, 1], """
             layer { name: "l" type: "LRN" bottom: "data" top: "l" lrn_param { local_size: 3 alpha: 3 beta: 1 k: 1 } }

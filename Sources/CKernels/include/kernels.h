@@ -22,11 +22,14 @@ void sc_lrn_across_backward(const float *x, const float *y, const float *s, cons
 void sc_pool_forward_plane(const float *src, float *dst, int32_t *mask, int height, int width, int out_h, int out_w,
                            int kh, int kw, int sh, int sw, int ph, int pw, int is_max);
 
-/* MAX pooling of one plane without the argmax (forward-only nets), done as
- * row maxima then column maxima so both passes vectorise.
- * tmp: height · out_w floats of scratch. */
-void sc_max_pool_plane_separable(const float *src, float *dst, int height, int width, int out_h, int out_w, int kh, int kw,
-                                 int sh, int sw, int ph, int pw, float *tmp);
+/* MAX pooling of one plane without the argmax (forward-only nets): per
+ * output row, the maximum over the window's rows (contiguous, vectorised),
+ * then over each window's columns, 16 outputs at a time for strides 1 and
+ * 2. Results equal sc_pool_forward_plane's: a NaN never becomes the maximum.
+ * row: sc_max_pool_row_floats(...) floats of scratch. */
+int sc_max_pool_row_floats(int width, int out_w, int kw, int sw);
+void sc_max_pool_plane(const float *src, float *dst, int height, int width, int out_h, int out_w, int kh, int kw, int sh,
+                       int sw, int ph, int pw, float *row);
 
 /* y[i][j] = Σ_k x[i][k]·w[j][k] (+ bias[j]) for rows j in [j_lo, j_hi): an
  * inner product with few inputs (the layer uses it for m ≤ 16). Four weight

@@ -36,12 +36,13 @@ final class PoolingLayer: Layer {
         let x = SharedPointer(b.data), y = SharedPointer(t.data)
         let isMax = pooling.method == "MAX"
         if isMax, !runsBackward, tops.count == 1 {
-            // Forward only: no argmax to keep, separable maxima.
-            let tmp = SharedPointer(workspace.buffer(0, count: planes * w.height * w.outW))
+            // Forward only: no argmax to keep, vectorised maxima.
+            let rowFloats = Int(sc_max_pool_row_floats(Int32(w.width), Int32(w.outW), Int32(w.kw), Int32(w.sw)))
+            let rows = SharedPointer(workspace.buffer(0, count: planes * rowFloats))
             Parallel.forEach(planes) { p in
-                sc_max_pool_plane_separable(x.advanced(by: p * w.height * w.width), y.advanced(by: p * w.outH * w.outW),
-                                            Int32(w.height), Int32(w.width), Int32(w.outH), Int32(w.outW), Int32(w.kh), Int32(w.kw),
-                                            Int32(w.sh), Int32(w.sw), Int32(w.ph), Int32(w.pw), tmp.advanced(by: p * w.height * w.outW))
+                sc_max_pool_plane(x.advanced(by: p * w.height * w.width), y.advanced(by: p * w.outH * w.outW),
+                                  Int32(w.height), Int32(w.width), Int32(w.outH), Int32(w.outW), Int32(w.kh), Int32(w.kw),
+                                  Int32(w.sh), Int32(w.sw), Int32(w.ph), Int32(w.pw), rows.advanced(by: p * rowFloats))
             }
             return
         }
