@@ -169,13 +169,11 @@ func peakRSS() -> Double {
 
 KernelSelection.selectAtLaunch()
 if args.contains("--train-only") {
-    BLAS.setThreads(Parallel.threads)
     try benchTraining()
     exit(0)
 }
 if let n = KernelSelection.note { print(n) }
 if args.contains("--zoo-only") {
-    BLAS.setThreads(Parallel.threads)
     print("BLAS: \(BLAS.summary)")
     try benchZoo(threads: Parallel.threads, kernel: BLAS.coreName)
     exit(0)
@@ -185,7 +183,6 @@ if args.contains("--zoo-only") {
 // then the whole pass:
 // --profile PROTOTXT [--batch N]
 if args.contains("--profile") {
-    BLAS.setThreads(Parallel.threads)
     let net = try makeNet(option("--profile", ""), batch: Int(option("--batch", "10")) ?? 10)
     try net.forward()
     var ms = Array(repeating: [Double](), count: net.layers.count)
@@ -224,7 +221,6 @@ if args.contains("--rss-probe") {
 
 let kernel = BLAS.coreName
 let threads = Parallel.threads
-BLAS.setThreads(threads)
 print("SwiftCaffe benchmark — \(ProcessInfo.processInfo.activeProcessorCount) cores, \(threads) thread(s); BLAS: \(BLAS.summary)")
 if let w = BLAS.kernelWarning { print(w) }
 print("")

@@ -13,7 +13,6 @@ struct RuntimeOptions: ParsableArguments {
             guard t > 0 else { throw CaffeError.usage("--threads must be at least 1, found \(t)") }
             Parallel.threads = t
         }
-        BLAS.setThreads(Parallel.threads)
         if let w = BLAS.kernelWarning { note(w) }
     }
 }

@@ -14,12 +14,10 @@ final class TrainingTests: XCTestCase {
         savedThreads = Parallel.threads
         // Bit-identical results are promised with one thread.
         Parallel.threads = 1
-        BLAS.setThreads(1)
     }
 
     override func tearDownWithError() throws {
         Parallel.threads = savedThreads
-        BLAS.setThreads(savedThreads)
         try? FileManager.default.removeItem(at: tmp)
     }
 

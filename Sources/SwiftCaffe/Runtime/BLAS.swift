@@ -1,46 +1,116 @@
 import COpenBLAS
 import Foundation
 
-/// Row-major single-precision BLAS through OpenBLAS's cblas.
+/// Row-major single-precision BLAS through OpenBLAS's cblas, on the
+/// runtime's one set of threads. OpenBLAS itself runs single-threaded: its
+/// own threads spin for a while after every call (about 0.1 s, yielding),
+/// and on these 2-core machines they took the cores from the parallel-for
+/// work between GEMMs (a Winograd convolution spent 15-25 % of its samples
+/// in their sched_yield). Large products are split here instead, into one
+/// single-threaded GEMM per thread of `Parallel`; each element of C is still
+/// one kernel's dot product over all of K, so the split does not change the
+/// result.
 public enum BLAS {
+    /// Set once, before the first call: OpenBLAS's own threading off.
+    private static let libraryThreadingOff: Void = { openblas_set_num_threads(1) }()
+
+    /// Below this many multiply-adds a GEMM runs whole on the calling thread
+    /// (OpenBLAS's own threshold for threading, 65536 × 4).
+    static let splitThreshold = 262_144.0
+
     /// C = alpha · op(A) · op(B) + beta · C, with op(A) M×K, op(B) K×N, C M×N, all row-major.
-    @inline(__always)
+    /// Split across Parallel's threads by columns of C (by rows when C is narrow).
     public static func gemm(transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int, alpha: Float = 1,
                             a: UnsafePointer<Float>, b: UnsafePointer<Float>, beta: Float = 0,
                             c: UnsafeMutablePointer<Float>, lda: Int? = nil, ldb: Int? = nil, ldc: Int? = nil) {
-        cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
-                    Int32(m), Int32(n), Int32(k), alpha,
-                    a, Int32(lda ?? (transA ? m : k)), b, Int32(ldb ?? (transB ? k : n)), beta, c, Int32(ldc ?? n))
+        let (lda, ldb, ldc) = (lda ?? (transA ? m : k), ldb ?? (transB ? k : n), ldc ?? n)
+        let threads = Parallel.threads
+        guard threads > 1, Double(m) * Double(n) * Double(k) >= splitThreshold else {
+            gemmOnThisThread(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, b: b, beta: beta, c: c,
+                             lda: lda, ldb: ldb, ldc: ldc)
+            return
+        }
+        let (pa, pb, pc) = (SharedPointer(UnsafeMutablePointer(mutating: a)), SharedPointer(UnsafeMutablePointer(mutating: b)),
+                            SharedPointer(c))
+        if n >= 32 * threads {
+            // Column blocks, multiples of 16 wide (the kernel's register block).
+            let width = ((n + threads - 1) / threads + 15) / 16 * 16
+            Parallel.forEach((n + width - 1) / width) { part in
+                let j = part * width
+                gemmOnThisThread(transA: transA, transB: transB, m: m, n: min(width, n - j), k: k, alpha: alpha, a: pa.base,
+                                 b: pb.base + (transB ? j * ldb : j), beta: beta, c: pc.base + j, lda: lda, ldb: ldb, ldc: ldc)
+            }
+        } else if m >= 8 * threads {
+            let height = ((m + threads - 1) / threads + 7) / 8 * 8
+            Parallel.forEach((m + height - 1) / height) { part in
+                let i = part * height
+                gemmOnThisThread(transA: transA, transB: transB, m: min(height, m - i), n: n, k: k, alpha: alpha,
+                                 a: pa.base + (transA ? i : i * lda), b: pb.base, beta: beta, c: pc.base + i * ldc,
+                                 lda: lda, ldb: ldb, ldc: ldc)
+            }
+        } else {
+            gemmOnThisThread(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, b: b, beta: beta, c: c,
+                             lda: lda, ldb: ldb, ldc: ldc)
+        }
     }
 
-    /// y = alpha · op(A) · x + beta · y, A M×N row-major.
-    @inline(__always)
-    public static func gemv(trans: Bool = false, m: Int, n: Int, alpha: Float = 1, a: UnsafePointer<Float>,
-                            x: UnsafePointer<Float>, beta: Float = 0, y: UnsafeMutablePointer<Float>) {
-        cblas_sgemv(CblasRowMajor, trans ? CblasTrans : CblasNoTrans, Int32(m), Int32(n), alpha, a, Int32(n), x, 1, beta, y, 1)
+    /// One GEMM on the calling thread: for work already spread across
+    /// threads (Winograd's 36 products, per-image products).
+    public static func gemmOnThisThread(transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int, alpha: Float = 1,
+                                        a: UnsafePointer<Float>, b: UnsafePointer<Float>, beta: Float = 0,
+                                        c: UnsafeMutablePointer<Float>, lda: Int, ldb: Int, ldc: Int) {
+        _ = libraryThreadingOff
+        cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
+                    Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
     }
+
+    /// Vectors are cut into blocks of this many floats for the threads; a
+    /// fixed size, so that `dot` sums in the same order whatever the thread count.
+    static let vectorBlock = 1 << 16
 
     /// y += alpha · x
-    @inline(__always)
     public static func axpy(_ n: Int, _ alpha: Float, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        cblas_saxpy(Int32(n), alpha, x, 1, y, 1)
+        _ = libraryThreadingOff
+        let (px, py) = (SharedPointer(UnsafeMutablePointer(mutating: x)), SharedPointer(y))
+        Parallel.forEach((n + vectorBlock - 1) / vectorBlock) { i in
+            let lo = i * vectorBlock
+            cblas_saxpy(Int32(min(vectorBlock, n - lo)), alpha, px.base + lo, 1, py.base + lo, 1)
+        }
     }
 
-    @inline(__always)
+    /// Σ x·y, summed per block of `vectorBlock` and then over the blocks in order.
     public static func dot(_ n: Int, _ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>) -> Float {
-        cblas_sdot(Int32(n), x, 1, y, 1)
+        _ = libraryThreadingOff
+        let blocks = (n + vectorBlock - 1) / vectorBlock
+        if blocks <= 1 { return cblas_sdot(Int32(n), x, 1, y, 1) }
+        var partial = [Float](repeating: 0, count: blocks)
+        partial.withUnsafeMutableBufferPointer { p in
+            let (px, py, out) = (SharedPointer(UnsafeMutablePointer(mutating: x)), SharedPointer(UnsafeMutablePointer(mutating: y)),
+                                 SharedPointer(p.baseAddress!))
+            Parallel.forEach(blocks) { i in
+                let lo = i * vectorBlock
+                out[i] = cblas_sdot(Int32(min(vectorBlock, n - lo)), px.base + lo, 1, py.base + lo, 1)
+            }
+        }
+        return partial.reduce(0, +)
     }
 
-    @inline(__always)
+    /// x *= alpha
     public static func scal(_ n: Int, _ alpha: Float, _ x: UnsafeMutablePointer<Float>) {
-        cblas_sscal(Int32(n), alpha, x, 1)
+        _ = libraryThreadingOff
+        let px = SharedPointer(x)
+        Parallel.forEach((n + vectorBlock - 1) / vectorBlock) { i in
+            let lo = i * vectorBlock
+            cblas_sscal(Int32(min(vectorBlock, n - lo)), alpha, px.base + lo, 1)
+        }
     }
 
     // MARK: the library and its kernel
 
     /// The kernel OpenBLAS chose ("SkylakeX", "Haswell", "Prescott", ...).
     public static var coreName: String { String(cString: openblas_get_corename()) }
-    public static var threads: Int { Int(openblas_get_num_threads()) }
+    /// Threads a large GEMM is split across (OpenBLAS runs each part single-threaded).
+    public static var threads: Int { Parallel.threads }
     public static var config: String { String(cString: openblas_get_config()).trimmingCharacters(in: .whitespaces) }
 
     /// Kernels that run the generic code path: sgemm 5–7× slower than a tuned one.
@@ -75,7 +145,4 @@ public enum BLAS {
         return "warning: OpenBLAS picked its generic '\(coreName)' kernel on a CPU that supports '\(best)'; "
             + "run with OPENBLAS_CORETYPE=\(best) for full speed."
     }
-
-    /// Sets OpenBLAS's threads (used inside one GEMM).
-    public static func setThreads(_ n: Int) { openblas_set_num_threads(Int32(max(1, n))) }
 }

@@ -23,7 +23,7 @@ public struct SharedPointer<T>: @unchecked Sendable {
 public enum Parallel {
     private static let state = ThreadCount()
 
-    /// Threads used by `forEach` (and by OpenBLAS, see BLAS.configure).
+    /// Threads used by `forEach`, and so by BLAS.gemm, which splits across them.
     public static var threads: Int {
         get { state.value }
         set { state.value = max(1, newValue) }

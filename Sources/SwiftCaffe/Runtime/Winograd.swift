@@ -109,12 +109,13 @@ final class WinogradF43 {
                                 Int32(geometry.padW), Int32(th), Int32(tw), Int32(tile0), Int32(min(tiles, i * per)),
                                 Int32(min(tiles, i * per + per)), v.base, vStride)
             }
-            for xi in 0..<36 {
-                for g in 0..<group {
-                    BLAS.gemm(transB: true, m: tiles, n: kg, k: cg, a: v.advanced(by: xi * vStride + g * cg),
-                              b: u + xi * uStride + g * kg * cg, c: m.advanced(by: xi * mStride + g * kg),
-                              lda: channels, ldb: cg, ldc: outputs)
-                }
+            // The 36 · group products are independent: one whole GEMM per task.
+            let (weights, group, outputs) = (SharedPointer(u), self.group, self.outputs)
+            Parallel.forEach(36 * group) { i in
+                let (xi, g) = (i / group, i % group)
+                BLAS.gemmOnThisThread(transB: true, m: tiles, n: kg, k: cg, a: v.advanced(by: xi * vStride + g * cg),
+                                      b: weights.advanced(by: xi * uStride + g * kg * cg), c: m.advanced(by: xi * mStride + g * kg),
+                                      lda: channels, ldb: cg, ldc: outputs)
             }
             scale.withUnsafeBufferPointer { a in
                 shift.withUnsafeBufferPointer { b in
