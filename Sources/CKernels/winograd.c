@@ -144,6 +144,34 @@ CLONES void sc_wino43_input(const float *x, int height, int width, int channels,
         o[3] = b_ + 8 * d_ + m[5];                                             \
     } while (0)
 
+typedef float v4u __attribute__((vector_size(16), aligned(4)));
+
+/* Transposes the 16×16 matrix whose rows are r[0..15]: for b = 8, 4, 2, 1,
+ * rows r and r + b (r without bit b) swap their off-diagonal b × b blocks,
+ * each step one two-source shuffle per row. */
+#define SWAP_BLOCKS(b, ia, ib)                                                                                             \
+    for (int q = 0; q < 16; q++)                                                                                           \
+        if (!(q & (b))) {                                                                                                  \
+            v16f x = r[q], y = r[q + (b)];                                                                                 \
+            r[q] = __builtin_shufflevector(x, y, ia);                                                                      \
+            r[q + (b)] = __builtin_shufflevector(x, y, ib);                                                                \
+        }
+#define I8A 0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23
+#define I8B 8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31
+#define I4A 0, 1, 2, 3, 16, 17, 18, 19, 8, 9, 10, 11, 24, 25, 26, 27
+#define I4B 4, 5, 6, 7, 20, 21, 22, 23, 12, 13, 14, 15, 28, 29, 30, 31
+#define I2A 0, 1, 16, 17, 4, 5, 20, 21, 8, 9, 24, 25, 12, 13, 28, 29
+#define I2B 2, 3, 18, 19, 6, 7, 22, 23, 10, 11, 26, 27, 14, 15, 30, 31
+#define I1A 0, 16, 2, 18, 4, 20, 6, 22, 8, 24, 10, 26, 12, 28, 14, 30
+#define I1B 1, 17, 3, 19, 5, 21, 7, 23, 9, 25, 11, 27, 13, 29, 15, 31
+
+__attribute__((always_inline)) static inline void transpose16(v16f *r) {
+    SWAP_BLOCKS(8, I8A, I8B)
+    SWAP_BLOCKS(4, I4A, I4B)
+    SWAP_BLOCKS(2, I2A, I2B)
+    SWAP_BLOCKS(1, I1A, I1B)
+}
+
 CLONES void sc_wino43_output(const float *m, size_t xi_stride, int outputs, int out_h, int out_w, int tiles_h, int tiles_w,
                              int tile_first, int t_lo, int t_hi, const float *scale, const float *shift, int relu, float slope,
                              float *y, size_t image_stride) {
@@ -172,17 +200,30 @@ CLONES void sc_wino43_output(const float *m, size_t xi_stride, int outputs, int 
                 a[l] = l < len ? (scale ? scale[k0 + l] : 1.0f) : 0.0f;
                 b[l] = l < len ? (shift ? shift[k0 + l] : 0.0f) : 0.0f;
             }
-            for (int i = 0; i < rows; i++) {
+            /* r[4i + j]: output (i, j) of the tile for 16 channels (lanes). */
+            v16f r[16];
+            for (int i = 0; i < 4; i++) {
                 v16f o[4];
                 AT4(o, s[i]);
-                for (int j = 0; j < cols; j++) {
-                    v16f r = o[j] * a + b;
+                for (int j = 0; j < 4; j++) {
+                    v16f q = o[j] * a + b;
                     if (relu) {
-                        v16i positive = r > 0;
-                        r = (v16f)(((v16i)r & positive) | ((v16i)(r * slope) & ~positive));
+                        v16i positive = q > 0;
+                        q = (v16f)(((v16i)q & positive) | ((v16i)(q * slope) & ~positive));
                     }
-                    float *dst = base + (size_t)i * out_w + j;
-                    for (int l = 0; l < len; l++) dst[(size_t)(k0 + l) * out_h * out_w] = r[l];
+                    r[4 * i + j] = q;
+                }
+            }
+            /* r[l]: channel l's 4×4 block, rows of four written whole. */
+            transpose16(r);
+            for (int l = 0; l < len; l++) {
+                float block[16];
+                *(v16u *)block = r[l];
+                float *dst = base + (size_t)(k0 + l) * out_h * out_w;
+                for (int i = 0; i < rows; i++) {
+                    if (cols == 4) *(v4u *)(dst + (size_t)i * out_w) = *(const v4u *)(block + 4 * i);
+                    else
+                        for (int j = 0; j < cols; j++) dst[(size_t)i * out_w + j] = block[4 * i + j];
                 }
             }
         }
