@@ -123,6 +123,8 @@ CLONES void sc_pool_forward_plane(const float *src, float *dst, int32_t *mask, i
 
 typedef float v16f __attribute__((vector_size(64)));
 typedef float v16u __attribute__((vector_size(64), aligned(4)));
+typedef float v8u __attribute__((vector_size(32), aligned(4)));
+typedef float v4u __attribute__((vector_size(16), aligned(4)));
 
 /* Lanes 0, 2, …, 30 of the 32 floats at p: every other input, for stride 2.
  * (Macros: a function passing v16f by value would change the ABI per target.) */
@@ -221,6 +223,61 @@ CLONES void sc_skinny_inner_product(const float *x, int m, int k, const float *w
             for (int u = 0; u < 4 && j0 + u < j_hi; u++)
                 for (int t = 0; t < 4 && i0 + t < m; t++)
                     y[(size_t)(i0 + t) * n + j0 + u] = out[u][t] + (bias ? bias[j0 + u] : 0.0f);
+        }
+    }
+}
+
+/* Copies n floats (no library call: rows here are 8–55 floats, where a
+ * call per row costs more than the copy). */
+__attribute__((always_inline)) static inline void copy_run(float *restrict d, const float *restrict s, int n) {
+    int i = 0;
+    for (; i + 16 <= n; i += 16) *(v16u *)(d + i) = *(const v16u *)(s + i);
+    if (i + 8 <= n) {
+        *(v8u *)(d + i) = *(const v8u *)(s + i);
+        i += 8;
+    }
+    if (i + 4 <= n) {
+        *(v4u *)(d + i) = *(const v4u *)(s + i);
+        i += 4;
+    }
+    for (; i < n; i++) d[i] = s[i];
+}
+
+CLONES __attribute__((no_builtin("memset"))) void sc_im2col_piece(const float *plane, float *col, size_t ld, int height, int width, int kh, int kernel_w, int pad_h,
+                            int pad_w, int stride_h, int stride_w, int dilation_h, int dilation_w, int out_h, int out_w) {
+    for (int kw = 0; kw < kernel_w; kw++) {
+        float *dst = col + (size_t)kw * ld;
+        /* Output columns [lo, hi) read inside the image: ow·stride + offset in [0, width). */
+        int offset = kw * dilation_w - pad_w;
+        int lo = offset >= 0 ? 0 : (-offset + stride_w - 1) / stride_w;
+        int hi = width - offset <= 0 ? 0 : (width - offset + stride_w - 1) / stride_w;
+        if (lo > out_w) lo = out_w;
+        if (hi > out_w) hi = out_w;
+        if (hi < lo) hi = lo;
+        for (int oh = 0; oh < out_h; oh++) {
+            float *d = dst + (size_t)oh * out_w;
+            int ih = oh * stride_h - pad_h + kh * dilation_h;
+            if (ih < 0 || ih >= height) {
+                for (int ow = 0; ow < out_w; ow++) d[ow] = 0;
+                continue;
+            }
+            for (int ow = 0; ow < lo; ow++) d[ow] = 0;
+            for (int ow = hi; ow < out_w; ow++) d[ow] = 0;
+            const float *src = plane + (size_t)ih * width + offset;
+            int ow = lo;
+            if (stride_w == 1) {
+                copy_run(d + lo, src + lo, hi - lo);
+                continue;
+            }
+            if (stride_w == 2) {
+                /* 16 outputs from 32 inputs; the last block may read past the
+                 * row, so vectors stop while 32 inputs remain in it. */
+                for (; ow + 16 <= hi && 2 * ow + 32 <= width - offset; ow += 16) {
+                    v16f x = EVENS(src + 2 * ow);
+                    *(v16u *)(d + ow) = x;
+                }
+            }
+            for (; ow < hi; ow++) d[ow] = src[(size_t)ow * stride_w];
         }
     }
 }

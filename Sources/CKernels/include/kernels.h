@@ -40,6 +40,13 @@ void sc_max_pool_plane(const float *src, float *dst, int height, int width, int 
 void sc_skinny_inner_product(const float *x, int m, int k, const float *w, const float *bias, int j_lo, int j_hi, float *y,
                              int n);
 
+/* One piece of Caffe's im2col: the kernel_w rows of the column matrix (ld
+ * floats apart, from col) that one channel's plane gives for kernel row kh.
+ * Positions outside the image are zeros. Stride 1 copies runs of vectors,
+ * stride 2 takes every other input 16 at a time. */
+void sc_im2col_piece(const float *plane, float *col, size_t ld, int height, int width, int kh, int kernel_w, int pad_h,
+                     int pad_w, int stride_h, int stride_w, int dilation_h, int dilation_w, int out_h, int out_w);
+
 /* Winograd F(4×4, 3×3), see winograd.c for the method and the layouts.
  * Filter: w is K × C × 3 × 3; writes U[ξ][k][c] for k in [k_lo, k_hi). */
 void sc_wino43_filter(const float *w, int k_lo, int k_hi, int channels, float *u, size_t xi_stride);

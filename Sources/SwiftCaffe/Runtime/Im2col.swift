@@ -1,3 +1,5 @@
+import CKernels
+
 /// Caffe's im2col/col2im for 2-D convolution with pad, stride and dilation.
 /// The column buffer is (channels·kh·kw) × (outH·outW), row-major, so that a
 /// convolution is one GEMM with the (num_output × channels·kh·kw) weights.
@@ -39,63 +41,53 @@ struct ConvGeometry2D: Sendable {
         return (min(lo, outW), max(min(hi, outW), min(lo, outW)))
     }
 
-    /// Fills `col` (rows `ld` apart) from one image; rows are split across threads by channel.
+    /// The independent pieces of one image's im2col: one per (channel, kernel row).
+    var im2colJobs: Int { channels * kernelH }
+
+    /// Fills `col` (rows `ld` apart) from one image, the pieces split across threads.
     func im2col(_ image: UnsafePointer<Float>, _ col: UnsafeMutablePointer<Float>, ld: Int? = nil) {
         let img = SharedPointer(UnsafeMutablePointer(mutating: image)), out = SharedPointer(col)
         let g = self, ld = ld ?? colCols
-        Parallel.forEach(channels * kernelH) { job in
-            let (c, kh) = (job / g.kernelH, job % g.kernelH)
-            let plane = img.advanced(by: c * g.height * g.width)
-            for kw in 0..<g.kernelW {
-                let row = (c * g.kernelH + kh) * g.kernelW + kw
-                let dst = out.advanced(by: row * ld)
-                let (lo, hi) = g.validColumns(kw)
-                let offset = kw * g.dilationW - g.padW
-                for oh in 0..<g.outH {
-                    let d = dst + oh * g.outW
-                    let ih = oh * g.strideH - g.padH + kh * g.dilationH
-                    if ih < 0 || ih >= g.height {
-                        d.update(repeating: 0, count: g.outW)
-                        continue
-                    }
-                    if lo > 0 { d.update(repeating: 0, count: lo) }
-                    if hi < g.outW { (d + hi).update(repeating: 0, count: g.outW - hi) }
-                    guard lo < hi else { continue }
-                    let src = plane + ih * g.width + offset
-                    if g.strideW == 1 {
-                        // Rows are short (13–55 values in AlexNet): a loop, not a memcpy call.
-                        for ow in lo..<hi { d[ow] = src[ow] }
-                    } else {
-                        let s = g.strideW
-                        for ow in lo..<hi { d[ow] = src[ow &* s] }
-                    }
-                }
-            }
-        }
+        Parallel.forEach(im2colJobs) { job in g.im2col(img.base, out.base, ld: ld, job: job) }
     }
 
-    /// Adds `col` (rows `ld` apart) back into one image's gradient (the image is zeroed first).
+    /// One piece of im2col on the calling thread: the kernelW rows of `col`
+    /// that channel job / kernelH, kernel row job % kernelH, fills. Callers
+    /// spreading several images over the threads call this directly, so that
+    /// no parallel loop runs inside another.
+    func im2col(_ image: UnsafePointer<Float>, _ col: UnsafeMutablePointer<Float>, ld: Int, job: Int) {
+        let (c, kh) = (job / kernelH, job % kernelH)
+        sc_im2col_piece(image + c * height * width, col + (c * kernelH + kh) * kernelW * ld, ld, Int32(height), Int32(width),
+                        Int32(kh), Int32(kernelW), Int32(padH), Int32(padW), Int32(strideH), Int32(strideW),
+                        Int32(dilationH), Int32(dilationW), Int32(outH), Int32(outW))
+    }
+
+    /// Adds `col` (rows `ld` apart) back into one image's gradient (the image
+    /// is zeroed first), channels split across threads.
     func col2im(_ col: UnsafePointer<Float>, _ image: UnsafeMutablePointer<Float>, ld: Int? = nil) {
         let img = SharedPointer(image), src = SharedPointer(UnsafeMutablePointer(mutating: col))
         let g = self, ld = ld ?? colCols
-        Parallel.forEach(channels) { c in
-            let plane = img.advanced(by: c * g.height * g.width)
-            plane.update(repeating: 0, count: g.height * g.width)
-            for kh in 0..<g.kernelH {
-                for kw in 0..<g.kernelW {
-                    let row = (c * g.kernelH + kh) * g.kernelW + kw
-                    let s = src.advanced(by: row * ld)
-                    let (lo, hi) = g.validColumns(kw)
-                    guard lo < hi else { continue }
-                    let offset = kw * g.dilationW - g.padW
-                    for oh in 0..<g.outH {
-                        let ih = oh * g.strideH - g.padH + kh * g.dilationH
-                        if ih < 0 || ih >= g.height { continue }
-                        let dst = plane + ih * g.width + offset
-                        let from = s + oh * g.outW
-                        let stride = g.strideW
-                        for ow in lo..<hi { dst[ow &* stride] += from[ow] }
-                    }
+        Parallel.forEach(channels) { c in g.col2im(src.base, img.base, ld: ld, channel: c) }
+    }
+
+    /// One channel of col2im on the calling thread (see im2col(_:_:ld:job:)).
+    func col2im(_ col: UnsafePointer<Float>, _ image: UnsafeMutablePointer<Float>, ld: Int, channel c: Int) {
+        let plane = image + c * height * width
+        plane.update(repeating: 0, count: height * width)
+        for kh in 0..<kernelH {
+            for kw in 0..<kernelW {
+                let row = (c * kernelH + kh) * kernelW + kw
+                let s = col + row * ld
+                let (lo, hi) = validColumns(kw)
+                guard lo < hi else { continue }
+                let offset = kw * dilationW - padW
+                for oh in 0..<outH {
+                    let ih = oh * strideH - padH + kh * dilationH
+                    if ih < 0 || ih >= height { continue }
+                    let dst = plane + ih * width + offset
+                    let from = s + oh * outW
+                    let stride = strideW
+                    for ow in lo..<hi { dst[ow &* stride] += from[ow] }
                 }
             }
         }
