@@ -42,8 +42,8 @@ final class WinogradF43 {
     /// images: 3×3, stride 1, no dilation, and each of the 36 GEMMs big
     /// enough to beat one im2col GEMM. Measured on the 2-core EPYC:
     /// - input channels per group: with 3 (VGG's first layer) the transforms
-    ///   cost more than they save, with 16 (SqueezeNet's fire2/3) it is 10 %
-    ///   slower, from 32 faster;
+    ///   cost more than they save; from 16 faster (SqueezeNet's fire2/3 at
+    ///   batch 10: 3.3-4.2 ms against 4.5, fire4/5: 2.3-2.5 against 3.6-4.3);
     /// - tiles × channels × outputs per group (one GEMM's multiplies): below
     ///   about 384 K OpenBLAS runs such small products too slowly (SqueezeNet's
     ///   fire4–9 at batch 1: 147–262 K, slower; AlexNet's conv4/5 at batch 1:
@@ -53,7 +53,7 @@ final class WinogradF43 {
         let tiles = images * ((conv.outH + 3) / 4) * ((conv.outW + 3) / 4)
         let (cg, kg) = (conv.channels / max(1, group), outputs / max(1, group))
         return enabled && conv.kernelH == 3 && conv.kernelW == 3 && conv.strideH == 1 && conv.strideW == 1
-            && conv.dilationH == 1 && conv.dilationW == 1 && cg >= 32 && kg >= 16
+            && conv.dilationH == 1 && conv.dilationW == 1 && cg >= 16 && kg >= 16
             && conv.outH > 0 && conv.outW > 0 && tiles >= 16 && tiles * cg * kg >= 384 * 1024
     }
 
