@@ -61,7 +61,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "swiftcaffe-bench",
-            dependencies: ["SwiftCaffe"],
+            dependencies: ["SwiftCaffe", "COpenBLAS"],
             path: "Benchmarks/swiftcaffe-bench"
         ),
         .testTarget(
