@@ -15,42 +15,67 @@ final class EltwiseLayer: Layer {
     }
 
     override func forward(_ bottoms: [Blob], _ tops: [Blob]) throws {
-        let y = tops[0].data, n = tops[0].count
+        let y = SharedPointer(tops[0].data), n = tops[0].count
+        let xs = bottoms.map { SharedPointer($0.data) }, c = coefficients
+        // One pass per block of elements, the blocks spread over the threads.
         switch operation {
         case "SUM":
-            y.update(repeating: 0, count: n)
-            for (b, c) in zip(bottoms, coefficients) { BLAS.axpy(n, c, b.data, y) }
+            parallelRanges(n) { r in
+                let (x0, c0) = (xs[0], c[0])
+                for i in r { y[i] = c0 * x0[i] }
+                for j in 1..<xs.count {
+                    let (x, cj) = (xs[j], c[j])
+                    for i in r { y[i] += cj * x[i] }
+                }
+            }
         case "PROD":
-            y.update(from: bottoms[0].data, count: n)
-            for b in bottoms.dropFirst() { for i in 0..<n { y[i] *= b.data[i] } }
+            parallelRanges(n) { r in
+                let x0 = xs[0]
+                for i in r { y[i] = x0[i] }
+                for x in xs.dropFirst() { for i in r { y[i] *= x[i] } }
+            }
         default:
             if argmax.count != n { argmax = Array(repeating: 0, count: n) }
-            y.update(from: bottoms[0].data, count: n)
-            for i in 0..<n { argmax[i] = 0 }
-            for (j, b) in bottoms.enumerated().dropFirst() {
-                for i in 0..<n where b.data[i] > y[i] {
-                    y[i] = b.data[i]
-                    argmax[i] = Int32(j)
+            argmax.withUnsafeMutableBufferPointer { am in
+                let at = SharedPointer(am.baseAddress!)
+                parallelRanges(n) { r in
+                    let x0 = xs[0]
+                    for i in r {
+                        y[i] = x0[i]
+                        at[i] = 0
+                    }
+                    for (j, x) in xs.enumerated().dropFirst() {
+                        for i in r where x[i] > y[i] {
+                            y[i] = x[i]
+                            at[i] = Int32(j)
+                        }
+                    }
                 }
             }
         }
     }
 
     override func backward(_ tops: [Blob], _ propagateDown: [Bool], _ bottoms: [Blob]) throws {
-        let dy = tops[0].diff, n = tops[0].count
+        let dy = SharedPointer(tops[0].diff), n = tops[0].count
+        let xs = bottoms.map { SharedPointer($0.data) }
         for (j, b) in bottoms.enumerated() where propagateDown[j] {
-            let dx = b.diff
+            let dx = SharedPointer(b.diff), cj = coefficients[j]
             switch operation {
             case "SUM":
-                for i in 0..<n { dx[i] = coefficients[j] * dy[i] }
+                parallelRanges(n) { r in for i in r { dx[i] = cj * dy[i] } }
             case "PROD":
-                for i in 0..<n {
-                    var p: Float = 1
-                    for (k, other) in bottoms.enumerated() where k != j { p *= other.data[i] }
-                    dx[i] = dy[i] * p
+                parallelRanges(n) { r in
+                    for i in r {
+                        var p: Float = 1
+                        for (k, other) in xs.enumerated() where k != j { p *= other[i] }
+                        dx[i] = dy[i] * p
+                    }
                 }
             default:
-                for i in 0..<n { dx[i] = argmax[i] == Int32(j) ? dy[i] : 0 }
+                argmax.withUnsafeMutableBufferPointer { am in
+                    let at = SharedPointer(am.baseAddress!)
+                    parallelRanges(n) { r in for i in r { dx[i] = at[i] == Int32(j) ? dy[i] : 0 } }
+                }
             }
         }
     }
