@@ -5,9 +5,12 @@
 ///   dW_g += R_g · col_gᵀ,  dcol_g = W_gᵀ · R_g, col2im into each dbottom.
 /// One large GEMM runs OpenBLAS near its peak where per-image products are
 /// too narrow. A 1×1 kernel with stride 1 and no pad needs no im2col: its
-/// columns are the image itself, one GEMM per image. A 3×3 kernel with
-/// stride 1 runs forward by Winograd's F(4×4, 3×3) (WinogradF43), a quarter
-/// of the multiplies; its backward is the GEMM one. Two spatial axes.
+/// columns are the image itself, one GEMM per image. Forward, when the batch
+/// has an image for every thread and the columns are small (1×1, or up to
+/// imageColumnBytes), each thread takes whole images from columns to
+/// epilogue. A 3×3 kernel with stride 1 runs forward by Winograd's F(4×4,
+/// 3×3) (WinogradF43), a quarter of the multiplies; its backward is the GEMM
+/// one. Two spatial axes.
 final class ConvolutionLayer: ConvolutionFamilyLayer {
     private var isPointwise = false
     /// Set at reshape for 3×3 stride-1 convolutions: forward by Winograd F(4×4, 3×3).
@@ -64,21 +67,19 @@ final class ConvolutionLayer: ConvolutionFamilyLayer {
                 // Whole images per thread when there are enough of them: one
                 // split product per image runs narrow halves (SqueezeNet's
                 // conv10 at batch 10: 13x13 maps, 12 ms against 9).
-                let (weights, x, dst, size, group) = (SharedPointer(params[0].data), SharedPointer(b.data), SharedPointer(y), imageSize, geometry.group)
                 if outer >= Parallel.threads {
-                    Parallel.forEach(outer) { image in
-                        for g in 0..<group {
-                            BLAS.gemmOnThisThread(m: m, n: hw, k: k, a: weights.advanced(by: g * m * k),
-                                                  b: x.advanced(by: image * size + g * k * hw), c: dst.advanced(by: image * stride + g * m * hw),
-                                                  lda: k, ldb: hw, ldc: hw)
-                        }
+                    let (x, weights, out, size, shape) = (SharedPointer(b.data), SharedPointer(params[0].data), SharedPointer(y),
+                                                         imageSize, productShape)
+                    Parallel.forEach(outer) { n in
+                        Self.imageForward(shape, weights: weights.base, columns: x.advanced(by: n * size), y: out.advanced(by: n * stride), map: map)
                     }
-                } else {
-                    for image in 0..<outer {
-                        for g in 0..<group {
-                            BLAS.gemm(m: m, n: hw, k: k, a: params[0].data + g * m * k, b: b.data + image * imageSize + g * k * hw,
-                                      c: y + image * stride + g * m * hw)
-                        }
+                    continue
+                }
+                // Fewer images than threads: each product split across them.
+                for image in 0..<outer {
+                    for g in 0..<geometry.group {
+                        BLAS.gemm(m: m, n: hw, k: k, a: params[0].data + g * m * k, b: b.data + image * imageSize + g * k * hw,
+                                  c: y + image * stride + g * m * hw)
                     }
                 }
                 if map.isIdentity { continue }
@@ -98,21 +99,12 @@ final class ConvolutionLayer: ConvolutionFamilyLayer {
                 // im2col, the product and the epilogue, its columns still in
                 // its core's cache (LeNet's conv2 at batch 10: 128 KB each).
                 let col = SharedPointer(workspace.buffer(0, count: outer * conv.colRows * hw))
-                let (geometry, size, rows, jobs, group) = (conv, imageSize, conv.colRows, conv.im2colJobs, geometry.group)
+                let (geometry, size, rows, jobs, shape) = (conv, imageSize, conv.colRows, conv.im2colJobs, productShape)
                 let (x, weights, out) = (SharedPointer(b.data), SharedPointer(params[0].data), SharedPointer(y))
                 Parallel.forEach(outer) { n in
                     let c = col.advanced(by: n * rows * hw)
                     for job in 0..<jobs { geometry.im2col(x.advanced(by: n * size), c, ld: hw, job: job) }
-                    for g in 0..<group {
-                        BLAS.gemmOnThisThread(m: m, n: hw, k: k, a: weights.advanced(by: g * m * k), b: c + g * k * hw,
-                                              c: out.advanced(by: n * stride + g * m * hw), lda: k, ldb: hw, ldc: hw)
-                    }
-                    if !map.isIdentity {
-                        for o in 0..<outputs {
-                            let row = out.advanced(by: n * stride + o * hw)
-                            map.apply(channel: o, from: row, to: row, count: hw)
-                        }
-                    }
+                    Self.imageForward(shape, weights: weights.base, columns: c, y: out.advanced(by: n * stride), map: map)
                 }
                 continue
             }
@@ -136,6 +128,27 @@ final class ConvolutionLayer: ConvolutionFamilyLayer {
                 first += images
             }
         }
+    }
+
+    /// One image's product: (outputs per group, column rows per group,
+    /// positions, groups, outputs).
+    private struct ProductShape: Sendable { let m, k, hw, group, outputs: Int }
+    private var productShape: ProductShape {
+        let (m, k, hw) = sizes
+        return ProductShape(m: m, k: k, hw: hw, group: geometry.group, outputs: geometry.numOutput)
+    }
+
+    /// One image on the calling thread: y_g = W_g · columns_g written into
+    /// the image's place in the top, then the bias or fused epilogue applied
+    /// there while it is still in this core's cache.
+    private static func imageForward(_ s: ProductShape, weights: UnsafeMutablePointer<Float>, columns: UnsafeMutablePointer<Float>,
+                                     y: UnsafeMutablePointer<Float>, map: ConvEpilogue.Resolved) {
+        for g in 0..<s.group {
+            BLAS.gemmOnThisThread(m: s.m, n: s.hw, k: s.k, a: weights + g * s.m * s.k, b: columns + g * s.k * s.hw,
+                                  c: y + g * s.m * s.hw, lda: s.k, ldb: s.hw, ldc: s.hw)
+        }
+        if map.isIdentity { return }
+        for o in 0..<s.outputs { map.apply(channel: o, from: y + o * s.hw, to: y + o * s.hw, count: s.hw) }
     }
 
     /// Bytes of column matrix per chunk of images: small enough to stay in
