@@ -29,9 +29,16 @@ public enum Parallel {
         set { state.value = max(1, newValue) }
     }
 
-    /// Runs body(i) for i in 0..<n, in parallel when worthwhile.
-    public static func forEach(_ n: Int, _ body: @Sendable (Int) -> Void) {
-        let t = min(threads, n)
+    /// Below this many elements of work a loop runs on the calling thread:
+    /// waking the workers costs more, about 50 µs on these machines (LeNet's
+    /// pools at batch 10, 115 K and 32 K inputs: 0.05 and 0.04 ms on one
+    /// thread, 0.09 and 0.11 ms on two).
+    public static let serialWork = 1 << 18
+
+    /// Runs body(i) for i in 0..<n, in parallel when worthwhile: `work`, when
+    /// given, is the loop's elements in all, and a small loop runs serially.
+    public static func forEach(_ n: Int, work: Int? = nil, _ body: @Sendable (Int) -> Void) {
+        let t = (work ?? Int.max) < serialWork ? 1 : min(threads, n)
         if t <= 1 {
             for i in 0..<n { body(i) }
             return

@@ -39,7 +39,7 @@ final class PoolingLayer: Layer {
             // Forward only: no argmax to keep, vectorised maxima.
             let rowFloats = Int(sc_max_pool_row_floats(Int32(w.width), Int32(w.outW), Int32(w.kw), Int32(w.sw)))
             let rows = SharedPointer(workspace.buffer(0, count: planes * rowFloats))
-            Parallel.forEach(planes) { p in
+            Parallel.forEach(planes, work: b.count) { p in
                 sc_max_pool_plane(x.advanced(by: p * w.height * w.width), y.advanced(by: p * w.outH * w.outW),
                                   Int32(w.height), Int32(w.width), Int32(w.outH), Int32(w.outW), Int32(w.kh), Int32(w.kw),
                                   Int32(w.sh), Int32(w.sw), Int32(w.ph), Int32(w.pw), rows.advanced(by: p * rowFloats))
@@ -49,7 +49,7 @@ final class PoolingLayer: Layer {
         if isMax, argmax.count != t.count { argmax = Array(repeating: 0, count: t.count) }
         argmax.withUnsafeMutableBufferPointer { am in
             let mask = SharedPointer(am.baseAddress!)
-            Parallel.forEach(planes) { p in
+            Parallel.forEach(planes, work: b.count) { p in
                 // One plane's windows in CKernels (vectorised where the CPU allows).
                 sc_pool_forward_plane(x.advanced(by: p * w.height * w.width), y.advanced(by: p * w.outH * w.outW),
                                       isMax ? mask.advanced(by: p * w.outH * w.outW) : nil,
@@ -71,7 +71,7 @@ final class PoolingLayer: Layer {
         let isMax = pooling.method == "MAX"
         argmax.withUnsafeMutableBufferPointer { am in
             let mask = SharedPointer(am.baseAddress!)
-            Parallel.forEach(planes) { p in
+            Parallel.forEach(planes, work: b.count) { p in
                 let dst = dx.advanced(by: p * w.height * w.width), src = dy.advanced(by: p * w.outH * w.outW)
                 dst.update(repeating: 0, count: w.height * w.width)
                 for oh in 0..<w.outH {
