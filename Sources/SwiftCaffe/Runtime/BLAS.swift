@@ -72,7 +72,7 @@ public enum BLAS {
     public static func axpy(_ n: Int, _ alpha: Float, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         _ = libraryThreadingOff
         let (px, py) = (SharedPointer(UnsafeMutablePointer(mutating: x)), SharedPointer(y))
-        Parallel.forEach((n + vectorBlock - 1) / vectorBlock) { i in
+        Parallel.forEach((n + vectorBlock - 1) / vectorBlock, work: n) { i in
             let lo = i * vectorBlock
             cblas_saxpy(Int32(min(vectorBlock, n - lo)), alpha, px.base + lo, 1, py.base + lo, 1)
         }
@@ -87,7 +87,7 @@ public enum BLAS {
         partial.withUnsafeMutableBufferPointer { p in
             let (px, py, out) = (SharedPointer(UnsafeMutablePointer(mutating: x)), SharedPointer(UnsafeMutablePointer(mutating: y)),
                                  SharedPointer(p.baseAddress!))
-            Parallel.forEach(blocks) { i in
+            Parallel.forEach(blocks, work: n) { i in
                 let lo = i * vectorBlock
                 out[i] = cblas_sdot(Int32(min(vectorBlock, n - lo)), px.base + lo, 1, py.base + lo, 1)
             }
@@ -99,7 +99,7 @@ public enum BLAS {
     public static func scal(_ n: Int, _ alpha: Float, _ x: UnsafeMutablePointer<Float>) {
         _ = libraryThreadingOff
         let px = SharedPointer(x)
-        Parallel.forEach((n + vectorBlock - 1) / vectorBlock) { i in
+        Parallel.forEach((n + vectorBlock - 1) / vectorBlock, work: n) { i in
             let lo = i * vectorBlock
             cblas_sscal(Int32(min(vectorBlock, n - lo)), alpha, px.base + lo, 1)
         }

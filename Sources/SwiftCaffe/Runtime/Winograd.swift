@@ -75,9 +75,11 @@ final class WinogradF43 {
     /// output starts at y + n·yStride (its channels contiguous planes).
     func forward(x: UnsafePointer<Float>, images: Int, weights: UnsafePointer<Float>, map: ConvEpilogue.Resolved,
                  y: UnsafeMutablePointer<Float>, yStride: Int, workspace: Workspace) {
+        // Copies the parallel loops' closures can take (self is not Sendable).
+        let (group, outputs) = (self.group, self.outputs)
         let channels = conv.channels, cg = channels / group, kg = outputs / group
         let (th, tw) = (tilesH, tilesW)
-        let u = filters(weights), uStride = outputs * cg
+        let u = SharedPointer(filters(weights)), uStride = outputs * cg
         // The batch channels-last, one block of positions per task.
         let plane = conv.height * conv.width, imageSize = channels * plane
         let last = SharedPointer(workspace.buffer(3, count: images * imageSize))
@@ -110,18 +112,16 @@ final class WinogradF43 {
                                 Int32(min(tiles, i * per + per)), v.base, vStride)
             }
             // The 36 · group products are independent: one whole GEMM per task.
-            let (weights, group, outputs) = (SharedPointer(u), self.group, self.outputs)
             Parallel.forEach(36 * group) { i in
                 let (xi, g) = (i / group, i % group)
                 BLAS.gemmOnThisThread(transB: true, m: tiles, n: kg, k: cg, a: v.advanced(by: xi * vStride + g * cg),
-                                      b: weights.advanced(by: xi * uStride + g * kg * cg), c: m.advanced(by: xi * mStride + g * kg),
+                                      b: u.advanced(by: xi * uStride + g * kg * cg), c: m.advanced(by: xi * mStride + g * kg),
                                       lda: channels, ldb: cg, ldc: outputs)
             }
             scale.withUnsafeBufferPointer { a in
                 shift.withUnsafeBufferPointer { b in
                     let (a, b) = (SharedPointer(UnsafeMutablePointer(mutating: a.baseAddress!)),
                                   SharedPointer(UnsafeMutablePointer(mutating: b.baseAddress!)))
-                    let outputs = self.outputs
                     Parallel.forEach(tasks) { i in
                         sc_wino43_output(m.base, mStride, Int32(outputs), Int32(geometry.outH), Int32(geometry.outW), Int32(th),
                                          Int32(tw), Int32(tile0), Int32(min(tiles, i * per)), Int32(min(tiles, i * per + per)),
