@@ -1,12 +1,9 @@
 #include "kernels.h"
+#include "vectors.h"
 
 #include <float.h>
 #include <math.h>
 #include <string.h>
-
-#define CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-
-typedef int v16i __attribute__((vector_size(64)));
 
 CLONES static void add_scaled_squares(float *restrict a, const float *restrict p, int n, float sign) {
     for (int i = 0; i < n; i++) a[i] += sign * p[i] * p[i];
@@ -120,17 +117,6 @@ CLONES void sc_pool_forward_plane(const float *src, float *dst, int32_t *mask, i
         }
     }
 }
-
-typedef float v16f __attribute__((vector_size(64)));
-typedef float v16u __attribute__((vector_size(64), aligned(4)));
-typedef float v8u __attribute__((vector_size(32), aligned(4)));
-typedef float v4u __attribute__((vector_size(16), aligned(4)));
-
-/* Lanes 0, 2, …, 30 of the 32 floats at p: every other input, for stride 2.
- * (Macros: a function passing v16f by value would change the ABI per target.) */
-#define EVENS(p)                                                                                                           \
-    __builtin_shufflevector(*(const v16u *)(p), *(const v16u *)((p) + 16), 0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24,   \
-                            26, 28, 30)
 
 /* Caffe's comparison: a value replaces the maximum only if greater, so a NaN
  * never does (x86's max returns its second operand when either is NaN). */

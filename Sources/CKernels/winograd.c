@@ -16,19 +16,14 @@
  * (AlexNet's 13×13 maps have four tiles per row). The input is therefore
  * read channels-last, from a transposed copy (sc_to_channels_last). */
 #include "kernels.h"
+#include "vectors.h"
 
 #include <string.h>
-
-#define CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-
-typedef float v16f __attribute__((vector_size(64)));
-typedef int v16i __attribute__((vector_size(64)));
 
 /* Vector loads and stores of len ≤ 16 floats. A full vector goes through an
  * unaligned vector type: written as memcpy(v, p, 64) beside the partial
  * memcpy(v, p, 4·len), the compiler merges the two into one library call
  * of variable length, which made the transforms several times slower. */
-typedef float v16u __attribute__((vector_size(64), aligned(4)));
 
 __attribute__((always_inline)) static inline void load(v16f *v, const float *p, int len) {
     if (len == 16) *v = *(const v16u *)p;
@@ -144,7 +139,6 @@ CLONES void sc_wino43_input(const float *x, int height, int width, int channels,
         o[3] = b_ + 8 * d_ + m[5];                                             \
     } while (0)
 
-typedef float v4u __attribute__((vector_size(16), aligned(4)));
 
 /* Transposes the 16×16 matrix whose rows are r[0..15]: for b = 8, 4, 2, 1,
  * rows r and r + b (r without bit b) swap their off-diagonal b × b blocks,

@@ -102,7 +102,7 @@ final class WinogradTests: XCTestCase {
         layer.params[1].set(b)
         try n.forward()
         XCTAssertLessThan(error(n.blob("c")!.values, direct(x, shape, w, b, outputs: 192, group: 1, pad: 1)), 1e-5)
-        // Where im2col + GEMM is faster it stays: below 32 input channels per
+        // Where im2col + GEMM is faster it stays: below 16 input channels per
         // group, fewer than 16 tiles, or products too small for BLAS.
         for (shape, outputs) in [([1, 16, 13, 13], 64), ([1, 512, 7, 7], 512), ([1, 64, 13, 13], 256)] {
             let n = try convolution(shape, outputs: outputs, group: 1, pad: 1)

@@ -47,6 +47,23 @@ void sc_skinny_inner_product(const float *x, int m, int k, const float *w, const
 void sc_im2col_piece(const float *plane, float *col, size_t ld, int height, int width, int kh, int kernel_w, int pad_h,
                      int pad_w, int stride_h, int stride_w, int dilation_h, int dilation_w, int out_h, int out_w);
 
+/* Direct convolution of an input with few channels, see direct_conv.c.
+ * Weights K × taps (taps = C·KH·KW) packed into blocks of 16 output
+ * channels, taps × 16 each, zeros past K: ((K + 15) / 16)·taps·16 floats. */
+void sc_direct_conv_pack(const float *w, int outputs, int taps, float *packed);
+
+/* Floats per padded input row in the scratch of sc_direct_conv_rows, which
+ * takes channels·kernel_h of them. */
+int sc_direct_conv_row_floats(int width, int pad_w, int out_w, int kernel_w, int stride_w, int dilation_w);
+
+/* Output rows [oh_lo, oh_hi) of one image x (C × H × W), every output
+ * channel: y = conv·scale[k] + shift[k], then the ReLU with slope if relu,
+ * into y (K × out_h × out_w). stride_w must be 1 or 2. rows: scratch. */
+void sc_direct_conv_rows(const float *x, int channels, int height, int width, const float *packed, int outputs,
+                         int kernel_h, int kernel_w, int stride_h, int stride_w, int pad_h, int pad_w, int dilation_h,
+                         int dilation_w, int out_h, int out_w, int oh_lo, int oh_hi, const float *scale,
+                         const float *shift, int relu, float slope, float *y, float *rows);
+
 /* Winograd F(4×4, 3×3), see winograd.c for the method and the layouts.
  * Filter: w is K × C × 3 × 3; writes U[ξ][k][c] for k in [k_lo, k_hi). */
 void sc_wino43_filter(const float *w, int k_lo, int k_hi, int channels, float *u, size_t xi_stride);

@@ -16,6 +16,10 @@ final class ConvolutionLayer: ConvolutionFamilyLayer {
     /// Set at reshape for 3×3 stride-1 convolutions: forward by Winograd F(4×4, 3×3).
     private var winograd: WinogradF43?
     var usesWinograd: Bool { winograd != nil }
+    /// Set at reshape when the input has few channels (a first layer):
+    /// forward by direct summation (DirectConvolution).
+    private var direct: DirectConvolution?
+    var usesDirect: Bool { direct != nil }
     /// Set by the net for one fused inference forward (InferenceFusion): the
     /// per-channel affine map and ReLU of the layers folded into this one,
     /// and where the result goes (the top, or its channels of a Concat's top).
@@ -29,6 +33,8 @@ final class ConvolutionLayer: ConvolutionFamilyLayer {
         isPointwise = r.kernel == [1, 1] && r.stride == [1, 1] && r.pad == [0, 0]
         winograd = WinogradF43.suits(conv, group: geometry.group, outputs: geometry.numOutput, images: r.outer)
             ? WinogradF43(conv: conv, group: geometry.group, outputs: geometry.numOutput) : nil
+        direct = !isPointwise && winograd == nil && DirectConvolution.suits(conv, group: geometry.group)
+            ? DirectConvolution(conv: conv, outputs: geometry.numOutput) : nil
     }
 
     /// (outputs per group, column rows per group, output positions per image).
@@ -88,6 +94,10 @@ final class ConvolutionLayer: ConvolutionFamilyLayer {
                     let row = out.advanced(by: (i / outputs) * stride + (i % outputs) * hw)
                     map.apply(channel: i % outputs, from: row, to: row, count: hw)
                 }
+                continue
+            }
+            if let direct {
+                direct.forward(x: b.data, images: outer, weights: params[0].data, map: map, y: y, yStride: stride, workspace: workspace)
                 continue
             }
             if let winograd {
