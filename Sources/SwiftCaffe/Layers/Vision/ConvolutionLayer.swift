@@ -108,13 +108,19 @@ final class ConvolutionLayer: ConvolutionFamilyLayer {
                 // Small images: each thread takes whole images through
                 // im2col, the product and the epilogue, its columns still in
                 // its core's cache (LeNet's conv2 at batch 10: 128 KB each).
-                let col = SharedPointer(workspace.buffer(0, count: outer * conv.colRows * hw))
-                let (geometry, size, rows, jobs, shape) = (conv, imageSize, conv.colRows, conv.im2colJobs, productShape)
+                // One column matrix per task, reused for its images: it
+                // stays in the core's cache (one per image made every
+                // image's columns a write to memory).
+                let tasks = min(Parallel.threads, outer), per = (outer + tasks - 1) / tasks
+                let col = SharedPointer(workspace.buffer(0, count: tasks * conv.colRows * hw))
+                let (geometry, size, rows, jobs, shape, images) = (conv, imageSize, conv.colRows, conv.im2colJobs, productShape, outer)
                 let (x, weights, out) = (SharedPointer(b.data), SharedPointer(params[0].data), SharedPointer(y))
-                Parallel.forEach(outer) { n in
-                    let c = col.advanced(by: n * rows * hw)
-                    for job in 0..<jobs { geometry.im2col(x.advanced(by: n * size), c, ld: hw, job: job) }
-                    Self.imageForward(shape, weights: weights.base, columns: c, y: out.advanced(by: n * stride), map: map)
+                Parallel.forEach(tasks) { task in
+                    let c = col.advanced(by: task * rows * hw)
+                    for n in task * per..<min(images, task * per + per) {
+                        for job in 0..<jobs { geometry.im2col(x.advanced(by: n * size), c, ld: hw, job: job) }
+                        Self.imageForward(shape, weights: weights.base, columns: c, y: out.advanced(by: n * stride), map: map)
+                    }
                 }
                 continue
             }
