@@ -184,11 +184,15 @@ if args.contains("--zoo-only") {
 }
 
 // Per-layer forward ms of a deploy net (unfused), for finding what bounds a row,
-// then the whole pass:
-// --profile PROTOTXT [--batch N]
+// then the whole pass (--whole: that alone, e.g. under perf record):
+// --profile PROTOTXT [--batch N] [--whole]
 if args.contains("--profile") {
     let net = try makeNet(option("--profile", ""), batch: Int(option("--batch", "10")) ?? 10)
     try net.forward()
+    if args.contains("--whole") {
+        print(pad("whole forward, median", 40) + f(try measure(iterations) { try net.forward() }.median))
+        exit(0)
+    }
     var ms = Array(repeating: [Double](), count: net.layers.count)
     for _ in 0..<iterations {
         for i in net.layers.indices { ms[i].append(try measure(1) { try net.forward(layer: i) }.median) }
