@@ -7,6 +7,22 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* The CPU's spin-wait hint, for a thread polling a flag another core sets
+ * (Parallel's waiting workers). */
+static inline void sc_spin_pause(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
+}
+
+/* Pins the calling thread to the k-th CPU (from 0) of those this process
+ * may run on, not counting skip_cpu; returns the CPU, or −1 if there is no
+ * such CPU or pinning failed (the thread then stays unpinned). */
+int sc_pin_to_allowed_cpu(int skip_cpu, int k);
+
+/* The CPU the calling thread runs on now (−1 if unknown). */
+int sc_current_cpu(void);
+
 /* LRN across channels for one image and plane positions [lo, hi):
  * s = k + coeff·Σ_window x², y = x·s^−beta. acc: hi − lo floats of scratch. */
 void sc_lrn_across_forward(const float *x, float *s, float *y, int channels, int plane, int lo, int hi, int size,
