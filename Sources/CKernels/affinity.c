@@ -5,9 +5,17 @@
 #include <pthread.h>
 #include <sched.h>
 
+/* The CPUs the process may use, as the first worker inherited them from the
+ * thread that started it (once pinned, a worker's own mask is one CPU). */
+static cpu_set_t allowed;
+static int allowed_known;
+static pthread_once_t allowed_once = PTHREAD_ONCE_INIT;
+
+static void capture_allowed(void) { allowed_known = sched_getaffinity(0, sizeof allowed, &allowed) == 0; }
+
 int sc_pin_to_allowed_cpu(int skip_cpu, int k) {
-    cpu_set_t allowed;
-    if (sched_getaffinity(0, sizeof allowed, &allowed) != 0) return -1;
+    pthread_once(&allowed_once, capture_allowed);
+    if (!allowed_known) return -1;
     int seen = 0;
     for (int cpu = 0; cpu < CPU_SETSIZE; cpu++) {
         if (!CPU_ISSET(cpu, &allowed) || cpu == skip_cpu) continue;

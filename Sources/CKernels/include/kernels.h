@@ -15,9 +15,10 @@ static inline void sc_spin_pause(void) {
 #endif
 }
 
-/* Pins the calling thread to the k-th CPU (from 0) of those this process
- * may run on, not counting skip_cpu; returns the CPU, or −1 if there is no
- * such CPU or pinning failed (the thread then stays unpinned). */
+/* Pins the calling thread to the k-th CPU (from 0) of those the process
+ * may run on (as the first caller found them), not counting skip_cpu;
+ * returns the CPU, or −1 if there is no such CPU or pinning failed (the
+ * thread's placement is then unchanged). */
 int sc_pin_to_allowed_cpu(int skip_cpu, int k);
 
 /* The CPU the calling thread runs on now (−1 if unknown). */

@@ -32,11 +32,12 @@ public enum Parallel {
         set { state.value = max(1, newValue) }
     }
 
-    /// Below this many elements of work a loop runs on the calling thread:
-    /// waking the workers costs more, about 50 µs on these machines (LeNet's
-    /// pools at batch 10, 115 K and 32 K inputs: 0.05 and 0.04 ms on one
-    /// thread, 0.09 and 0.11 ms on two).
-    public static let serialWork = 1 << 18
+    /// Below this many elements of work a loop runs on the calling thread,
+    /// where sharing it costs more than it saves. LeNet's whole pass at
+    /// batch 10 (pools of 115 K and 32 K inputs) measured 0.53 ms with 16 K,
+    /// 0.47 with 64 K and 0.50 with 256 K; with Dispatch's 20–45 µs per loop
+    /// it had been 256 K.
+    public static let serialWork = 1 << 16
 
     /// Runs body(i) for i in 0..<n, in parallel when worthwhile: `work`, when
     /// given, is the loop's elements in all, and a small loop runs serially.
@@ -120,6 +121,9 @@ final class SpinningWorkers: @unchecked Sendable {
     /// Workers of the current loop not yet done.
     private let pending = Atomic<Int>(0)
     private let sleepers = Atomic<Int>(0)
+    /// The CPU the current loop's poster ran on when it posted; the workers
+    /// keep off it.
+    private let posterCPU = Atomic<Int>(-1)
     private let busy = Atomic<Bool>(false)
     private let condition = NSCondition()
     /// The current loop's chunk body: written before `posted` is bumped,
@@ -139,17 +143,15 @@ final class SpinningWorkers: @unchecked Sendable {
         let current = posted.load(ordering: .relaxed)
         while started < threads - 1 {
             started += 1
-            let (index, seen, mainCPU) = (started, current, sc_current_cpu())
-            let thread = Thread { [unowned self] in
-                _ = sc_pin_to_allowed_cpu(mainCPU, Int32(index - 1))
-                self.work(index: index, seen: seen)
-            }
+            let (index, seen) = (started, current)
+            let thread = Thread { [unowned self] in self.work(index: index, seen: seen) }
             thread.stackSize = 8 << 20
             thread.start()
         }
         withoutActuallyEscaping(chunk) { chunk in
             body = chunk
             pending.store(threads - 1, ordering: .relaxed)
+            posterCPU.store(Int(sc_current_cpu()), ordering: .relaxed)
             posted.store(((current >> 8) + 1) << 8 | threads, ordering: .sequentiallyConsistent)
             if sleepers.load(ordering: .sequentiallyConsistent) > 0 {
                 condition.lock()
@@ -170,6 +172,7 @@ final class SpinningWorkers: @unchecked Sendable {
 
     private func work(index: Int, seen start: Int) -> Never {
         var seen = start
+        var awayFrom = -2
         while true {
             var word = posted.load(ordering: .acquiring)
             if word == seen {
@@ -196,6 +199,13 @@ final class SpinningWorkers: @unchecked Sendable {
             }
             seen = word
             guard index < word & 0xFF else { continue }
+            // Off the poster's CPU: where both shared one, each waited for
+            // the other's time slice (LeNet's pass took 0.9 ms, not 0.5).
+            let cpu = posterCPU.load(ordering: .relaxed)
+            if cpu != awayFrom {
+                awayFrom = cpu
+                _ = sc_pin_to_allowed_cpu(Int32(cpu), Int32(index - 1))
+            }
             do {
                 let chunk = body!
                 chunk(index)
