@@ -92,7 +92,7 @@ func forwardBesideOpenCV(_ path: String, batch: Int, runs: Int, threads: Int, ro
 }
 
 /// The classic nets of Models/ forward at batch 1 and 10 beside OpenCV DNN
-/// (section 3c; `--zoo-only` runs just this). Fewer runs than AlexNet's:
+/// (section 3c; `--zoo-only` runs just this, `--zoo-nets a,b` only those). Fewer runs than AlexNet's:
 /// VGG-16 at batch 10 takes seconds per pass.
 func benchZoo(threads: Int, kernel: String) throws {
     let runs = Int(option("--zoo-iterations", "5")) ?? 5
@@ -100,7 +100,8 @@ func benchZoo(threads: Int, kernel: String) throws {
     print("")
     print("Classic nets, forward (\(runs) runs, \(4 * runs) at batch 1, best median of \(rounds) alternating rounds, ms)")
     print("                                        batch  SwiftCaffe  OpenCV DNN  ratio  (target: ratio ≤ 0.7)  kernel")
-    for net in ["lenet", "squeezenet", "nin", "googlenet", "resnet50", "vgg16"] {
+    let nets = option("--zoo-nets", "lenet,squeezenet,nin,googlenet,resnet50,vgg16").split(separator: ",").map(String.init)
+    for net in nets {
         let path = "Models/\(net)/deploy.prototxt"
         for batch in [1, 10] {
             // Batch 1 passes are short: four times the runs, so that one slow
