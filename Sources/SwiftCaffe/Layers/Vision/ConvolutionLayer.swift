@@ -9,8 +9,9 @@
 /// has an image for every thread and the columns are small (1×1, or up to
 /// imageColumnBytes), each thread takes whole images from columns to
 /// epilogue. A 3×3 kernel with stride 1 runs forward by Winograd's F(4×4,
-/// 3×3) (WinogradF43), a quarter of the multiplies; its backward is the GEMM
-/// one. Two spatial axes.
+/// 3×3) (WinogradF43), a quarter of the multiplies, and an input of at most
+/// four channels (a first layer) by direct summation (DirectConvolution);
+/// their backward is the GEMM one. Two spatial axes.
 final class ConvolutionLayer: ConvolutionFamilyLayer {
     private var isPointwise = false
     /// Set at reshape for 3×3 stride-1 convolutions: forward by Winograd F(4×4, 3×3).
