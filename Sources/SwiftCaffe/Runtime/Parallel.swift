@@ -98,14 +98,16 @@ public enum Parallel {
 }
 
 /// The threads behind `Parallel.forEach`: the calling thread takes chunk 0
-/// and long-lived workers the others. Between loops a worker spins for
+/// and long-lived workers the others. Between loops a worker polls for
 /// `spinNanoseconds` before it sleeps, so a net's next layer finds it
-/// awake. Dispatch's concurrentPerform wakes its workers for every call:
-/// measured on these 2-core VMs, 20–45 µs per call beyond the work (a loop
-/// of 2 × 150 µs took 195 µs, of 2 × 15 µs 52), against under 1 µs here;
-/// a forward pass has 50–300 such loops. Used when the loop's threads fit
-/// the cores this process may take; a loop that starts while another runs
-/// (nested, or from a second thread) goes to concurrentPerform.
+/// awake; it yields every 64 polls, so a thread that wants its core gets it.
+/// Dispatch's concurrentPerform wakes its workers for every call: measured
+/// on these 2-core VMs, 20–45 µs per call beyond the work (a loop of
+/// 2 × 150 µs took 195 µs, of 2 × 15 µs 52), against under 1 µs here; a
+/// forward pass has 50–300 such loops. Used when the loop's threads fit the
+/// cores this process may take; a loop that starts while another runs
+/// (nested, or from a second thread) finds `run` refused and runs on its
+/// caller.
 final class SpinningWorkers: @unchecked Sendable {
     static let shared = SpinningWorkers()
 
