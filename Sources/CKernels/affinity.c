@@ -29,3 +29,9 @@ int sc_pin_to_allowed_cpu(int skip_cpu, int k) {
 }
 
 int sc_current_cpu(void) { return sched_getcpu(); }
+
+int sc_allowed_cpu_count(void) {
+    cpu_set_t mine;
+    if (sched_getaffinity(0, sizeof mine, &mine) != 0) return -1;
+    return CPU_COUNT(&mine);
+}

@@ -23,14 +23,22 @@ final class CLITests: XCTestCase {
 
     func run(_ args: [String], environment: [String: String] = [:]) throws -> Run { try Self.run(args, environment: environment) }
 
-    /// Runs swiftcaffe from the repository root; `signal` is sent after `signalAfter` seconds.
-    static func run(_ args: [String], environment: [String: String] = [:], signal: Int32? = nil, signalAfter: Double = 0) throws -> Run {
+    /// Runs swiftcaffe from the repository root, through `launcher` (a
+    /// command and its arguments, e.g. taskset) when given; `signal` is sent
+    /// after `signalAfter` seconds.
+    static func run(_ args: [String], environment: [String: String] = [:], launcher: [String] = [], signal: Int32? = nil,
+                    signalAfter: Double = 0) throws -> Run {
         guard FileManager.default.isExecutableFile(atPath: Self.binary.path) else {
             throw XCTSkip("swiftcaffe binary not built at \(Self.binary.path)")
         }
         let p = Process()
-        p.executableURL = Self.binary
-        p.arguments = args
+        if let command = launcher.first {
+            p.executableURL = URL(fileURLWithPath: command)
+            p.arguments = Array(launcher.dropFirst()) + [Self.binary.path] + args
+        } else {
+            p.executableURL = Self.binary
+            p.arguments = args
+        }
         p.currentDirectoryURL = Paths.root
         if !environment.isEmpty {
             p.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
@@ -123,6 +131,21 @@ final class CLITests: XCTestCase {
         let version = try run(["--version"])
         XCTAssertEqual(version.status, 0)
         XCTAssertTrue(version.stdout.hasPrefix(SwiftCaffeVersion.string + "\nBLAS: OpenBLAS, kernel "), version.stdout)
+    }
+
+    /// The default thread count is the CPUs the process may use, not all of
+    /// the machine's: one under `taskset -c 0` (spinning workers on a CPU
+    /// they share with the main thread would only wait for each other).
+    func testThreadsFollowTheCPUsTheProcessMayUse() throws {
+        let taskset = "/usr/bin/taskset"
+        guard FileManager.default.isExecutableFile(atPath: taskset) else { throw XCTSkip("no \(taskset)") }
+        let pinned = try Self.run(["--version"], environment: ["SWIFTCAFFE_THREADS": ""], launcher: [taskset, "-c", "0"])
+        XCTAssertEqual(pinned.status, 0, pinned.stderr)
+        XCTAssertTrue(pinned.stdout.contains(", 1 thread(s)"), pinned.stdout)
+        if ProcessInfo.processInfo.activeProcessorCount >= 2 {
+            let both = try Self.run(["--version"], environment: ["SWIFTCAFFE_THREADS": ""], launcher: [taskset, "-c", "0,1"])
+            XCTAssertTrue(both.stdout.contains(", 2 thread(s)"), both.stdout)
+        }
     }
 
     func testUpgradeWritesCurrentSyntaxAndListsChanges() throws {

@@ -24,6 +24,10 @@ int sc_pin_to_allowed_cpu(int skip_cpu, int k);
 /* The CPU the calling thread runs on now (−1 if unknown). */
 int sc_current_cpu(void);
 
+/* How many CPUs the calling thread may run on (taskset, a container's
+ * cpuset), or −1 if unknown. */
+int sc_allowed_cpu_count(void);
+
 /* LRN across channels for one image and plane positions [lo, hi):
  * s = k + coeff·Σ_window x², y = x·s^−beta. acc: hi − lo floats of scratch. */
 void sc_lrn_across_forward(const float *x, float *s, float *y, int channels, int plane, int lo, int hi, int size,

@@ -76,10 +76,14 @@ public enum Parallel {
         return min(SpinningWorkers.maxThreads, coresForThisProcess)
     }()
 
-    /// All cores, divided among the ranks of an mpirun job on this machine.
+    /// The cores this process may run on (fewer under taskset or a
+    /// container's cpuset), divided among the ranks of an mpirun job on this
+    /// machine.
     static var coresForThisProcess: Int {
         let ranksHere = Int(ProcessInfo.processInfo.environment["OMPI_COMM_WORLD_LOCAL_SIZE"] ?? "") ?? 1
-        return max(1, ProcessInfo.processInfo.activeProcessorCount / max(1, ranksHere))
+        let allowed = Int(sc_allowed_cpu_count())
+        let cores = allowed > 0 ? min(allowed, ProcessInfo.processInfo.activeProcessorCount) : ProcessInfo.processInfo.activeProcessorCount
+        return max(1, cores / max(1, ranksHere))
     }
 
     private final class ThreadCount: @unchecked Sendable {
