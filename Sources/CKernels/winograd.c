@@ -24,7 +24,6 @@
  * unaligned vector type: written as memcpy(v, p, 64) beside the partial
  * memcpy(v, p, 4·len), the compiler merges the two into one library call
  * of variable length, which made the transforms several times slower. */
-
 __attribute__((always_inline)) static inline void load(v16f *v, const float *p, int len) {
     if (len == 16) *v = *(const v16u *)p;
     else memcpy(v, p, sizeof(float) * (size_t)len);
@@ -138,7 +137,6 @@ CLONES void sc_wino43_input(const float *x, int height, int width, int channels,
         o[2] = a_ + 4 * c_;                                                    \
         o[3] = b_ + 8 * d_ + m[5];                                             \
     } while (0)
-
 
 /* Transposes the 16×16 matrix whose rows are r[0..15]: for b = 8, 4, 2, 1,
  * rows r and r + b (r without bit b) swap their off-diagonal b × b blocks,
