@@ -34,10 +34,10 @@ public enum Parallel {
 
     /// Below this many elements of work a loop runs on the calling thread,
     /// where sharing it costs more than it saves. LeNet's whole pass at
-    /// batch 10 (pools of 115 K and 32 K inputs) measured 0.53 ms with 16 K,
-    /// 0.47 with 64 K and 0.50 with 256 K; with Dispatch's 20–45 µs per loop
-    /// it had been 256 K.
-    public static let serialWork = 1 << 16
+    /// batch 10 (pools of 115 K and 32 K inputs), two builds run in turn:
+    /// 0.44–0.45 ms with 4 K or 16 K, 0.47 with 64 K, 0.50 with 256 K. With
+    /// Dispatch's 20–45 µs per loop it had been 256 K.
+    public static let serialWork = 1 << 14
 
     /// Runs body(i) for i in 0..<n, in parallel when worthwhile: `work`, when
     /// given, is the loop's elements in all, and a small loop runs serially.
