@@ -31,6 +31,8 @@ int sc_direct_conv_row_floats(int width, int pad_w, int out_w, int kernel_w, int
     return (n + 15) / 16 * 16;
 }
 
+int sc_direct_conv_pairs_rows(int out_w, int stride_w) { return out_w <= 8 && stride_w == 1; }
+
 void sc_direct_conv_pack(const float *w, int outputs, int taps, float *packed) {
     for (int b = 0; b * 16 < outputs; b++)
         for (int t = 0; t < taps; t++)
@@ -40,14 +42,22 @@ void sc_direct_conv_pack(const float *w, int outputs, int taps, float *packed) {
             }
 }
 
-/* Where a block's sums go: the output rows' places and the epilogue. */
+/* Where a block's sums go: the output rows' places and the epilogue. In
+ * pair mode (rows of at most 8 outputs, stride 1) a vector holds two output
+ * rows, the second read from input rows pair_offset floats on and written
+ * row floats on, if there is one (second). */
 struct destination {
     float *y;
     size_t plane;
     const float *scale, *shift;
     int relu;
     float slope;
+    int pair, second;
+    size_t pair_offset;
+    int row;
 };
+
+typedef float v8f __attribute__((vector_size(32)));
 
 /* One block: for R output channels from o0 (R a constant where it is
  * inlined, so the sums stay in registers) and 16 outputs from column ow0
@@ -63,7 +73,15 @@ __attribute__((always_inline)) static inline void block(const float *rows, int r
         const float *in = rows + (size_t)q * row_floats + (size_t)ow0 * stride_w;
         for (int j = 0; j < kernel_w; j++, w += 16) {
             const float *p = in + j * dilation_w;
-            v16f x = stride_w == 1 ? *(const v16u *)p : EVENS(p);
+            v16f x;
+            if (d.pair) {
+                /* Two output rows of up to 8: lanes 8–15 read the second
+                 * row's buffer, pair_offset floats on. */
+                v8f a = *(const v8u *)p, b = *(const v8u *)(p + d.pair_offset);
+                x = __builtin_shufflevector(a, b, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+            } else {
+                x = stride_w == 1 ? *(const v16u *)p : EVENS(p);
+            }
             for (int r = 0; r < R; r++) acc[r] += x * w[r];
         }
     }
@@ -80,9 +98,15 @@ __attribute__((always_inline)) static inline void block(const float *rows, int r
             v = (v16f)(((v16i)v & positive) | ((v16i)(v * d.slope) & ~positive));
         }
         float *out = d.y + o * d.plane + ow0;
-        if (count == 16) *(v16u *)out = v;
-        else
+        if (d.pair) {
             for (int l = 0; l < count; l++) out[l] = v[l];
+            if (d.second)
+                for (int l = 0; l < count; l++) out[d.row + l] = v[8 + l];
+        } else if (count == 16) {
+            *(v16u *)out = v;
+        } else {
+            for (int l = 0; l < count; l++) out[l] = v[l];
+        }
     }
 }
 
@@ -92,21 +116,32 @@ CLONES void sc_direct_conv_rows(const float *x, int channels, int height, int wi
                                 const float *shift, int relu, float slope, float *y, float *rows) {
     int row_floats = sc_direct_conv_row_floats(width, pad_w, out_w, kernel_w, stride_w, dilation_w);
     int row_count = channels * kernel_h, taps = row_count * kernel_w;
-    size_t plane = (size_t)out_h * out_w;
-    for (int oh = oh_lo; oh < oh_hi; oh++) {
-        /* The input rows under output row oh, zeros outside the image. */
-        for (int c = 0; c < channels; c++)
-            for (int i = 0; i < kernel_h; i++) {
-                float *r = rows + (size_t)(c * kernel_h + i) * row_floats;
-                int ih = oh * stride_h - pad_h + i * dilation_h;
-                memset(r, 0, sizeof(float) * (size_t)row_floats);
-                if (ih >= 0 && ih < height) memcpy(r + pad_w, x + ((size_t)c * height + ih) * width, sizeof(float) * (size_t)width);
-            }
+    size_t plane = (size_t)out_h * out_w, pair_offset = (size_t)row_count * row_floats;
+    /* Rows of up to 8 outputs go two to a vector (LeNet's conv2: 8×8). */
+    int pair = sc_direct_conv_pairs_rows(out_w, stride_w);
+    for (int oh = oh_lo; oh < oh_hi; oh += pair ? 2 : 1) {
+        int second = pair && oh + 1 < oh_hi;
+        /* The input rows under output row oh (and oh + 1), zeros outside the image. */
+        for (int k = 0; k < 1 + pair; k++)
+            for (int c = 0; c < channels; c++)
+                for (int i = 0; i < kernel_h; i++) {
+                    float *r = rows + k * pair_offset + (size_t)(c * kernel_h + i) * row_floats;
+                    int ih = (oh + k) * stride_h - pad_h + i * dilation_h;
+                    memset(r, 0, sizeof(float) * (size_t)row_floats);
+                    if (ih >= 0 && ih < height && (k == 0 || second))
+                        memcpy(r + pad_w, x + ((size_t)c * height + ih) * width, sizeof(float) * (size_t)width);
+                }
         for (int o0 = 0; o0 < outputs; o0 += 16) {
             const float *w = packed + (size_t)(o0 / 16) * taps * 16;
             /* A last block of 8 or fewer channels runs 8 accumulators. */
             int R = outputs - o0 > 8 ? 16 : 8;
-            struct destination d = {y + (size_t)oh * out_w, plane, scale, shift, relu, slope};
+            struct destination d = {y + (size_t)oh * out_w, plane, scale, shift, relu, slope, 0, second, pair_offset, out_w};
+            if (pair) {
+                d.pair = 1;
+                if (R == 16) block(rows, row_floats, row_count, kernel_w, 1, dilation_w, w, 0, out_w, o0, outputs, 16, d);
+                else block(rows, row_floats, row_count, kernel_w, 1, dilation_w, w, 0, out_w, o0, outputs, 8, d);
+                continue;
+            }
             for (int ow0 = 0; ow0 < out_w; ow0 += 16) {
                 int n = out_w - ow0 < 16 ? out_w - ow0 : 16;
                 if (R == 16) {

@@ -6,7 +6,8 @@ import XCTest
 /// first layer) against the convolution's definition summed in double
 /// precision: strides 1 and 2 along rows and up to 3 down columns, pads,
 /// dilation, rectangular kernels, output rows that end in a partial block
-/// of 16, output channel counts that leave a partial block of 16 or of 8,
+/// of 16, rows of at most 8 taken two to a vector (with an odd row count),
+/// output channel counts that leave a partial block of 16 or of 8,
 /// a fused epilogue, and an output written among other channels (a Concat).
 final class DirectConvolutionTests: XCTestCase {
     struct Case {
@@ -76,6 +77,12 @@ final class DirectConvolutionTests: XCTestCase {
         Case(shape: [1, 2, 9, 70], outputs: 33, kernel: (3, 3), stride: (1, 2), pad: (1, 1)),
         // A pad wider than the kernel's reach, and a one-pixel output row.
         Case(shape: [1, 3, 5, 2], outputs: 16, kernel: (2, 2), stride: (2, 2), pad: (3, 3)),
+        // Rows of at most 8 outputs, two to a vector. LeNet's conv2 (8 × 8 outputs):
+        Case(shape: [3, 20, 12, 12], outputs: 50, kernel: (5, 5)),
+        // an odd number of rows (the last pair has one), a pad, vertical stride 2, dilation;
+        Case(shape: [1, 7, 13, 7], outputs: 9, kernel: (3, 3), stride: (2, 1), pad: (1, 2), dilation: (1, 2)),
+        // rows of 5 with 32 channels.
+        Case(shape: [2, 32, 7, 7], outputs: 24, kernel: (3, 3)),
     ]
 
     /// The kernel on its own, with an epilogue y = leaky-relu(conv·a + c)
@@ -144,10 +151,10 @@ final class DirectConvolutionTests: XCTestCase {
             let top = n.blob("c")!
             XCTAssertLessThan(error(top.values, definition(x, c, w, b, outH: top.dim(2), outW: top.dim(3))), 1e-5, "\(c)")
         }
-        // More channels, a stride of 4 along rows (AlexNet's conv1), groups:
-        // not this path.
-        for (shape, params) in [([1, 8, 20, 20], "kernel_size: 3"), ([1, 3, 40, 40], "kernel_size: 11 stride: 4"),
-                                ([1, 4, 20, 20], "kernel_size: 3 group: 2")] {
+        // More channels on rows over 8, more than 32 on small rows, a
+        // stride of 4 along rows (AlexNet's conv1), groups: not this path.
+        for (shape, params) in [([1, 8, 20, 20], "kernel_size: 3"), ([1, 33, 8, 8], "kernel_size: 3"),
+                                ([1, 3, 40, 40], "kernel_size: 11 stride: 4"), ([1, 4, 20, 20], "kernel_size: 3 group: 2")] {
             let n = try Net(graph: try buildNet(net(input: shape, """
                 layer { name: "c" type: "Convolution" bottom: "data" top: "c" convolution_param { num_output: 8 \(params) } }
                 """)))

@@ -73,8 +73,12 @@ void sc_im2col_piece(const float *plane, float *col, size_t ld, int height, int 
  * channels, taps × 16 each, zeros past K: ((K + 15) / 16)·taps·16 floats. */
 void sc_direct_conv_pack(const float *w, int outputs, int taps, float *packed);
 
+/* Whether sc_direct_conv_rows puts two output rows in a vector (rows of at
+ * most 8 outputs, stride 1); its scratch then holds two sets of rows. */
+int sc_direct_conv_pairs_rows(int out_w, int stride_w);
+
 /* Floats per padded input row in the scratch of sc_direct_conv_rows, which
- * takes channels·kernel_h of them. */
+ * takes channels·kernel_h of them (twice that when it pairs rows). */
 int sc_direct_conv_row_floats(int width, int pad_w, int out_w, int kernel_w, int stride_w, int dilation_w);
 
 /* Output rows [oh_lo, oh_hi) of one image x (C × H × W), every output

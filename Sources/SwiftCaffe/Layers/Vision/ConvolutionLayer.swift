@@ -10,15 +10,16 @@
 /// imageColumnBytes), each thread takes whole images from columns to
 /// epilogue. A 3×3 kernel with stride 1 runs forward by Winograd's F(4×4,
 /// 3×3) (WinogradF43), a quarter of the multiplies, and an input of at most
-/// four channels (a first layer) by direct summation (DirectConvolution);
+/// four channels (a first layer), or rows of at most 8 outputs from up to 32
+/// channels, by direct summation (DirectConvolution);
 /// their backward is the GEMM one. Two spatial axes.
 final class ConvolutionLayer: ConvolutionFamilyLayer {
     private var isPointwise = false
     /// Set at reshape for 3×3 stride-1 convolutions: forward by Winograd F(4×4, 3×3).
     private var winograd: WinogradF43?
     var usesWinograd: Bool { winograd != nil }
-    /// Set at reshape when the input has few channels (a first layer):
-    /// forward by direct summation (DirectConvolution).
+    /// Set at reshape when the input has few channels (a first layer), or
+    /// small maps and up to 32: forward by direct summation (DirectConvolution).
     private var direct: DirectConvolution?
     var usesDirect: Bool { direct != nil }
     /// Set by the net for one fused inference forward (InferenceFusion): the
