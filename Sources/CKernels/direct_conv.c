@@ -42,31 +42,30 @@ void sc_direct_conv_pack(const float *w, int outputs, int taps, float *packed) {
             }
 }
 
-/* Where a block's sums go: the output rows' places and the epilogue. In
- * pair mode (rows of at most 8 outputs, stride 1) a vector holds two output
- * rows, the second read from input rows pair_offset floats on and written
- * row floats on, if there is one (second). */
+/* Where a block's sums go: the output rows' places and the epilogue. With
+ * paired rows, the second row's inputs lie pair_offset floats after the
+ * first's, and its outputs row floats after (if there is one: second). */
 struct destination {
     float *y;
     size_t plane;
     const float *scale, *shift;
     int relu;
     float slope;
-    int pair, second;
+    int second;
     size_t pair_offset;
     int row;
 };
 
 typedef float v8f __attribute__((vector_size(32)));
 
-/* One block: for R output channels from o0 (R a constant where it is
- * inlined, so the sums stay in registers) and 16 outputs from column ow0
- * (count of them in the row), the sum over taps of the 16 inputs under the
+/* One block: for R output channels from o0 (R, stride_w and pair constants
+ * where it is inlined, so the sums stay in registers) and 16 outputs from
+ * column ow0 (count of them in the row; with pair, up to 8 of two rows), the sum over taps of the 16 inputs under the
  * tap times channel r's weight, mapped and stored. rows: one padded input
  * row per (c, i). */
 __attribute__((always_inline)) static inline void block(const float *rows, int row_floats, int row_count, int kernel_w,
                                                         int stride_w, int dilation_w, const float *w, int ow0, int count,
-                                                        int o0, int outputs, int R, struct destination d) {
+                                                        int o0, int outputs, int R, int pair, struct destination d) {
     v16f acc[16];
     for (int r = 0; r < R; r++) acc[r] = (v16f){0};
     for (int q = 0; q < row_count; q++) {
@@ -74,7 +73,7 @@ __attribute__((always_inline)) static inline void block(const float *rows, int r
         for (int j = 0; j < kernel_w; j++, w += 16) {
             const float *p = in + j * dilation_w;
             v16f x;
-            if (d.pair) {
+            if (pair) {
                 /* Two output rows of up to 8: lanes 8–15 read the second
                  * row's buffer, pair_offset floats on. */
                 v8f a = *(const v8u *)p, b = *(const v8u *)(p + d.pair_offset);
@@ -98,7 +97,7 @@ __attribute__((always_inline)) static inline void block(const float *rows, int r
             v = (v16f)(((v16i)v & positive) | ((v16i)(v * d.slope) & ~positive));
         }
         float *out = d.y + o * d.plane + ow0;
-        if (d.pair) {
+        if (pair) {
             for (int l = 0; l < count; l++) out[l] = v[l];
             if (d.second)
                 for (int l = 0; l < count; l++) out[d.row + l] = v[8 + l];
@@ -135,21 +134,20 @@ CLONES void sc_direct_conv_rows(const float *x, int channels, int height, int wi
             const float *w = packed + (size_t)(o0 / 16) * taps * 16;
             /* A last block of 8 or fewer channels runs 8 accumulators. */
             int R = outputs - o0 > 8 ? 16 : 8;
-            struct destination d = {y + (size_t)oh * out_w, plane, scale, shift, relu, slope, 0, second, pair_offset, out_w};
+            struct destination d = {y + (size_t)oh * out_w, plane, scale, shift, relu, slope, second, pair_offset, out_w};
             if (pair) {
-                d.pair = 1;
-                if (R == 16) block(rows, row_floats, row_count, kernel_w, 1, dilation_w, w, 0, out_w, o0, outputs, 16, d);
-                else block(rows, row_floats, row_count, kernel_w, 1, dilation_w, w, 0, out_w, o0, outputs, 8, d);
+                if (R == 16) block(rows, row_floats, row_count, kernel_w, 1, dilation_w, w, 0, out_w, o0, outputs, 16, 1, d);
+                else block(rows, row_floats, row_count, kernel_w, 1, dilation_w, w, 0, out_w, o0, outputs, 8, 1, d);
                 continue;
             }
             for (int ow0 = 0; ow0 < out_w; ow0 += 16) {
                 int n = out_w - ow0 < 16 ? out_w - ow0 : 16;
                 if (R == 16) {
-                    if (stride_w == 1) block(rows, row_floats, row_count, kernel_w, 1, dilation_w, w, ow0, n, o0, outputs, 16, d);
-                    else block(rows, row_floats, row_count, kernel_w, 2, dilation_w, w, ow0, n, o0, outputs, 16, d);
+                    if (stride_w == 1) block(rows, row_floats, row_count, kernel_w, 1, dilation_w, w, ow0, n, o0, outputs, 16, 0, d);
+                    else block(rows, row_floats, row_count, kernel_w, 2, dilation_w, w, ow0, n, o0, outputs, 16, 0, d);
                 } else {
-                    if (stride_w == 1) block(rows, row_floats, row_count, kernel_w, 1, dilation_w, w, ow0, n, o0, outputs, 8, d);
-                    else block(rows, row_floats, row_count, kernel_w, 2, dilation_w, w, ow0, n, o0, outputs, 8, d);
+                    if (stride_w == 1) block(rows, row_floats, row_count, kernel_w, 1, dilation_w, w, ow0, n, o0, outputs, 8, 0, d);
+                    else block(rows, row_floats, row_count, kernel_w, 2, dilation_w, w, ow0, n, o0, outputs, 8, 0, d);
                 }
             }
         }

@@ -18,9 +18,11 @@ struct DirectConvolution {
     /// Off when SWIFTCAFFE_DIRECT_CONV=0.
     static let enabled = ProcessInfo.processInfo.environment["SWIFTCAFFE_DIRECT_CONV"] != "0"
 
-    /// Whether this convolution can, and should, run this way: one group of
-    /// at most `maxChannels` input channels, stride 1 or 2 along the rows
-    /// (a vector takes 16 neighbouring inputs, or the even lanes of 32).
+    /// Whether this convolution can, and should, run this way: one group,
+    /// and either at most `maxChannels` input channels with stride 1 or 2
+    /// along the rows (a vector takes 16 neighbouring inputs, or the even
+    /// lanes of 32), or rows of at most 8 outputs at stride 1 (two to a
+    /// vector) from at most `maxChannelsForSmallMaps`.
     static func suits(_ conv: ConvGeometry2D, group: Int) -> Bool {
         let fewChannels = conv.channels <= maxChannels && (conv.strideW == 1 || conv.strideW == 2)
         let smallMaps = conv.channels <= maxChannelsForSmallMaps && conv.outW <= 8 && conv.strideW == 1
@@ -44,35 +46,29 @@ struct DirectConvolution {
         let packed = SharedPointer(workspace.buffer(0, count: (outputs + 15) / 16 * 16 * taps))
         sc_direct_conv_pack(weights, Int32(outputs), Int32(taps), packed.base)
 
-        // Rows of outputs per task: about four tasks per thread.
+        // Rows of outputs per task: about four tasks per thread, an even
+        // number so that paired rows stay in one task.
         let blocks = min(conv.outH, max(1, (4 * Parallel.threads + images - 1) / images))
-        let rowsPerBlock = (conv.outH + blocks - 1) / blocks + ((conv.outH + blocks - 1) / blocks) % 2
+        let rowsPerBlock = ((conv.outH + blocks - 1) / blocks + 1) / 2 * 2
         let rowFloats = Int(sc_direct_conv_row_floats(Int32(conv.width), Int32(conv.padW), Int32(conv.outW), Int32(conv.kernelW),
                                                       Int32(conv.strideW), Int32(conv.dilationW)))
         let sets = sc_direct_conv_pairs_rows(Int32(conv.outW), Int32(conv.strideW)) != 0 ? 2 : 1
         let scratchFloats = sets * conv.channels * conv.kernelH * rowFloats
         let scratch = SharedPointer(workspace.buffer(1, count: images * blocks * scratchFloats))
 
-        let scale = map.scale ?? [Float](repeating: 1, count: outputs)
-        let shift = map.shift ?? [Float](repeating: 0, count: outputs)
-        let relu: Int32 = map.slope == nil ? 0 : 1, slope = map.slope ?? 0
         let (src, dst) = (SharedPointer(UnsafeMutablePointer(mutating: x)), SharedPointer(y))
         let imageSize = conv.channels * conv.height * conv.width
-        scale.withUnsafeBufferPointer { a in
-            shift.withUnsafeBufferPointer { b in
-                let (a, b) = (SharedPointer(UnsafeMutablePointer(mutating: a.baseAddress!)),
-                              SharedPointer(UnsafeMutablePointer(mutating: b.baseAddress!)))
-                Parallel.forEach(images * blocks) { task in
-                    let (n, block) = (task / blocks, task % blocks)
-                    let lo = block * rowsPerBlock, hi = min(geometry.outH, lo + rowsPerBlock)
-                    guard lo < hi else { return }
-                    let g = geometry
-                    sc_direct_conv_rows(src.advanced(by: n * imageSize), Int32(g.channels), Int32(g.height), Int32(g.width),
-                                        packed.base, Int32(outputs), Int32(g.kernelH), Int32(g.kernelW), Int32(g.strideH),
-                                        Int32(g.strideW), Int32(g.padH), Int32(g.padW), Int32(g.dilationH), Int32(g.dilationW),
-                                        Int32(g.outH), Int32(g.outW), Int32(lo), Int32(hi), a.base, b.base, relu, slope,
-                                        dst.advanced(by: n * yStride), scratch.advanced(by: task * scratchFloats))
-                }
+        map.withKernelArguments(outputs: outputs) { e in
+            Parallel.forEach(images * blocks) { task in
+                let (n, block) = (task / blocks, task % blocks)
+                let lo = block * rowsPerBlock, hi = min(geometry.outH, lo + rowsPerBlock)
+                guard lo < hi else { return }
+                let g = geometry
+                sc_direct_conv_rows(src.advanced(by: n * imageSize), Int32(g.channels), Int32(g.height), Int32(g.width),
+                                    packed.base, Int32(outputs), Int32(g.kernelH), Int32(g.kernelW), Int32(g.strideH),
+                                    Int32(g.strideW), Int32(g.padH), Int32(g.padW), Int32(g.dilationH), Int32(g.dilationW),
+                                    Int32(g.outH), Int32(g.outW), Int32(lo), Int32(hi), e.scale, e.shift, e.relu, e.slope,
+                                    dst.advanced(by: n * yStride), scratch.advanced(by: task * scratchFloats))
             }
         }
     }

@@ -96,6 +96,25 @@ struct ConvEpilogue {
 
         var isIdentity: Bool { scale == nil && shift == nil && slope == nil }
 
+        /// The map as the C kernels take it (valid inside `withKernelArguments`):
+        /// a scale and a shift per channel, whether to apply the ReLU, its slope.
+        struct KernelArguments: @unchecked Sendable {
+            let scale, shift: UnsafePointer<Float>
+            let relu: Int32
+            let slope: Float
+        }
+
+        /// Runs body with the map's arrays for `outputs` channels, 1 and 0
+        /// standing in for a missing scale and shift.
+        func withKernelArguments<T>(outputs: Int, _ body: (KernelArguments) -> T) -> T {
+            let a = scale ?? [Float](repeating: 1, count: outputs), c = shift ?? [Float](repeating: 0, count: outputs)
+            return a.withUnsafeBufferPointer { a in
+                c.withUnsafeBufferPointer { c in
+                    body(KernelArguments(scale: a.baseAddress!, shift: c.baseAddress!, relu: slope == nil ? 0 : 1, slope: slope ?? 0))
+                }
+            }
+        }
+
         @inline(__always)
         func apply(channel o: Int, from src: UnsafeMutablePointer<Float>, to dst: UnsafeMutablePointer<Float>, count: Int) {
             let a = scale?[o] ?? 1, c = shift?[o] ?? 0

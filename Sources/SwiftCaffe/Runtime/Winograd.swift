@@ -91,9 +91,6 @@ final class WinogradF43 {
                                 Int32(min(plane, b * 256 + 256)), last.advanced(by: n * imageSize))
         }
 
-        let scale = map.scale ?? [Float](repeating: 1, count: outputs)
-        let shift = map.shift ?? [Float](repeating: 0, count: outputs)
-        let relu: Int32 = map.slope == nil ? 0 : 1, slope = map.slope ?? 0
         let totalTiles = images * th * tw
         let tilesPerChunk = max(16, min(totalTiles, Self.chunkBytes / (36 * (channels + outputs) * 4)))
         let dst = SharedPointer(y)
@@ -118,15 +115,11 @@ final class WinogradF43 {
                                       b: u.advanced(by: xi * uStride + g * kg * cg), c: m.advanced(by: xi * mStride + g * kg),
                                       lda: channels, ldb: cg, ldc: outputs)
             }
-            scale.withUnsafeBufferPointer { a in
-                shift.withUnsafeBufferPointer { b in
-                    let (a, b) = (SharedPointer(UnsafeMutablePointer(mutating: a.baseAddress!)),
-                                  SharedPointer(UnsafeMutablePointer(mutating: b.baseAddress!)))
-                    Parallel.forEach(tasks) { i in
-                        sc_wino43_output(m.base, mStride, Int32(outputs), Int32(geometry.outH), Int32(geometry.outW), Int32(th),
-                                         Int32(tw), Int32(tile0), Int32(min(tiles, i * per)), Int32(min(tiles, i * per + per)),
-                                         a.base, b.base, relu, slope, dst.base, yStride)
-                    }
+            map.withKernelArguments(outputs: outputs) { e in
+                Parallel.forEach(tasks) { i in
+                    sc_wino43_output(m.base, mStride, Int32(outputs), Int32(geometry.outH), Int32(geometry.outW), Int32(th),
+                                     Int32(tw), Int32(tile0), Int32(min(tiles, i * per)), Int32(min(tiles, i * per + per)),
+                                     e.scale, e.shift, e.relu, e.slope, dst.base, yStride)
                 }
             }
             first += tiles
