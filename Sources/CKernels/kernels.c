@@ -168,6 +168,65 @@ CLONES void sc_max_pool_plane(const float *src, float *dst, int height, int widt
 }
 
 
+int sc_max_pool_3x3s1_masks_floats(int height, int width) { return 4 * (height * width + 16); }
+
+/* One output of the 3×3 window at flat index i (plane position k), taps in
+ * Caffe's order: rows top to bottom, columns left to right. */
+static float max_pool_3x3s1_one(const float *src, long i, int k, int height, int width) {
+    int row = k / width, col = k % width;
+    float best = -FLT_MAX;
+    for (int dy = -1; dy <= 1; dy++)
+        for (int dx = -1; dx <= 1; dx++) {
+            if (row + dy < 0 || row + dy >= height || col + dx < 0 || col + dx >= width) continue;
+            float x = src[i + dy * width + dx];
+            if (x > best) best = x;
+        }
+    return best;
+}
+
+CLONES void sc_max_pool_3x3s1(const float *src, float *dst, long planes, int height, int width, long p_lo, long p_hi,
+                              float *masks) {
+    /* Additive masks with period n, one per neighbour direction: −0 where
+     * the neighbour is in the plane (x + −0 is x, −0 included), −∞ where it
+     * is not (then the tap gives −∞, or NaN from +∞; neither is ever taken). */
+    const int n = height * width;
+    float *left = masks, *right = left + n + 16, *up = right + n + 16, *down = up + n + 16;
+    for (int j = 0; j < n + 16; j++) {
+        int k = j % n, row = k / width, col = k % width;
+        left[j] = col > 0 ? -0.0f : -INFINITY;
+        right[j] = col < width - 1 ? -0.0f : -INFINITY;
+        up[j] = row > 0 ? -0.0f : -INFINITY;
+        down[j] = row < height - 1 ? -0.0f : -INFINITY;
+    }
+    const long end = planes * n, hi = p_hi * n;
+    long i = p_lo * n;
+    /* The vectors read from i − width − 1 to i + width + 16: before and after
+     * the blob, the outputs are done one at a time. */
+    for (; i < hi && i < width + 1; i++) dst[i] = max_pool_3x3s1_one(src, i, (int)(i % n), height, width);
+    int k = (int)(i % n);
+    for (; i + 16 <= hi && i + 16 + width + 1 <= end; i += 16) {
+        v16f best = {0};
+        best -= FLT_MAX;
+        for (int dy = -1; dy <= 1; dy++) {
+            const float *p = src + i + dy * width;
+            v16f l = *(const v16u *)(p - 1) + *(const v16u *)(left + k);
+            v16f c = *(const v16u *)p;
+            v16f r = *(const v16u *)(p + 1) + *(const v16u *)(right + k);
+            v16f m = {0};
+            m -= FLT_MAX;
+            m = VMAX(l, m);
+            m = VMAX(c, m);
+            m = VMAX(r, m);
+            if (dy < 0) m += *(const v16u *)(up + k);
+            if (dy > 0) m += *(const v16u *)(down + k);
+            best = VMAX(m, best);
+        }
+        *(v16u *)(dst + i) = best;
+        for (k += 16; k >= n; k -= n) {}
+    }
+    for (; i < hi; i++) dst[i] = max_pool_3x3s1_one(src, i, (int)(i % n), height, width);
+}
+
 /* Σ_k w_j·x_i for four weight rows and rows ≤ 4 input rows at once (a
  * constant where it is inlined). With four input rows each loaded vector
  * feeds four FMAs, so a weight row costs a quarter of the input's cache

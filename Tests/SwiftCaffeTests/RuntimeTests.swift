@@ -50,15 +50,28 @@ final class RuntimeTests: XCTestCase {
     /// for strides 1 and 2, no argmax) and with the mask top (the argmax
     /// path) against Caffe's definition: rows wider than a vector with a
     /// partial last block, strides 1–3, pads, windows clipped at both edges,
-    /// and a NaN, which never becomes a maximum.
+    /// and a NaN, which never becomes a maximum. 3×3 windows of stride 1 and
+    /// pad 1 take the flat path (vectors straddling planes): maps smaller
+    /// than a vector, one pixel wide or high, and enough planes to run on
+    /// two threads, with ±∞ and NaN at the first and last pixels of planes.
     func testMaxPoolingPathsAgainstTheDefinition() throws {
-        for (h, w, k, s, p) in [(7, 6, 3, 2, 1), (35, 37, 3, 2, 0), (40, 33, 3, 1, 1), (20, 50, 2, 2, 0), (19, 41, 3, 3, 1),
-                                (9, 70, 5, 2, 2), (13, 13, 13, 13, 0), (6, 100, 1, 1, 0)] {
-            var x = (0..<(2 * h * w)).map { i in Float((i * 7919) % 1009) / 100 - 5 }
-            x[h * w / 2 + 3] = .nan
+        for (h, w, k, s, p, channels) in [(7, 6, 3, 2, 1, 2), (35, 37, 3, 2, 0, 2), (40, 33, 3, 1, 1, 2), (20, 50, 2, 2, 0, 2),
+                                          (19, 41, 3, 3, 1, 2), (9, 70, 5, 2, 2, 2), (13, 13, 13, 13, 0, 2), (6, 100, 1, 1, 0, 2),
+                                          (14, 14, 3, 1, 1, 37), (7, 7, 3, 1, 1, 400), (5, 3, 3, 1, 1, 41), (1, 1, 3, 1, 1, 50),
+                                          (28, 28, 3, 1, 1, 24), (2, 9, 3, 1, 1, 3), (9, 1, 3, 1, 1, 5)] {
+            let plane = h * w
+            var x = (0..<(channels * plane)).map { i in Float((i * 7919) % 1009) / 100 - 5 }
+            x[plane / 2 + 3 < x.count ? plane / 2 + 3 : 0] = .nan
+            if channels > 2 {
+                x[plane - 1] = .infinity
+                x[plane] = .nan
+                x[2 * plane - 1] = -.infinity
+                x[2 * plane] = .infinity
+                x[x.count - 1] = .nan
+            }
             var results: [[Float]] = []
             for mask in [false, true] {
-                let n = try makeNet(net(input: [1, 2, h, w], """
+                let n = try makeNet(net(input: [1, channels, h, w], """
                     layer { name: "p" type: "Pooling" bottom: "data" top: "p" \(mask ? "top: \"mask\"" : "")
                             pooling_param { pool: MAX kernel_size: \(k) stride: \(s) pad: \(p) } }
                     """))
@@ -68,7 +81,7 @@ final class RuntimeTests: XCTestCase {
                 let (oh, ow) = (n.blob("p")!.dim(2), n.blob("p")!.dim(3))
                 // Caffe: windows start at o·stride − pad, are clipped to the image; start at −FLT_MAX, replace if greater.
                 var expected: [Float] = []
-                for c in 0..<2 {
+                for c in 0..<channels {
                     for oy in 0..<oh {
                         for ox in 0..<ow {
                             var best = -Float.greatestFiniteMagnitude
@@ -81,7 +94,11 @@ final class RuntimeTests: XCTestCase {
                         }
                     }
                 }
-                XCTAssertEqual(n.blob("p")!.values, expected, "\(h)×\(w) kernel \(k) stride \(s) pad \(p) mask \(mask)")
+                let got = n.blob("p")!.values
+                let wrong = zip(got, expected).enumerated().first { $0.element.0 != $0.element.1 }
+                XCTAssertEqual(got.count, expected.count)
+                XCTAssertNil(wrong, "\(h)×\(w) kernel \(k) stride \(s) pad \(p) mask \(mask): output \(wrong?.offset ?? 0) "
+                             + "is \(wrong?.element.0 ?? 0), expected \(wrong?.element.1 ?? 0)")
             }
             XCTAssertEqual(results[0], results[1])
         }

@@ -52,6 +52,15 @@ int sc_max_pool_row_floats(int width, int out_w, int kw, int sw);
 void sc_max_pool_plane(const float *src, float *dst, int height, int width, int out_h, int out_w, int kh, int kw, int sh,
                        int sw, int ph, int pw, float *row);
 
+/* MAX pooling 3×3, stride 1, pad 1 (GoogLeNet's pool branch: the output has
+ * the input's size), forward only, of planes [p_lo, p_hi) of `planes`. The
+ * planes are one flat run of 16-output vectors, which may straddle planes:
+ * on small maps (14×14, 7×7) a plane at a time pays a row's setup per few
+ * outputs. Results equal sc_pool_forward_plane's.
+ * masks: sc_max_pool_3x3s1_masks_floats(...) floats of scratch. */
+int sc_max_pool_3x3s1_masks_floats(int height, int width);
+void sc_max_pool_3x3s1(const float *src, float *dst, long planes, int height, int width, long p_lo, long p_hi, float *masks);
+
 /* y[i][j] = Σ_k x[i][k]·w[j][k] (+ bias[j]) for rows j in [j_lo, j_hi): an
  * inner product with few inputs (the layer uses it for m ≤ 16). Four weight
  * rows are dotted with four input rows at a time, so each weight row is

@@ -37,6 +37,17 @@ final class PoolingLayer: Layer {
         let isMax = pooling.method == "MAX"
         if isMax, !runsBackward, tops.count == 1 {
             // Forward only: no argmax to keep, vectorised maxima.
+            if w.kh == 3, w.kw == 3, w.sh == 1, w.sw == 1, w.ph == 1, w.pw == 1, w.outH == w.height, w.outW == w.width {
+                // GoogLeNet's pool branch: the planes as one flat run.
+                let tasks = b.count < Parallel.serialWork ? 1 : min(planes, Parallel.threads)
+                let maskFloats = Int(sc_max_pool_3x3s1_masks_floats(Int32(w.height), Int32(w.width)))
+                let masks = SharedPointer(workspace.buffer(0, count: tasks * maskFloats))
+                Parallel.forEach(tasks) { i in
+                    sc_max_pool_3x3s1(x.base, y.base, planes, Int32(w.height), Int32(w.width), planes * i / tasks,
+                                      planes * (i + 1) / tasks, masks.advanced(by: i * maskFloats))
+                }
+                return
+            }
             let rowFloats = Int(sc_max_pool_row_floats(Int32(w.width), Int32(w.outW), Int32(w.kw), Int32(w.sw)))
             let rows = SharedPointer(workspace.buffer(0, count: planes * rowFloats))
             Parallel.forEach(planes, work: b.count) { p in
