@@ -30,7 +30,7 @@ final class FusionTests: XCTestCase {
     func testFusedOutputsMatchUnfusedOnes() throws {
         // (net, input side, layers a fused forward skips)
         let cases: [(String, Int, Int)] = [
-            ("resnet50", 224, 53 * 2 + 33),  // every BatchNorm and Scale; the 33 ReLUs after convolutions (not the 16 after the sums)
+            ("resnet50", 224, 53 * 2 + 33 + 16),  // every BatchNorm and Scale; the 33 ReLUs after convolutions, the 16 after the sums
             ("googlenet", 224, 57 + 9),      // a ReLU after each of the 57 convolutions; the 9 Inception concats
             ("squeezenet", 227, 26 + 8),     // 26 convolutions with ReLU; the 8 Fire concats
             ("vgg16", 224, 13),
@@ -52,6 +52,38 @@ final class FusionTests: XCTestCase {
         let net = try zooNet("googlenet", side: 224)
         XCTAssertTrue(net.blobsLeftUnwrittenByFusion.isSuperset(of: ["inception_3a/1x1", "inception_5b/pool_proj"]))
         XCTAssertFalse(net.blobsLeftUnwrittenByFusion.contains("inception_3a/pool"), "pooling is not fused")
+    }
+
+    /// Eltwise SUM (with coefficients, of two and of three bottoms), PROD and
+    /// MAX, each followed by an in-place ReLU (leaky for two of them), on
+    /// enough elements for several blocks on two threads: the fused forward
+    /// skips the ReLUs and gives the unfused values exactly.
+    func testEltwiseAbsorbsTheReLUAfterIt() throws {
+        let text = net(input: [2, 3, 60, 60], """
+        layer { name: "a" type: "Convolution" bottom: "data" top: "a" convolution_param { num_output: 3 kernel_size: 3 pad: 1 weight_filler { type: "gaussian" std: 0.5 } } }
+        layer { name: "b" type: "Convolution" bottom: "data" top: "b" convolution_param { num_output: 3 kernel_size: 1 weight_filler { type: "gaussian" std: 0.5 } } }
+        layer { name: "sum" type: "Eltwise" bottom: "a" bottom: "b" top: "sum" eltwise_param { operation: SUM coeff: 1 coeff: -0.5 } }
+        layer { name: "sum_relu" type: "ReLU" bottom: "sum" top: "sum" }
+        layer { name: "sum3" type: "Eltwise" bottom: "a" bottom: "b" bottom: "data" top: "sum3" }
+        layer { name: "sum3_relu" type: "ReLU" bottom: "sum3" top: "sum3" relu_param { negative_slope: 0.1 } }
+        layer { name: "prod" type: "Eltwise" bottom: "a" bottom: "b" top: "prod" eltwise_param { operation: PROD } }
+        layer { name: "prod_relu" type: "ReLU" bottom: "prod" top: "prod" relu_param { negative_slope: 0.25 } }
+        layer { name: "max" type: "Eltwise" bottom: "a" bottom: "b" top: "max" eltwise_param { operation: MAX } }
+        layer { name: "max_relu" type: "ReLU" bottom: "max" top: "max" }
+        """)
+        let net = try Net(graph: try buildNet(text), seed: 5)
+        var rng = RandomSource(seed: 6)
+        net.blob("data")!.set((0..<net.blob("data")!.count).map { _ in rng.gaussian() })
+        XCTAssertEqual(net.fusedLayers, ["sum_relu", "sum3_relu", "prod_relu", "max_relu"])
+        net.fusesForInference = false
+        try net.forward()
+        let plain = ["sum", "sum3", "prod", "max"].map { net.blob($0)!.values }
+        XCTAssertTrue(plain.allSatisfy { v in v.contains { $0 <= 0 } && v.contains { $0 > 0 } }, "the ReLUs clip some values")
+        net.fusesForInference = true
+        try net.forward()
+        for (name, values) in zip(["sum", "sum3", "prod", "max"], plain) {
+            XCTAssertEqual(net.blob(name)!.values, values, name)
+        }
     }
 
     /// conv → BatchNorm → Scale → ReLU twice, concatenated, then a loss: the

@@ -1,7 +1,8 @@
 /// Inference-time fusion: in a forward pass that no backward follows, a
 /// Convolution absorbs the in-place layers after it that act per channel,
 ///   conv → BatchNorm (stored statistics) → Scale → ReLU,
-/// as one affine map and ReLU applied while its output is still in cache,
+/// as one affine map and ReLU applied while its output is still in cache;
+/// an Eltwise absorbs the in-place ReLU after it (ResNet's shortcut sums);
 /// and a channel Concat whose every input is such a chain is skipped: each
 /// convolution writes its channels of the Concat's top directly (GoogLeNet's
 /// Inception modules, SqueezeNet's Fire modules). The blobs reached by the
@@ -24,6 +25,8 @@ struct InferenceFusion {
     private(set) var chainAt: [Int: Chain] = [:]
     /// Layers whose work the chains do: not run in a fused forward.
     private(set) var absorbed: Set<Int> = []
+    /// Eltwise layers by index, with the slope of the ReLU each absorbs.
+    private(set) var reluAfterEltwise: [Int: Float] = [:]
 
     init(layers: [Layer], bottoms: [[Blob]], tops: [[Blob]]) {
         func inPlace(_ j: Int, on t: Blob) -> Bool {
@@ -64,6 +67,11 @@ struct InferenceFusion {
         for c in chains {
             absorbed.formUnion([c.batchNorm, c.scale, c.relu].compactMap { $0 })
             chainAt[c.conv] = c
+        }
+        for i in layers.indices where layers[i] is EltwiseLayer && tops[i].count == 1 {
+            guard inPlace(i + 1, on: tops[i][0]), let relu = layers[i + 1] as? ReLULayer else { continue }
+            reluAfterEltwise[i] = relu.slope
+            absorbed.insert(i + 1)
         }
     }
 

@@ -192,6 +192,12 @@ public final class Net {
 
     private func fusedForward() throws {
         for i in layers.indices where !fusion.absorbed.contains(i) {
+            if let slope = fusion.reluAfterEltwise[i], let eltwise = layers[i] as? EltwiseLayer {
+                eltwise.fusedReLUSlope = slope
+                defer { eltwise.fusedReLUSlope = nil }
+                try eltwise.forward(bottoms[i], tops[i])
+                continue
+            }
             guard let c = fusion.chainAt[i], let conv = layers[i] as? ConvolutionLayer else {
                 try layers[i].forward(bottoms[i], tops[i])
                 continue

@@ -4,7 +4,8 @@
 final class EltwiseLayer: Layer {
     private let operation: String
     private let coefficients: [Float]
-    private var argmax: [Int32] = []
+    /// MAX's winning bottom per element (one unused element otherwise).
+    private var argmax: [Int32] = [0]
 
     required init(_ ctx: LayerContext) throws {
         let p = ctx.parameter.param("eltwise_param")
@@ -14,42 +15,67 @@ final class EltwiseLayer: Layer {
         try super.init(ctx)
     }
 
+    /// Set by the net for one fused inference forward (InferenceFusion): the
+    /// slope of the in-place ReLU after this layer, applied as each block of
+    /// the sum is written (ResNet's shortcut sums) instead of in a pass of its own.
+    var fusedReLUSlope: Float?
+
+    /// Elements per block: the bottoms' and the top's blocks stay in L1
+    /// between the passes over them.
+    private static let block = 2048
+
     override func forward(_ bottoms: [Blob], _ tops: [Blob]) throws {
         let y = SharedPointer(tops[0].data), n = tops[0].count
         let xs = bottoms.map { SharedPointer($0.data) }, c = coefficients
-        // One pass per block of elements, the blocks spread over the threads.
-        switch operation {
-        case "SUM":
-            parallelRanges(n) { r in
-                let (x0, c0) = (xs[0], c[0])
-                for i in r { y[i] = c0 * x0[i] }
-                for j in 1..<xs.count {
-                    let (x, cj) = (xs[j], c[j])
-                    for i in r { y[i] += cj * x[i] }
+        let operation = self.operation, slope = fusedReLUSlope
+        if operation == "MAX", argmax.count != n { argmax = Array(repeating: 0, count: n) }
+        argmax.withUnsafeMutableBufferPointer { am in
+            let at = SharedPointer(am.baseAddress!)
+            // The blocks of a thread's range one after another, all passes over each.
+            parallelRanges(n) { range in
+                for lo in stride(from: range.lowerBound, to: range.upperBound, by: Self.block) {
+                    let r = lo..<min(range.upperBound, lo + Self.block)
+                    Self.combine(operation, xs, c, y, at, r)
+                    if let slope {
+                        if slope == 0 { for i in r { y[i] = y[i] > 0 ? y[i] : 0 } }
+                        else { for i in r { y[i] = y[i] > 0 ? y[i] : slope * y[i] } }
+                    }
                 }
             }
-        case "PROD":
-            parallelRanges(n) { r in
-                let x0 = xs[0]
-                for i in r { y[i] = x0[i] }
-                for x in xs.dropFirst() { for i in r { y[i] *= x[i] } }
+        }
+    }
+
+    /// y[r] from the bottoms' x[r]: a weighted sum (two bottoms in one
+    /// expression, ResNet's case), a product, or the maximum and its bottom.
+    @inline(__always)
+    private static func combine(_ operation: String, _ xs: [SharedPointer<Float>], _ c: [Float], _ y: SharedPointer<Float>,
+                                _ at: SharedPointer<Int32>, _ r: Range<Int>) {
+        let x0 = xs[0]
+        switch operation {
+        case "SUM":
+            let c0 = c[0]
+            if xs.count == 2 {
+                let (x1, c1) = (xs[1], c[1])
+                for i in r { y[i] = c0 * x0[i] + c1 * x1[i] }
+                return
             }
+            for i in r { y[i] = c0 * x0[i] }
+            for j in 1..<xs.count {
+                let (x, cj) = (xs[j], c[j])
+                for i in r { y[i] += cj * x[i] }
+            }
+        case "PROD":
+            for i in r { y[i] = x0[i] }
+            for x in xs.dropFirst() { for i in r { y[i] *= x[i] } }
         default:
-            if argmax.count != n { argmax = Array(repeating: 0, count: n) }
-            argmax.withUnsafeMutableBufferPointer { am in
-                let at = SharedPointer(am.baseAddress!)
-                parallelRanges(n) { r in
-                    let x0 = xs[0]
-                    for i in r {
-                        y[i] = x0[i]
-                        at[i] = 0
-                    }
-                    for (j, x) in xs.enumerated().dropFirst() {
-                        for i in r where x[i] > y[i] {
-                            y[i] = x[i]
-                            at[i] = Int32(j)
-                        }
-                    }
+            for i in r {
+                y[i] = x0[i]
+                at[i] = 0
+            }
+            for (j, x) in xs.enumerated().dropFirst() {
+                for i in r where x[i] > y[i] {
+                    y[i] = x[i]
+                    at[i] = Int32(j)
                 }
             }
         }
