@@ -175,6 +175,24 @@ final class GraphTests: XCTestCase {
         XCTAssertTrue(msgs.contains("layer 'd' (Convolution): needs as many tops as bottoms (1), found 2"))
     }
 
+    /// Caffe renames the bottom of an in-place layer whose input another
+    /// layer also reads, so its top becomes a second blob of that name and
+    /// Net::Init stops ("produced by multiple sources"): the same error here,
+    /// naming the other reader, instead of a net where one overwrites the
+    /// other's input.
+    func testWritingInPlaceAValueAnotherLayerReadsIsRejected() {
+        assertError({ try buildNet(net(input: [1, 4], """
+            layer { name: "twice" type: "Power" bottom: "data" top: "twice" power_param { scale: 2 } }
+            layer { name: "neg" type: "Power" bottom: "data" top: "data" power_param { scale: -1 } }
+            """)) }, "layer 'neg' (Power): writes blob 'data' in place, but the value it overwrites is also read by layer 'twice'; "
+            + "Caffe rejects this (top blob 'data' produced by multiple sources); give this layer's top its own name", line: 3, column: 50)
+        assertError({ try buildNet(net(input: [1, 3], """
+            layer { name: "f" type: "InnerProduct" bottom: "data" top: "f" loss_weight: 1 inner_product_param { num_output: 2 } }
+            layer { name: "sq" type: "Power" bottom: "f" top: "f" power_param { power: 2 } }
+            """)) }, "layer 'sq' (Power): writes blob 'f' in place, but the value it overwrites is also a weighted loss; "
+            + "Caffe rejects this (top blob 'f' produced by multiple sources); give this layer's top its own name", line: 3, column: 46)
+    }
+
     func testSplitCarriesALossWeightedTop() throws {
         let g = try buildNet(net(input: [1, 3], """
             layer { name: "f" type: "InnerProduct" bottom: "data" top: "f" loss_weight: 2 inner_product_param { num_output: 2 } }

@@ -104,7 +104,8 @@ public struct NetGraph: Sendable {
         problems.removeAll { $0.severity != .error }
         if !problems.isEmpty { throw CaffeError.diagnostics(problems, source: nil) }
 
-        let (split, inserted) = SplitInsertion.apply(kept)
+        let (split, inserted) = SplitInsertion.apply(kept, problems: &problems)
+        if !problems.isEmpty { throw CaffeError.diagnostics(problems, source: nil) }
         var graph = NetGraph(name: net.name, state: options.state, layers: [], warnings: notes, forceBackward: net.forceBackward)
         var shapes: [String: Shape?] = [:]
         var usedInputs: Set<String> = []

@@ -13,16 +13,22 @@ enum SplitInsertion {
     static func blobName(_ layer: String, _ blob: String, _ top: Int, _ k: Int) -> String { "\(blob)_\(layer)_\(top)_split_\(k)" }
 
     /// The layers with Splits inserted, and the indices of the inserted ones.
-    static func apply(_ layers: [LayerParameter]) -> ([LayerParameter], Set<Int>) {
+    /// A layer writing in place a value another layer also reads is an error,
+    /// as in Caffe, where its bottom becomes a split top and its top a second
+    /// blob of the same name ("produced by multiple sources"): the other
+    /// reader would otherwise see the value overwritten.
+    static func apply(_ layers: [LayerParameter], problems: inout [Diagnostic]) -> ([LayerParameter], Set<Int>) {
         var lastTop: [String: TopRef] = [:]
         var source: [TopRef: TopRef] = [:]  // (layer, bottom) → producing top
         var uses: [TopRef: Int] = [:]
+        var readers: [TopRef: [String]] = [:]
         var lossWeight: [TopRef: Double] = [:]
         for (i, l) in layers.enumerated() {
             for (j, b) in l.bottoms.enumerated() {
                 guard let src = lastTop[b] else { continue }
                 source[TopRef(layer: i, top: j)] = src
                 uses[src, default: 0] += 1
+                readers[src, default: []].append(l.name)
             }
             for (j, t) in l.tops.enumerated() { lastTop[t] = TopRef(layer: i, top: j) }
             for j in 0..<min(l.lossWeights.count, l.tops.count) {
@@ -37,6 +43,14 @@ enum SplitInsertion {
         for (i, var l) in layers.enumerated() {
             for (j, b) in l.bottoms.enumerated() {
                 guard let src = source[TopRef(layer: i, top: j)], uses[src, default: 0] > 1 else { continue }
+                if j < l.tops.count, l.tops[j] == b {
+                    let others = readers[src, default: []].filter { $0 != l.name }
+                    let what = others.isEmpty ? "is also a weighted loss" : "is also read by "
+                        + others.map { "layer '\($0)'" }.joined(separator: ", ")
+                    problems.append(Diagnostic(.error, "\(l.label): writes blob '\(b)' in place, but the value it overwrites \(what); "
+                                               + "Caffe rejects this (top blob '\(b)' produced by multiple sources); give this layer's top its own name",
+                                               at: l.message.location(of: "top", at: j)))
+                }
                 let k = nextSplit[src, default: 0]
                 nextSplit[src] = k + 1
                 l.bottoms[j] = blobName(layers[src.layer].name, b, src.top, k)
