@@ -223,6 +223,22 @@ final class RuntimeTests: XCTestCase {
         XCTAssertNotEqual(a.blob("c")!.values, c.blob("c")!.values)
     }
 
+    /// A Split written in the prototxt copies: a later layer writing one of
+    /// its tops in place must not change what the other top holds.
+    func testASplitFromThePrototxtCopies() throws {
+        let n = try makeNet(net(input: [1, 1, 1, 4], """
+            layer { name: "s" type: "Split" bottom: "data" top: "a" top: "b" }
+            layer { name: "neg" type: "Power" bottom: "a" top: "a" power_param { scale: -1 } }
+            """))
+        let split = try XCTUnwrap(n.graph.layers.first { $0.name == "s" })
+        XCTAssertFalse(split.sharesBottomData)
+        XCTAssertEqual(split.activationBytes, 2 * 4 * 4)
+        n.blob("data")!.set([-2, -1, 1, 2])
+        try n.forward()
+        XCTAssertEqual(n.blob("a")!.values, [2, 1, -1, -2])
+        XCTAssertEqual(n.blob("b")!.values, [-2, -1, 1, 2])
+    }
+
     func testNetBackwardThroughSplitsAndLossWeights() throws {
         // Whole-net gradient of the loss: conv → relu → two heads (a Split is
         // inserted) → two weighted losses.
@@ -238,6 +254,18 @@ final class RuntimeTests: XCTestCase {
             """
         let n = try makeNet(text, phase: .train)
         XCTAssertTrue(n.layers.contains { $0.type == "Split" })
+        // Two Splits are inserted, for "c" and "label". Their tops are views
+        // of the bottom, as Caffe's ShareData (no copy, no memory of their
+        // own); each keeps its own diff.
+        let splits = n.graph.layers.filter(\.isInserted)
+        XCTAssertEqual(Set(splits.flatMap { $0.layer.bottoms }), ["c", "label"])
+        for split in splits {
+            XCTAssertTrue(split.sharesBottomData)
+            XCTAssertEqual(split.activationBytes, 0)
+            let splitTops = split.layer.tops.map { n.blob($0)! }
+            XCTAssertTrue(splitTops.allSatisfy { $0.data == n.blob(split.layer.bottoms[0])!.data }, split.name)
+            XCTAssertNotEqual(splitTops[0].diff, splitTops[1].diff)
+        }
         var rng = RandomSource(seed: 3)
         for i in 0..<n.blob("x")!.count { n.blob("x")!.data[i] = rng.uniform(-1, 1) }
         n.blob("label")!.set([1, 2])

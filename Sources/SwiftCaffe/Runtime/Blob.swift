@@ -38,7 +38,7 @@ final class AlignedStorage {
 public final class Blob {
     public private(set) var shape: Shape = []
     public private(set) var count = 0
-    private let dataStorage: AlignedStorage
+    private var dataStorage: AlignedStorage
     private var diffStorage: AlignedStorage?
 
     public init(_ shape: Shape = []) {
@@ -54,6 +54,11 @@ public final class Blob {
     }
 
     public var data: UnsafeMutablePointer<Float> { dataStorage.pointer }
+
+    /// Makes this blob's data the other's, as Caffe's ShareData: a Split's
+    /// tops read their bottom's values without a copy. Diffs stay apart.
+    func shareData(with other: Blob) { dataStorage = other.dataStorage }
+    func sharesData(with other: Blob) -> Bool { dataStorage === other.dataStorage }
 
     public var diff: UnsafeMutablePointer<Float> {
         if let d = diffStorage { return d.pointer }

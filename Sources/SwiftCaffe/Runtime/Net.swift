@@ -64,6 +64,7 @@ public final class Net {
                     ts.append(bs[j])
                 } else {
                     let b = Blob((j < g.topShapes.count ? g.topShapes[j] : nil) ?? [])
+                    if g.sharesBottomData { b.shareData(with: bs[0]) }
                     if blobs[t] == nil { blobNames.append(t) }
                     blobs[t] = b
                     ts.append(b)

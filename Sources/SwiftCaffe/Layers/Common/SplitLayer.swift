@@ -1,7 +1,9 @@
-/// Copies its bottom to every top; dx = Σ dy over the tops.
+/// Gives its bottom's values to every top: shared by the net for the Splits
+/// it inserts (GraphLayer.sharesBottomData), copied for those written in the
+/// prototxt; dx = Σ dy over the tops.
 final class SplitLayer: Layer {
     override func forward(_ bottoms: [Blob], _ tops: [Blob]) throws {
-        for t in tops where t !== bottoms[0] { t.data.update(from: bottoms[0].data, count: bottoms[0].count) }
+        for t in tops where !t.sharesData(with: bottoms[0]) { t.data.update(from: bottoms[0].data, count: bottoms[0].count) }
     }
 
     override func backward(_ tops: [Blob], _ propagateDown: [Bool], _ bottoms: [Blob]) throws {
