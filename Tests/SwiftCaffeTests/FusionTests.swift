@@ -56,8 +56,9 @@ final class FusionTests: XCTestCase {
 
     /// Eltwise SUM (with coefficients, of two and of three bottoms), PROD and
     /// MAX, each followed by an in-place ReLU (leaky for two of them), on
-    /// enough elements for several blocks on two threads: the fused forward
-    /// skips the ReLUs and gives the unfused values exactly.
+    /// enough elements for several blocks on two threads, with a NaN in the
+    /// input: the fused forward skips the ReLUs and gives the unfused values
+    /// bit for bit.
     func testEltwiseAbsorbsTheReLUAfterIt() throws {
         let text = net(input: [2, 3, 60, 60], """
         layer { name: "a" type: "Convolution" bottom: "data" top: "a" convolution_param { num_output: 3 kernel_size: 3 pad: 1 weight_filler { type: "gaussian" std: 0.5 } } }
@@ -73,16 +74,19 @@ final class FusionTests: XCTestCase {
         """)
         let net = try Net(graph: try buildNet(text), seed: 5)
         var rng = RandomSource(seed: 6)
-        net.blob("data")!.set((0..<net.blob("data")!.count).map { _ in rng.gaussian() })
+        var x = (0..<net.blob("data")!.count).map { _ in rng.gaussian() }
+        x[1000] = .nan  // which the ReLUs must pass on, fused or not
+        net.blob("data")!.set(x)
         XCTAssertEqual(net.fusedLayers, ["sum_relu", "sum3_relu", "prod_relu", "max_relu"])
         net.fusesForInference = false
         try net.forward()
         let plain = ["sum", "sum3", "prod", "max"].map { net.blob($0)!.values }
-        XCTAssertTrue(plain.allSatisfy { v in v.contains { $0 <= 0 } && v.contains { $0 > 0 } }, "the ReLUs clip some values")
+        XCTAssertTrue(plain.allSatisfy { v in v.contains { $0 <= 0 } && v.contains { $0 > 0 } && v.contains { $0.isNaN } },
+                      "the ReLUs clip some values and pass NaNs on")
         net.fusesForInference = true
         try net.forward()
         for (name, values) in zip(["sum", "sum3", "prod", "max"], plain) {
-            XCTAssertEqual(net.blob(name)!.values, values, name)
+            XCTAssertEqual(net.blob(name)!.values.map(\.bitPattern), values.map(\.bitPattern), name)
         }
     }
 

@@ -164,7 +164,7 @@ public final class Net {
     @discardableResult
     public func forward() throws -> Float {
         lastForwardFused = false
-        if fusesForInference, layerSeconds == nil, !fusion.chains.isEmpty {
+        if fusesForInference, layerSeconds == nil, !fusion.absorbed.isEmpty {
             try fusedForward()
             lastForwardFused = true
             return loss

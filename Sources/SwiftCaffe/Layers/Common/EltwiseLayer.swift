@@ -36,10 +36,8 @@ final class EltwiseLayer: Layer {
                 for lo in stride(from: range.lowerBound, to: range.upperBound, by: Self.block) {
                     let r = lo..<min(range.upperBound, lo + Self.block)
                     Self.combine(operation, xs, c, y, at, r)
-                    if let slope {
-                        if slope == 0 { for i in r { y[i] = y[i] > 0 ? y[i] : 0 } }
-                        else { for i in r { y[i] = y[i] > 0 ? y[i] : slope * y[i] } }
-                    }
+                    // As ReLULayer: ν·y, not 0, so a NaN stays a NaN.
+                    if let slope { for i in r { y[i] = y[i] > 0 ? y[i] : slope * y[i] } }
                 }
             }
         }
