@@ -17,7 +17,7 @@ public struct GraphLayer: Sendable {
     /// no layer can write one of their blobs in place (SplitInsertion rejects
     /// it). A Split written in the prototxt copies, as a later in-place layer
     /// on one of its tops would change what the others read.
-    public var sharesBottomData = false
+    public var sharesBottomData: Bool { isInserted }
 
     public var name: String { layer.name }
     public var type: String { layer.type }
@@ -128,8 +128,7 @@ public struct NetGraph: Sendable {
             let bottomShapes = layer.bottoms.map { shapes[$0] ?? nil }
             var g = GraphLayer(layer: layer, bottomShapes: bottomShapes, topShapes: Array(repeating: nil, count: layer.tops.count),
                                paramShapes: nil, macs: nil, isInserted: inserted.contains(i),
-                               inPlaceTops: Set(layer.tops.indices.filter { $0 < layer.bottoms.count && layer.bottoms[$0] == layer.tops[$0] }),
-                               sharesBottomData: inserted.contains(i))
+                               inPlaceTops: Set(layer.tops.indices.filter { $0 < layer.bottoms.count && layer.bottoms[$0] == layer.tops[$0] }))
             do {
                 var planned: PlannedShapes?
                 if let source = plan as? any SourcePlan {

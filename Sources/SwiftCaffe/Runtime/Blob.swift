@@ -38,11 +38,18 @@ final class AlignedStorage {
 public final class Blob {
     public private(set) var shape: Shape = []
     public private(set) var count = 0
-    private var dataStorage: AlignedStorage
+    private let dataStorage: AlignedStorage
     private var diffStorage: AlignedStorage?
 
     public init(_ shape: Shape = []) {
         dataStorage = AlignedStorage(capacity: max(SwiftCaffe.count(shape), 1))
+        reshape(shape)
+    }
+
+    /// A blob whose data is the other's, as Caffe's ShareData: a Split's
+    /// tops read their bottom's values without a copy. Diffs stay apart.
+    init(_ shape: Shape, sharingDataOf other: Blob) {
+        dataStorage = other.dataStorage
         reshape(shape)
     }
 
@@ -55,9 +62,6 @@ public final class Blob {
 
     public var data: UnsafeMutablePointer<Float> { dataStorage.pointer }
 
-    /// Makes this blob's data the other's, as Caffe's ShareData: a Split's
-    /// tops read their bottom's values without a copy. Diffs stay apart.
-    func shareData(with other: Blob) { dataStorage = other.dataStorage }
     func sharesData(with other: Blob) -> Bool { dataStorage === other.dataStorage }
 
     public var diff: UnsafeMutablePointer<Float> {

@@ -63,8 +63,8 @@ public final class Net {
                 if j < p.bottoms.count, p.bottoms[j] == t {
                     ts.append(bs[j])
                 } else {
-                    let b = Blob((j < g.topShapes.count ? g.topShapes[j] : nil) ?? [])
-                    if g.sharesBottomData { b.shareData(with: bs[0]) }
+                    let shape = (j < g.topShapes.count ? g.topShapes[j] : nil) ?? []
+                    let b = g.sharesBottomData ? Blob(shape, sharingDataOf: bs[0]) : Blob(shape)
                     if blobs[t] == nil { blobNames.append(t) }
                     blobs[t] = b
                     ts.append(b)
