@@ -36,6 +36,8 @@ let package = Package(
         // databases); Debian: zlib1g-dev, liblmdb-dev.
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "CLMDB", pkgConfig: "lmdb", providers: [.apt(["liblmdb-dev"])]),
+        // liblmdb calls with its memory-map faults and assertions turned into errors.
+        .target(name: "CLMDBGuard", dependencies: ["CLMDB"]),
         // Open MPI (Debian: libopenmpi-dev), for the MPI build only.
         .systemLibrary(name: "CMPI", pkgConfig: "ompi-c", providers: [.apt(["libopenmpi-dev"])]),
         // Element-wise kernels compiled for AVX-512, AVX2 and baseline (target_clones).
@@ -48,7 +50,7 @@ let package = Package(
         ),
         .target(
             name: "SwiftCaffe",
-            dependencies: ["CaffeSchema", "CProtobufC", "COpenBLAS", "CImageCodecs", "CKernels", "CZlib", "CLMDB"]
+            dependencies: ["CaffeSchema", "CProtobufC", "COpenBLAS", "CImageCodecs", "CKernels", "CZlib", "CLMDB", "CLMDBGuard"]
                 + (mpi ? ["CMPI"] : []),
             swiftSettings: mpi ? [.define("SWIFTCAFFE_MPI")] : []
         ),
@@ -66,7 +68,7 @@ let package = Package(
         ),
         .testTarget(
             name: "SwiftCaffeTests",
-            dependencies: ["SwiftCaffe"],
+            dependencies: ["SwiftCaffe", "CZlib"],
             resources: [.copy("Fixtures")]
         ),
     ]

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include <jpeglib.h>
+#include <jerror.h>
 #include <png.h>
 
 /* Largest image accepted: keeps a hostile header from asking for gigabytes. */
@@ -14,6 +15,7 @@
 struct jpeg_failure {
     struct jpeg_error_mgr mgr;
     jmp_buf jump;
+    int truncated;
     char message[JMSG_LENGTH_MAX];
 };
 
@@ -23,7 +25,17 @@ static void jpeg_fail(j_common_ptr cinfo) {
     longjmp(f->jump, 1);
 }
 
-static void jpeg_quiet(j_common_ptr cinfo, int level) { (void)cinfo; (void)level; }
+/* libjpeg's warnings go unprinted, but data cut short is remembered: a
+ * truncated file decodes "successfully" with the missing rows grey, and
+ * that must be an error, not a silently wrong image. */
+static void jpeg_quiet(j_common_ptr cinfo, int level) {
+    struct jpeg_failure *f = (struct jpeg_failure *)cinfo->err;
+    int code = cinfo->err->msg_code;
+    if (level < 0 && !f->truncated && (code == JWRN_JPEG_EOF || code == JWRN_HIT_MARKER)) {
+        f->truncated = 1;
+        (*cinfo->err->format_message)(cinfo, f->message);
+    }
+}
 
 static int decode_jpeg(const unsigned char *data, size_t size, unsigned char **rgb, int *width, int *height,
                        int *source_channels, char *error, size_t error_size) {
@@ -34,6 +46,7 @@ static int decode_jpeg(const unsigned char *data, size_t size, unsigned char **r
     cinfo.err = jpeg_std_error(&failure.mgr);
     failure.mgr.error_exit = jpeg_fail;
     failure.mgr.emit_message = jpeg_quiet;
+    failure.truncated = 0;
     if (setjmp(failure.jump)) {
         snprintf(error, error_size, "corrupt or unsupported JPEG: %s", failure.message);
         jpeg_destroy_decompress(&cinfo);
@@ -84,6 +97,13 @@ static int decode_jpeg(const unsigned char *data, size_t size, unsigned char **r
                 memcpy(dst + 3 * x, row + 3 * x, 3);
             }
         }
+    }
+    if (failure.truncated) {
+        snprintf(error, error_size, "truncated or corrupt JPEG (%s): the image data ends before its last row", failure.message);
+        jpeg_destroy_decompress(&cinfo);
+        free(out);
+        free(row);
+        return -1;
     }
     jpeg_finish_decompress(&cinfo);
     jpeg_destroy_decompress(&cinfo);

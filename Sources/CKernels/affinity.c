@@ -4,6 +4,8 @@
 
 #include <pthread.h>
 #include <sched.h>
+#include <errno.h>
+#include <stdio.h>
 
 /* The CPUs the process may use, as the first worker inherited them from the
  * thread that started it (once pinned, a worker's own mask is one CPU). */
@@ -34,4 +36,11 @@ int sc_allowed_cpu_count(void) {
     cpu_set_t mine;
     if (sched_getaffinity(0, sizeof mine, &mine) != 0) return -1;
     return CPU_COUNT(&mine);
+}
+
+/* Flushes stdout: 0, or the errno of a failed write (now or earlier). */
+int sc_flush_stdout(void) {
+    errno = 0;
+    int failed = fflush(stdout) != 0 || ferror(stdout);
+    return failed ? (errno ? errno : EIO) : 0;
 }

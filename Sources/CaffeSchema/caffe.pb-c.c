@@ -9555,7 +9555,7 @@ const ProtobufCMessageDescriptor caffe__solver_parameter__descriptor =
   NULL,NULL,NULL    /* reserved[123] */
 };
 static const int32_t caffe__solver_state__current_step__default_value = 0;
-static const ProtobufCFieldDescriptor caffe__solver_state__field_descriptors[7] =
+static const ProtobufCFieldDescriptor caffe__solver_state__field_descriptors[8] =
 {
   {
     "iter",
@@ -9641,6 +9641,18 @@ static const ProtobufCFieldDescriptor caffe__solver_state__field_descriptors[7] 
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "test_data_records",
+    1004,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_INT64,
+    offsetof(Caffe__SolverState, n_test_data_records),
+    offsetof(Caffe__SolverState, test_data_records),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned caffe__solver_state__field_indices_by_name[] = {
   3,   /* field[3] = current_step */
@@ -9650,12 +9662,13 @@ static const unsigned caffe__solver_state__field_indices_by_name[] = {
   0,   /* field[0] = iter */
   1,   /* field[1] = learned_net */
   4,   /* field[4] = solver_type */
+  7,   /* field[7] = test_data_records */
 };
 static const ProtobufCIntRange caffe__solver_state__number_ranges[2 + 1] =
 {
   { 1, 0 },
   { 1001, 4 },
-  { 0, 7 }
+  { 0, 8 }
 };
 const ProtobufCMessageDescriptor caffe__solver_state__descriptor =
 {
@@ -9665,7 +9678,7 @@ const ProtobufCMessageDescriptor caffe__solver_state__descriptor =
   "Caffe__SolverState",
   "caffe",
   sizeof(Caffe__SolverState),
-  7,
+  8,
   caffe__solver_state__field_descriptors,
   caffe__solver_state__field_indices_by_name,
   2,  caffe__solver_state__number_ranges,

@@ -28,7 +28,7 @@ struct ClassifyCommand: ParsableCommand {
     @Flag(help: "Average the 10 crops of the AlexNet paper (4 corners + centre, and their mirrors).")
     var oversample = false
 
-    @Option(help: "How many classes to show per image.")
+    @Option(parsing: .unconditional, help: "How many classes to show per image.")
     var top = 5
 
     @Flag(help: "Print JSON.")
@@ -43,7 +43,7 @@ struct ClassifyCommand: ParsableCommand {
     @Option(help: "With --source: record numbers, e.g. 0,1,2 (default: the first 8).")
     var records: String?
 
-    @Option(help: "With --source: multiply the values by this (transform_param's scale, e.g. 0.00390625).")
+    @Option(parsing: .unconditional, help: "With --source: multiply the values by this (transform_param's scale, e.g. 0.00390625).")
     var scale: Float = 1
 
     @OptionGroup var runtime: RuntimeOptions
@@ -76,7 +76,7 @@ struct ClassifyCommand: ParsableCommand {
         }
         let prep = ClassifierPreprocessing(resize: (size[0], size[1]), crop: (shape[2], shape[3]), mean: meanSetting, oversample: oversample)
         let names = try labels.map { path in
-            String(decoding: try readFile(path), as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false)
+            textLines(try readFile(path))
                 .map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }.filter { !$0.isEmpty }
         }
 
@@ -109,7 +109,7 @@ struct ClassifyCommand: ParsableCommand {
             for k in 0..<perImage {
                 for c in 0..<classes { scores[c] += output.data[(i * perImage + k) * classes + c] / Float(perImage) }
             }
-            let best = scores.enumerated().sorted { $0.element != $1.element ? $0.element > $1.element : $0.offset < $1.offset }
+            let best = scores.enumerated().sorted(by: ranksHigher)
                 .prefix(top).map { ($0.offset, $0.element) }
             results.append((path, best))
         }
@@ -117,7 +117,7 @@ struct ClassifyCommand: ParsableCommand {
         if json {
             let items = results.map { path, best in
                 "{\"image\":\(jsonString(path)),\"top\":[" + best.map { c, p in
-                    "{\"class\":\(c),\"label\":\(jsonString(label(c))),\"\(isProbability ? "probability" : "score")\":\(p)}"
+                    "{\"class\":\(c),\"label\":\(jsonString(label(c))),\"\(isProbability ? "probability" : "score")\":\(p.isFinite ? "\(p)" : "null")}"
                 }.joined(separator: ",") + "]}"
             }
             print("{\"preprocessing\":\(jsonString(prep.description)),\"results\":[\(items.joined(separator: ","))]}")
@@ -176,18 +176,24 @@ struct ClassifyCommand: ParsableCommand {
         guard let output = net.outputBlobs.first, output.count % indices.count == 0 else { throw CaffeError.usage("\(model) has no output to read") }
         let classes = output.count / indices.count
         let names = try labels.map { p in
-            String(decoding: try readFile(p), as: UTF8.self).split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            textLines(try readFile(p)).map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
         }
         func label(_ c: Int) -> String { names.flatMap { c < $0.count ? $0[c] : nil } ?? "class \(c)" }
         var correct = 0
         for (n, i) in indices.enumerated() {
             let scores = (0..<classes).map { output.data[n * classes + $0] }
-            let best = scores.enumerated().sorted { $0.element != $1.element ? $0.element > $1.element : $0.offset < $1.offset }.prefix(top)
+            let best = scores.enumerated().sorted(by: ranksHigher).prefix(top)
             if best.first?.offset == truth[n] { correct += 1 }
             print("record #\(i) (true: \(label(truth[n]))):")
             for (c, p) in best { print(String(format: "  %.4f  ", p) + label(c)) }
         }
         print("top-1 correct: \(correct) of \(indices.count)")
+    }
+
+    /// Higher score first, ties by class; a NaN score ranks last (JSON gets null for it).
+    private func ranksHigher(_ a: (offset: Int, element: Float), _ b: (offset: Int, element: Float)) -> Bool {
+        if a.element.isNaN != b.element.isNaN { return b.element.isNaN }
+        return a.element != b.element && !a.element.isNaN ? a.element > b.element : a.offset < b.offset
     }
 
     private func jsonString(_ s: String) -> String {

@@ -10,7 +10,7 @@ struct CompareCommand: ParsableCommand {
     @Option(name: [.customLong("solver"), .customLong("solver", withSingleDash: true)], help: "A solver prototxt (give exactly two).")
     var solvers: [String] = []
 
-    @Option(name: [.customLong("iterations"), .customLong("iterations", withSingleDash: true)], help: "Iterations each (default: max_iter).")
+    @Option(name: [.customLong("iterations"), .customLong("iterations", withSingleDash: true)], parsing: .unconditional, help: "Iterations each (default: max_iter).")
     var iterations: Int?
 
     @Option(help: "Folder for compare.svg, compare.md and each run's log.")
@@ -36,7 +36,7 @@ struct CompareCommand: ParsableCommand {
 
     func run() throws {
         try runtime.apply()
-        try FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: true)
+        try createFolder(output)
         let loaded = try solvers.map { try ModelFile.loadSolver(path: $0) }
         let commonSeed = seed ?? UInt64(max(0, loaded[0].solver.randomSeed >= 0 ? loaded[0].solver.randomSeed : 1701))
         var results: [Result] = []
@@ -44,10 +44,7 @@ struct CompareCommand: ParsableCommand {
             let s = try Solver(l, seedOverride: commonSeed)
             let name = s.net.graph.name.isEmpty ? "net \(k + 1)" : s.net.graph.name
             let logPath = (output as NSString).appendingPathComponent("\(k + 1)-\(safe(name)).log")
-            guard FileManager.default.createFile(atPath: logPath, contents: nil), let h = FileHandle(forWritingAtPath: logPath) else {
-                throw CaffeError.io(path: logPath, reason: "cannot create the log file")
-            }
-            let log = CaffeLogWriter(sinks: [h])
+            let log = CaffeLogWriter(standardError: false, files: [try LiveFile(logPath)])
             let recorder = CurveRecorder(name: name)
             s.observers += [log, recorder]
             note("training \(name) (\(solvers[k])), log: \(logPath)")
@@ -64,10 +61,9 @@ struct CompareCommand: ParsableCommand {
         }
         let table = report(results)
         print(table)
-        try Data(table.utf8).write(to: URL(fileURLWithPath: (output as NSString).appendingPathComponent("compare.md")))
+        try AtomicFile.write(table, to: (output as NSString).appendingPathComponent("compare.md"))
         let svgPath = (output as NSString).appendingPathComponent("compare.svg")
-        try Data(SVGChart.training(results.map(\.curves), title: "\(results[0].name) vs \(results[1].name)").utf8)
-            .write(to: URL(fileURLWithPath: svgPath))
+        try AtomicFile.write(SVGChart.training(results.map(\.curves), title: "\(results[0].name) vs \(results[1].name)"), to: svgPath)
         note("wrote \(svgPath) and \((output as NSString).appendingPathComponent("compare.md"))")
     }
 
@@ -127,6 +123,7 @@ struct PlotCommand: ParsableCommand {
     }
 
     func run() throws {
+        try refuseOverwritingInputs(output: output, inputs: logs.map { ("log file \($0)", $0) })
         var runs: [TrainingCurves] = []
         for path in logs {
             let text = String(decoding: try readFile(path), as: UTF8.self)
@@ -137,7 +134,7 @@ struct PlotCommand: ParsableCommand {
             note("\(path): \(c.trainLoss.count) train loss points; test outputs: \(c.test.keys.sorted().joined(separator: ", "))")
             runs.append(c)
         }
-        try Data(SVGChart.training(runs, title: runs.map(\.name).joined(separator: " vs ")).utf8).write(to: URL(fileURLWithPath: output))
+        try AtomicFile.write(SVGChart.training(runs, title: runs.map(\.name).joined(separator: " vs ")), to: output)
         note("wrote \(output)")
     }
 }

@@ -25,10 +25,10 @@ struct ConvertImagesetCommand: ParsableCommand {
     @Option(help: "Seed for --shuffle.")
     var seed: UInt64 = 1701
 
-    @Option(help: "Resize every image to this height (with --resize-width).")
+    @Option(parsing: .unconditional, help: "Resize every image to this height (with --resize-width).")
     var resizeHeight = 0
 
-    @Option(help: "Resize every image to this width (with --resize-height).")
+    @Option(parsing: .unconditional, help: "Resize every image to this width (with --resize-height).")
     var resizeWidth = 0
 
     @Flag(help: "Store each file's own JPEG/PNG bytes (decoded when read).")
@@ -81,6 +81,10 @@ struct ComputeImageMeanCommand: ParsableCommand {
     var output: String
 
     func run() throws {
+        let parts = source.split(separator: ";").map(String.init)
+        let inputs = parts.map { ("data source", $0) } + parts.map { ("data source", $0 + "/data.mdb") }
+            + (parts.count == 1 ? IDXDataset.labelsPath(forImages: source).map { [("labels file", $0)] } ?? [] : [])
+        try refuseOverwritingInputs(output: output, inputs: inputs)
         let records = try RecordSources.open(dataSource: source)
         let mean = try MeanImage.compute(records)
         try mean.write(binaryproto: output)

@@ -22,6 +22,7 @@ struct DeployCommand: ParsableCommand {
     @OptionGroup var parse: ParseOptions
 
     func run() throws {
+        if let output { try refuseOverwritingInputs(output: output, inputs: [("train_val net", file)]) }
         let n = try ModelFile.loadNet(path: file, options: parse.prototxt)
         printWarnings(n.warnings, source: n.source)
         var shapes = Dictionary(inputShapes.map { ($0.name, $0.dims) }, uniquingKeysWith: { _, b in b })

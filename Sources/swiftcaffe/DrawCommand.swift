@@ -25,6 +25,7 @@ struct DrawCommand: ParsableCommand {
         guard ["dot", "gv", "svg", "png", "pdf"].contains(ext) else {
             throw CaffeError.usage("-o must end in .dot, .gv, .svg, .png or .pdf, found '\(output)'")
         }
+        try refuseOverwritingInputs(output: output, inputs: [("net file", file)])
         let n = try ModelFile.loadNet(path: file, options: parse.prototxt)
         printWarnings(n.warnings, source: n.source)
         let g = try buildGraph(n, options: .init(state: state.state(default: .test), inputShapes: state.shapes))
@@ -43,23 +44,21 @@ struct DrawCommand: ParsableCommand {
         }
         let p = Process()
         p.executableURL = URL(fileURLWithPath: dotPath)
-        let tmp = output + ".tmp-\(getpid())"
-        p.arguments = ["-T\(format)", "-o", tmp]
-        let input = Pipe()
-        let errors = Pipe()
+        p.arguments = ["-T\(format)"]
+        let input = Pipe(), picture = Pipe(), errors = Pipe()
         p.standardInput = input
+        p.standardOutput = picture
         p.standardError = errors
         try p.run()
+        // dot's output is read while it is written (a pipe holds 64 KiB), then put in place atomically.
+        let reader = PipeReader(picture.fileHandleForReading)
         input.fileHandleForWriting.write(Data(dot.utf8))
         try input.fileHandleForWriting.close()
         p.waitUntilExit()
+        let bytes = reader.wait()
         let err = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        guard p.terminationStatus == 0 else {
-            try? FileManager.default.removeItem(atPath: tmp)
-            throw CaffeError.io(path: output, reason: "Graphviz's dot failed: \(err)")
-        }
-        _ = try? FileManager.default.removeItem(atPath: output)
-        try FileManager.default.moveItem(atPath: tmp, toPath: output)
+        guard p.terminationStatus == 0 else { throw CaffeError.io(path: output, reason: "Graphviz's dot failed: \(err)") }
+        try bytes.withUnsafeBytes { try AtomicFile.write($0, to: output) }
     }
 
     private func findExecutable(_ name: String) -> String? {

@@ -14,6 +14,7 @@ struct ExportWeightsCommand: ParsableCommand {
     var output: String
 
     func run() throws {
+        try refuseOverwritingInputs(output: output, inputs: [("weights file", file)])
         let model = try CaffeModel(path: file)
         var arrays: [(name: String, array: NPY.Array)] = []
         for l in model.layers {

@@ -55,6 +55,9 @@ struct ForwardCommand: ParsableCommand {
 
     func run() throws {
         try runtime.apply()
+        let inputFiles = [("net file", model)] + (weights.map { [("weights file", $0)] } ?? [])
+            + inputs.compactMap { spec in spec.split(separator: "=", maxSplits: 1).dropFirst().first.map { ("input \(spec)", String($0)) } }
+        if let path = saveWeights { try refuseOverwritingInputs(output: path, what: "--save-weights file", inputs: inputFiles) }
         var arrays: [(String, NPY.Array)] = []
         for spec in inputs {
             let parts = spec.split(separator: "=", maxSplits: 1).map(String.init)
@@ -86,7 +89,12 @@ struct ForwardCommand: ParsableCommand {
             try CaffeModelWriter.write(net, to: path)
             note("saved the parameters to \(path)")
         }
-        for (name, a) in arrays { net.blob(name)!.set(a.values) }
+        for (name, a) in arrays {
+            guard let blob = net.blob(name), blob.count == a.values.count else {
+                throw CaffeError.usage("--input \(name): the net has no input blob '\(name)' of shape \(a.shape.map(String.init).joined(separator: "×"))")
+            }
+            blob.set(a.values)
+        }
         // Fusion (InferenceFusion) skips writing a convolution's top that feeds a Concat directly.
         var read = allBlobs ? Set(net.blobNames) : Set((blobs ?? "").split(separator: ",").map(String.init))
         if let dir = compare {
@@ -108,7 +116,11 @@ struct ForwardCommand: ParsableCommand {
             wanted = net.blobNames.filter { n in net.outputBlobs.contains { $0 === net.blob(n) } }
         }
         if let dir = outputDir {
-            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+            try createFolder(dir)
+            for name in wanted {
+                let path = "\(dir)/\(fileName(name)).npy"
+                try refuseOverwritingInputs(output: path, what: "blob file", inputs: inputFiles)
+            }
             for name in wanted {
                 let b = net.blob(name)!
                 try NPY.write(NPY.Array(shape: b.shape, values: b.values), to: "\(dir)/\(fileName(name)).npy")

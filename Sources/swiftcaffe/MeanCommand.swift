@@ -17,6 +17,7 @@ struct MeanCommand: ParsableCommand {
     var perChannel = false
 
     func run() throws {
+        if let out = to { try refuseOverwritingInputs(output: out, inputs: [("mean file", file)]) }
         let m = try MeanImage.read(path: file)
         let means = m.perChannel.map { String(format: "%.3f", $0) }
         if perChannel {

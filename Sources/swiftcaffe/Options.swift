@@ -10,7 +10,7 @@ struct NetStateOptions: ParsableArguments {
     @Option(name: .customLong("stage"), help: "A NetState stage (repeat for several).")
     var stages: [String] = []
 
-    @Option(help: "NetState level.")
+    @Option(parsing: .unconditional, help: "NetState level.")
     var level: Int = 0
 
     @Option(name: .customLong("input-shape"), help: "Shape of an input or data top, e.g. data=10,3,227,227 (repeatable).")
@@ -54,11 +54,11 @@ struct InputShape: ExpressibleByArgument {
 }
 
 func printWarnings(_ ds: [Diagnostic], source: SourceText? = nil) {
-    for d in ds { FileHandle.standardError.write(Data((d.rendered(source: source) + "\n").utf8)) }
+    for d in ds { writeStandardError(d.rendered(source: source) + "\n") }
 }
 
 func note(_ s: String) {
-    FileHandle.standardError.write(Data((s + "\n").utf8))
+    writeStandardError(s + "\n")
 }
 
 /// "rank N: " in a process that mpirun started with several ranks, so that

@@ -13,7 +13,7 @@ struct TestCommand: ParsableCommand {
     @Option(name: [.customLong("weights"), .customLong("weights", withSingleDash: true)], help: "Trained weights (.caffemodel).")
     var weights: String
 
-    @Option(name: [.customLong("iterations"), .customLong("iterations", withSingleDash: true)], help: "Batches to run.")
+    @Option(name: [.customLong("iterations"), .customLong("iterations", withSingleDash: true)], parsing: .unconditional, help: "Batches to run.")
     var iterations = 50
 
     @OptionGroup var state: NetStateOptions
@@ -40,7 +40,7 @@ struct TestCommand: ParsableCommand {
         if !report.missing.isEmpty {
             throw CaffeError.io(path: weights, reason: "has no weights for layer(s) \(report.missing.joined(separator: ", ")) of \(model)")
         }
-        let log = CaffeLogWriter(sinks: [FileHandle.standardError])
+        let log = CaffeLogWriter(standardError: true)
         log.write("Running for \(iterations) iterations.", source: "caffe.cpp:290")
         let averaged = try Solver.average(net, iterations: iterations) { i, _ in
             for name in net.outputBlobNames {

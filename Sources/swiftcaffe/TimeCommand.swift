@@ -5,7 +5,7 @@ import SwiftCaffe
 
 /// Options for running nets.
 struct RuntimeOptions: ParsableArguments {
-    @Option(help: "Threads for SwiftCaffe and OpenBLAS (default: SWIFTCAFFE_THREADS, else all cores).")
+    @Option(parsing: .unconditional, help: "Threads for SwiftCaffe and OpenBLAS (default: SWIFTCAFFE_THREADS, else all cores).")
     var threads: Int?
 
     func apply() throws {
@@ -25,10 +25,10 @@ struct TimeCommand: ParsableCommand {
     @Option(name: .customLong("model"), help: "The net prototxt.")
     var model: String
 
-    @Option(help: "Timed iterations (after one warm-up).")
+    @Option(parsing: .unconditional, help: "Timed iterations (after one warm-up).")
     var iterations = 50
 
-    @Option(help: "Batch size: replaces the first axis of every input.")
+    @Option(parsing: .unconditional, help: "Batch size: replaces the first axis of every input.")
     var batch: Int?
 
     @OptionGroup var state: NetStateOptions

@@ -23,7 +23,7 @@ struct TrainCommand: ParsableCommand {
             help: "Resume from a .solverstate written by a previous run.")
     var snapshot: String?
 
-    @Option(name: [.customLong("iterations"), .customLong("iterations", withSingleDash: true)],
+    @Option(name: [.customLong("iterations"), .customLong("iterations", withSingleDash: true)], parsing: .unconditional,
             help: "Stop after this many iterations (at most max_iter).")
     var iterations: Int?
 
@@ -36,7 +36,7 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "On SIGINT/SIGTERM: snapshot (write a snapshot, then stop), stop (stop without one), none (keep training).")
     var sigintEffect: SignalEffect = .snapshot
 
-    @Option(help: "AlexNet's PCA colour noise on TRAIN data: σ of the per-image weights (the paper uses 0.1).")
+    @Option(parsing: .unconditional, help: "AlexNet's PCA colour noise on TRAIN data: σ of the per-image weights (the paper uses 0.1).")
     var pcaNoise: Float?
 
     @Flag(help: "Resume even from a solver state of another solver type.")
@@ -93,14 +93,14 @@ struct TrainCommand: ParsableCommand {
         // What differs between machines is said by every rank, with its number.
         if let w = BLAS.kernelWarning { note(rankPrefix + w) }
         // Rank 0 alone logs, tests and snapshots.
-        var sinks = isRoot ? [FileHandle.standardError] : []
-        if let f = logFile, isRoot {
-            guard FileManager.default.createFile(atPath: f, contents: nil), let h = FileHandle(forWritingAtPath: f) else {
-                throw CaffeError.io(path: f, reason: "cannot create the log file")
-            }
-            sinks.append(h)
+        let inputs = [("solver file", solver)] + (weights.map { [("weights file", $0)] } ?? []) + (snapshot.map { [("solver state", $0)] } ?? [])
+            + (loaded.netPath.map { [("net file", $0)] } ?? [])
+        for (what, path) in [("log file", logFile), ("metrics file", metrics)] {
+            if let path { try refuseOverwritingInputs(output: path, what: what, inputs: inputs) }
         }
-        let log = CaffeLogWriter(sinks: sinks)
+        var files: [LiveFile] = []
+        if let f = logFile, isRoot { files.append(try LiveFile(f)) }
+        let log = CaffeLogWriter(standardError: isRoot, files: files)
         log.write("Initializing solver from parameters: \(solver)", source: "caffe.cpp:218")
         let s = try Solver(loaded, options: parse.prototxt)
         for w in s.warnings { log.write("warning: \(w.message)", source: "solver.cpp:0") }
@@ -196,8 +196,13 @@ final class StopFlag: @unchecked Sendable {
                 signalled = true
                 lock.unlock()
                 if again {
-                    signal(sig, SIG_DFL)
-                    raise(sig)
+                    // At once, from this queue: raise() here would wait on a
+                    // thread that blocks the signal. Only unfinished files go.
+                    // Never blocked by a reader that stopped reading stderr.
+                    PartialOutputs.removeAll()
+                    _ = fcntl(STDERR_FILENO, F_SETFL, fcntl(STDERR_FILENO, F_GETFL) | O_NONBLOCK)
+                    writeStandardError("\nsignal \(sig) again: quitting now, without a snapshot\n")
+                    _exit(128 + sig)
                 }
                 if let onSignal { return onSignal(sig) }
                 note("\nsignal \(sig) received: " + (effect == .snapshot ? "snapshotting after this iteration, then stopping" : "stopping after this iteration")

@@ -16,6 +16,8 @@ struct UpgradeCommand: ParsableCommand {
     @OptionGroup var parse: ParseOptions
 
     func run() throws {
+        // Upgrading in place would lose the original if the upgrade is wrong: write beside it.
+        if let output { try refuseOverwritingInputs(output: output, inputs: [("file being upgraded", file)]) }
         if file.hasSuffix(".caffemodel") || isBinary(file) { return try upgradeWeights() }
         let bytes = try readFile(file)
         let kind = PrototxtKind.detect(bytes: bytes, file: file)
@@ -73,9 +75,5 @@ func write(_ text: String, to path: String?) throws {
         print(text, terminator: "")
         return
     }
-    do {
-        try Data(text.utf8).write(to: URL(fileURLWithPath: path), options: .atomic)
-    } catch {
-        throw CaffeError.io(path: path, reason: "cannot write: \(error.localizedDescription)")
-    }
+    try AtomicFile.write(text, to: path)
 }

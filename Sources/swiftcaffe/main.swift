@@ -7,35 +7,69 @@ struct SwiftCaffeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "swiftcaffe",
         abstract: "Read, inspect and convert Caffe nets and solvers.",
-        version: "\(SwiftCaffeVersion.string)\nBLAS: \(BLAS.summary)",
+        version: "\(SwiftCaffeVersion.string)\nBLAS: \(BLAS.summary)" + (KernelSelection.note.map { "\n" + $0 } ?? ""),
         subcommands: [TrainCommand.self, TestCommand.self, CompareCommand.self, PlotCommand.self, ConvertImagesetCommand.self, ConvertIDXCommand.self, ComputeImageMeanCommand.self, SummaryCommand.self, DrawCommand.self, DeployCommand.self, UpgradeCommand.self, TimeCommand.self, ForwardCommand.self, MeanCommand.self, ExportWeightsCommand.self, ClassifyCommand.self]
     )
 }
 
 // Before any BLAS work: may restart the process with a tuned OpenBLAS kernel.
 KernelSelection.selectAtLaunch()
-if let n = KernelSelection.note { FileHandle.standardError.write(Data((rankPrefix + n + "\n").utf8)) }
+// A kernel SwiftCaffe switched to and checked is reported by --version and
+// the train log's BLAS line; only a warning goes to every command's stderr,
+// whose output scripts compare.
+if let n = KernelSelection.note, n.hasPrefix("warning") { writeStandardError(rankPrefix + n + "\n") }
+
+/// Exits, first making sure what was printed reached standard output.
+func finish(_ code: Int32) -> Never {
+    if let failure = standardOutputFailure() {
+        writeStandardError(failure + "\n")
+        exit(code == 0 ? 1 : code)
+    }
+    exit(code)
+}
+
+/// SIGINT or SIGTERM ends a command at once, but first removes what it had
+/// not finished writing (temporary files, a new database). `train` installs
+/// its own handling: a snapshot, then a stop.
+func removePartialOutputsOnSignal() {
+    for sig in [SIGINT, SIGTERM] {
+        signal(sig, SIG_IGN)
+        let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
+        source.setEventHandler {
+            PartialOutputs.removeAll()
+            _ = fcntl(STDERR_FILENO, F_SETFL, fcntl(STDERR_FILENO, F_GETFL) | O_NONBLOCK)
+            writeStandardError("\nsignal \(sig): stopped; nothing half-written was left\n")
+            _exit(128 + sig)
+        }
+        source.resume()
+        signalSources.append(source)
+    }
+}
+nonisolated(unsafe) var signalSources: [DispatchSourceSignal] = []
 
 do {
     var command = try SwiftCaffeCommand.parseAsRoot()
+    if !(command is TrainCommand) { removePartialOutputsOnSignal() }
     do {
+        try MemoryBudget.checkSetting()
         try command.run()
     } catch let e as CaffeError {
-        FileHandle.standardError.write(Data((e.description + "\n").utf8))
-        if case .usage = e { exit(2) }
-        exit(1)
+        writeStandardError(e.description + "\n")
+        if case .usage = e { finish(2) }
+        finish(1)
     } catch let e as ExitCode {
-        exit(e.rawValue)
+        finish(e.rawValue)
     } catch {
         SwiftCaffeCommand.exit(withError: error)
     }
+    finish(0)
 } catch {
     let code = SwiftCaffeCommand.exitCode(for: error)
     let message = SwiftCaffeCommand.fullMessage(for: error)
     if code == .success {
         print(message)
-        exit(0)
+        finish(0)
     }
-    FileHandle.standardError.write(Data((message + "\n").utf8))
+    writeStandardError(message + "\n")
     exit(2)
 }

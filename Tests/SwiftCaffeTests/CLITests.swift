@@ -286,8 +286,12 @@ final class CLITests: XCTestCase {
         let switched = try run(["--version"], environment: ["SWIFTCAFFE_ASSUME_GENERIC_KERNEL": "1"])
         XCTAssertEqual(switched.status, 0, switched.stderr)
         XCTAssertTrue(switched.stdout.contains("OPENBLAS_CORETYPE=\(best)"), switched.stdout)
-        XCTAssertTrue(switched.stderr.contains("SwiftCaffe selected"), switched.stderr)
-        XCTAssertTrue(switched.stderr.contains("sgemm self-check passed"), switched.stderr)
+        XCTAssertTrue(switched.stdout.contains("SwiftCaffe selected"), switched.stdout)
+        XCTAssertTrue(switched.stdout.contains("sgemm self-check passed"), switched.stdout)
+        // A kernel switched to and checked is not repeated on every command's stderr.
+        let quiet = try run(["summary", "Models/lenet/deploy.prototxt"], environment: ["SWIFTCAFFE_ASSUME_GENERIC_KERNEL": "1"])
+        XCTAssertEqual(quiet.status, 0, quiet.stderr)
+        XCTAssertEqual(quiet.stderr, "")
     }
 
     func testClassify() throws {

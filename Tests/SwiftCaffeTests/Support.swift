@@ -64,3 +64,27 @@ func net(input: Shape, _ layers: String) -> String {
     \(layers)
     """
 }
+
+/// A solver on the tiny IDX fixture, its net inline (TrainCLITests, OutputSafetyTests).
+enum TrainCLITestsSupport {
+    static func solver(in dir: URL, maxIter: Int, extra: String = "", prefix: String? = nil, snapshot: Int = 10,
+                       name: String = "solver.prototxt") throws -> String {
+        let source = Paths.fixture("idx/tiny-images-idx3-ubyte.gz")
+        let path = dir.appendingPathComponent(name).path
+        let tests = extra.contains("test_iter") ? "" : "test_iter: 5 test_interval: 10"
+        try """
+        net_param {
+          name: "tiny"
+          layer { name: "data" type: "Data" top: "data" top: "label" transform_param { scale: 0.00390625 }
+                  data_param { source: "\(source)" batch_size: 8 } }
+          layer { name: "ip" type: "InnerProduct" bottom: "data" top: "ip" inner_product_param { num_output: 4 weight_filler { type: "xavier" } } }
+          layer { name: "acc" type: "Accuracy" bottom: "ip" bottom: "label" top: "accuracy" include { phase: TEST } }
+          layer { name: "loss" type: "SoftmaxWithLoss" bottom: "ip" bottom: "label" top: "loss" }
+        }
+        \(tests) \(extra)
+        base_lr: 0.1 lr_policy: "step" gamma: 0.5 stepsize: 10 momentum: 0.9 weight_decay: 0.0005
+        display: 5 max_iter: \(maxIter) snapshot: \(snapshot) snapshot_prefix: "\(prefix ?? dir.path + "/tiny")"
+        """.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+}

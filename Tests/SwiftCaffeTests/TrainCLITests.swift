@@ -15,23 +15,7 @@ final class TrainCLITests: XCTestCase {
 
     /// A solver on the tiny IDX fixture, its net inline.
     func writeSolver(_ extra: String = "", maxIter: Int = 20) throws -> String {
-        let source = Paths.fixture("idx/tiny-images-idx3-ubyte.gz")
-        let path = tmp.appendingPathComponent("solver.prototxt").path
-        try """
-        net_param {
-          name: "tiny"
-          layer { name: "data" type: "Data" top: "data" top: "label" transform_param { scale: 0.00390625 }
-                  data_param { source: "\(source)" batch_size: 8 } }
-          layer { name: "ip" type: "InnerProduct" bottom: "data" top: "ip" inner_product_param { num_output: 4 weight_filler { type: "xavier" } } }
-          layer { name: "acc" type: "Accuracy" bottom: "ip" bottom: "label" top: "accuracy" include { phase: TEST } }
-          layer { name: "loss" type: "SoftmaxWithLoss" bottom: "ip" bottom: "label" top: "loss" }
-        }
-        test_iter: 5 test_interval: 10
-        base_lr: 0.1 lr_policy: "step" gamma: 0.5 stepsize: 10 momentum: 0.9 weight_decay: 0.0005
-        display: 5 max_iter: \(maxIter) snapshot: 10 snapshot_prefix: "\(tmp.path)/tiny"
-        \(extra)
-        """.write(toFile: path, atomically: true, encoding: .utf8)
-        return path
+        try TrainCLITestsSupport.solver(in: tmp, maxIter: maxIter, extra: extra)
     }
 
     func testTrainWritesCaffeLogLinesSnapshotsAndMetrics() throws {

@@ -117,12 +117,33 @@ final class UpgradeTests: XCTestCase {
                     "V0 layer 'c' of type \"conv\" has field 'dropout_ratio', which that type does not take", line: 1, column: 41)
     }
 
-    func testBatchNormFrozenParamsAreDropped() throws {
+    func testBatchNormParamsAreFrozenAsCaffeUpgradesThem() throws {
+        // Caffe's UpgradeNetBatchNorm keeps the three specs, lr_mult and decay_mult 0, other fields kept.
         let n = try loadNet(net(input: [1, 4], """
             layer { name: "bn" type: "BatchNorm" bottom: "data" top: "bn"
-              param { lr_mult: 0 } param { lr_mult: 0 } param { lr_mult: 0 } }
+              param { lr_mult: 1 name: "m" } param { lr_mult: 0 decay_mult: 1 } param { lr_mult: 0 } }
             """))
-        XCTAssertEqual(n.layers[1].params, [])
+        XCTAssertEqual(n.layers[1].params.map(\.lrMult), [0, 0, 0])
+        XCTAssertEqual(n.layers[1].params.map(\.decayMult), [0, 0, 0])
+        XCTAssertEqual(n.layers[1].params.map(\.name), ["m", nil, nil])
+        let printed = PrototxtPrinter.print(try ModelFile.loadNet(bytes: Array(net(input: [1, 4], """
+            layer { name: "bn" type: "BatchNorm" bottom: "data" top: "bn" param { lr_mult: 0 } param { lr_mult: 0 } param { lr_mult: 0 } }
+            """).utf8), file: "t").message)
+        XCTAssertEqual(printed.components(separatedBy: "lr_mult: 0").count - 1, 3, printed)
+        XCTAssertEqual(printed.components(separatedBy: "decay_mult: 0").count - 1, 3, printed)
+    }
+
+    func testSolverUpgradeSaysItUpgradedTheNetsInside() throws {
+        let solver = """
+            solver_type: NESTEROV
+            net_param { name: "n" layers { name: "ip" type: INNER_PRODUCT bottom: "x" top: "y" inner_product_param { num_output: 1 } } }
+            """
+        let m = try PrototxtParser.parse(bytes: Array(solver.utf8), file: "s", as: CaffeSchema.solverParameter).message
+        let (_, notes) = try Upgrader.upgradeSolver(m)
+        XCTAssertEqual(notes.first?.message, "solver_type: NESTEROV → type: \"Nesterov\"")
+        XCTAssertTrue(notes.contains { $0.message.hasPrefix("net_param: ") }, "\(notes)")
+        XCTAssertEqual(notes.last?.message, "the nets inside the solver were upgraded too (Caffe's upgrade_solver_proto_text "
+                       + "converts solver_type only and leaves them as they were)")
     }
 
     func testSiameseSharesWeightsByName() throws {

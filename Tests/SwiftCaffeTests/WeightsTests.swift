@@ -245,3 +245,48 @@ enum CLIProbe {
         return ""
     }
 }
+
+extension WeightsTests {
+    /// PReLU's channel-shared slope is a blob of 0 axes in Caffe (Reshape(vector<int>(0))):
+    /// its BlobProto has an empty `shape` and one value. Read that, and write it back the same.
+    func testSharedPReLUSlopeHasNoAxesAsInCaffe() throws {
+        let quarter: [UInt8] = [0x00, 0x00, 0x80, 0x3E]  // 0.25f, little-endian
+        let blob: [UInt8] = [0x3A, 0x00, 0x2A, 0x04] + quarter  // shape {} ; data (packed) [0.25]
+        let layer: [UInt8] = [0x0A, 0x02] + Array("pr".utf8) + [0x12, 0x05] + Array("PReLU".utf8) + [0x3A, UInt8(blob.count)] + blob
+        let caffeFile = try write([0xA2, 0x06, UInt8(layer.count)] + layer, "caffe_prelu.caffemodel")
+        let text = SwiftCaffeTests.net(input: [1, 2, 1, 2], "layer { name: \"pr\" type: \"PReLU\" bottom: \"data\" top: \"y\" prelu_param { channel_shared: true } }")
+        func run(_ weights: String) throws -> [Float] {
+            let n = try Net(graph: try buildNet(text))
+            XCTAssertEqual(n.layers[1].params[0].shape, [], "Caffe's blob of 0 axes")
+            XCTAssertEqual(try WeightCopier.copy(try CaffeModel(path: weights), into: n).copied, ["pr"])
+            n.blob("data")!.set([-4, 2, -8, 1])
+            try n.forward()
+            return n.blob("y")!.values
+        }
+        XCTAssertEqual(try run(caffeFile), [-1, 2, -2, 1])
+        // Written as Caffe writes it: an empty shape message, no legacy fields.
+        let n = try Net(graph: try buildNet(text))
+        _ = try WeightCopier.copy(try CaffeModel(path: caffeFile), into: n)
+        let out = tmp.appendingPathComponent("written.caffemodel").path
+        try CaffeModelWriter.write(n, to: out)
+        let stored = try XCTUnwrap(try CaffeModel(path: out).layers.first { $0.name == "pr" }?.blobs.first)
+        XCTAssertEqual(stored.shape, [])
+        XCTAssertNil(stored.legacy)
+        // Fields in number order, as Caffe's C++ protobuf writes them: data (5), then the empty shape (7).
+        let caffeOrder: [UInt8] = [0x2A, 0x04] + quarter + [0x3A, 0x00]
+        XCTAssertTrue(try readFile(out).windows(ofCount: 8).contains { Array($0) == caffeOrder }, "the blob's bytes are Caffe's")
+        // Also read: legacy 1×1×1×1 (Caffe's ShapeEquals accepts it) and SwiftCaffe's earlier shape [1].
+        let legacy: [UInt8] = [0x08, 0x01, 0x10, 0x01, 0x18, 0x01, 0x20, 0x01, 0x2A, 0x04] + quarter
+        let one: [UInt8] = [0x3A, 0x02, 0x08, 0x01, 0x2A, 0x04] + quarter
+        for (i, b) in [legacy, one].enumerated() {
+            let l: [UInt8] = [0x0A, 0x02] + Array("pr".utf8) + [0x12, 0x05] + Array("PReLU".utf8) + [0x3A, UInt8(b.count)] + b
+            XCTAssertEqual(try run(try write([0xA2, 0x06, UInt8(l.count)] + l, "variant\(i).caffemodel")), [-1, 2, -2, 1])
+        }
+    }
+}
+
+private extension Array {
+    func windows(ofCount n: Int) -> [ArraySlice<Element>] {
+        count < n ? [] : (0...(count - n)).map { self[$0..<($0 + n)] }
+    }
+}

@@ -27,6 +27,8 @@ int sc_current_cpu(void);
 /* How many CPUs the calling thread may run on (taskset, a container's
  * cpuset), or −1 if unknown. */
 int sc_allowed_cpu_count(void);
+/* Flushes stdout: 0, or the errno of a failed write (now or earlier). */
+int sc_flush_stdout(void);
 
 /* LRN across channels for one image and plane positions [lo, hi):
  * s = k + coeff·Σ_window x², y = x·s^−beta. acc: hi − lo floats of scratch. */

@@ -1501,16 +1501,21 @@ struct  Caffe__SolverState
    * records an uninterrupted one would. data_records counts the records each
    * data layer has consumed across all ranks of a data-parallel run, so a run
    * resumes with another rank count or batch size at the same place.
+   * test_data_records counts the records each data layer of the test nets
+   * (in net order, then layer order) has read, so the tests after a resume
+   * see the records an uninterrupted run's tests would.
    */
   char *solver_type;
   size_t n_data_batches;
   int64_t *data_batches;
   size_t n_data_records;
   int64_t *data_records;
+  size_t n_test_data_records;
+  int64_t *test_data_records;
 };
 #define CAFFE__SOLVER_STATE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&caffe__solver_state__descriptor) \
-    , 0, 0, NULL, 0,NULL, 0, 0, NULL, 0,NULL, 0,NULL }
+    , 0, 0, NULL, 0,NULL, 0, 0, NULL, 0,NULL, 0,NULL, 0,NULL }
 
 
 /*

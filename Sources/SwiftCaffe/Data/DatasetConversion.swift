@@ -13,6 +13,13 @@ public enum DatasetConversion {
         if encoded, size != nil {
             throw CaffeError.usage("--encoded keeps each file's own bytes, so it cannot be combined with resizing")
         }
+        if let size {
+            // The resized planes are made in floats before they are rounded to bytes.
+            let bytes = MemoryBudget.floats(product(3, size.height, size.width)).addingSaturating(product(3, size.height, size.width))
+            if let short = MemoryBudget.shortfall(bytes) {
+                throw CaffeError.usage("resizing to \(size.height)×\(size.width) needs \(MemoryBudget.describe(bytes)) per image, \(short)")
+            }
+        }
         let records = try ImageListRecords(listPath: list, rootFolder: rootFolder, color: color, size: size, shuffleSeed: nil)
         var order = Array(records.entries.indices)
         if let seed = shuffleSeed {
@@ -20,6 +27,7 @@ public enum DatasetConversion {
             order = rng.permutation(order.count)
         }
         let writer = try LMDBWriter(path: db)
+        // Any error below drops the partial database (LMDBWriter.deinit).
         for (n, i) in order.enumerated() {
             let e = records.entries[i]
             let datum: Datum

@@ -52,10 +52,11 @@ public struct Datum: Sendable {
             let p = image.datumPlanes(color: wantColor)
             return Datum(channels: p.channels, height: p.height, width: p.width, label: label, pixels: p.pixels)
         }
-        let n = channels * height * width
         guard channels > 0, height > 0, width > 0 else {
             throw CaffeError.io(path: name, reason: "the Datum's shape \(channels)×\(height)×\(width) is empty")
         }
+        // Three int32 fields: their product can pass 2^63.
+        let n = product(channels, height, width)
         let have = pixels.isEmpty ? floats.count : pixels.count
         guard have == n else {
             throw CaffeError.io(path: name, reason: "the Datum says \(channels)×\(height)×\(width) = \(n) values but holds \(have)")

@@ -11,7 +11,7 @@ public struct IDXFile: Sendable {
     public let bytes: [UInt8]
 
     public static func read(path: String) throws -> IDXFile {
-        let raw = try gunzipIfNeeded(path: path)
+        let raw = try gunzipIfNeeded(path: path, expectedSize: expectedSize)
         func fail(_ why: String) -> CaffeError { CaffeError.io(path: path, reason: why) }
         guard raw.count >= 4, raw[0] == 0, raw[1] == 0 else {
             throw fail("not an IDX file: it does not start with the IDX magic number 00 00 <type> <dims>")
@@ -21,18 +21,33 @@ public struct IDXFile: Sendable {
         }
         let n = Int(raw[3])
         guard n >= 1, raw.count >= 4 + 4 * n else { throw fail("IDX header is truncated (\(raw.count) bytes)") }
-        var dims: [Int] = []
-        for i in 0..<n {
-            let o = 4 + 4 * i
-            dims.append(Int(raw[o]) << 24 | Int(raw[o + 1]) << 16 | Int(raw[o + 2]) << 8 | Int(raw[o + 3]))
-        }
-        let expected = dims.reduce(1, *)
+        let dims = header(raw)!.dims
+        let expected = product(dims)
         let have = raw.count - 4 - 4 * n
         guard have == expected else {
-            throw fail("IDX dimensions \(dims.map(String.init).joined(separator: "×")) need \(expected) bytes of data, "
-                       + "the file has \(have)" + (have < expected ? " (truncated)" : ""))
+            let need = expected > SizeLimit.blob ? "more data than a file can hold" : "\(expected) bytes of data"
+            throw fail("IDX dimensions \(dims.map(String.init).joined(separator: "×")) need \(need), the file has \(have)"
+                       + (have < expected && expected <= SizeLimit.blob ? " (truncated)" : ""))
         }
         return IDXFile(path: path, dims: dims, bytes: Array(raw[(4 + 4 * n)...]))
+    }
+
+    /// The dimensions in a header's first bytes, once they are all there.
+    private static func header(_ raw: [UInt8]) -> (dims: [Int], bytes: Int)? {
+        guard raw.count >= 4 else { return nil }
+        let n = Int(raw[3])
+        guard raw.count >= 4 + 4 * n else { return nil }
+        let dims = (0..<n).map { i -> Int in
+            let o = 4 + 4 * i
+            return Int(raw[o]) << 24 | Int(raw[o + 1]) << 16 | Int(raw[o + 2]) << 8 | Int(raw[o + 3])
+        }
+        return (dims, 4 + 4 * n)
+    }
+
+    /// The whole file's size as its header declares it (saturating), once the header is in.
+    private static func expectedSize(_ raw: [UInt8]) -> Int? {
+        guard raw.count >= 4, raw[0] == 0, raw[1] == 0, let h = header(raw) else { return nil }
+        return product(h.dims).addingSaturating(h.bytes)
     }
 
     /// Whether the file starts like an IDX file (after gunzip when gzipped).
@@ -45,23 +60,24 @@ public struct IDXFile: Sendable {
         return head[0] == 0 && head[1] == 0 && head[2] == 0x08 && (1...4).contains(head[3])
     }
 
-    /// The file's bytes, decompressed when it is gzip (magic 1f 8b).
-    static func gunzipIfNeeded(path: String) throws -> [UInt8] {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw CaffeError.io(path: path, reason: FileManager.default.fileExists(atPath: path) ? "cannot be read" : "no such file")
-        }
-        let bytes = [UInt8](data)
+    /// The file's bytes, decompressed when it is gzip (magic 1f 8b). The
+    /// output is counted as it comes: once `expectedSize` knows from the first
+    /// bytes how long the whole should be, more is refused (a decompression
+    /// bomb stops there), and it must fit in the MemoryBudget.
+    static func gunzipIfNeeded(path: String, expectedSize: ([UInt8]) -> Int? = { _ in nil }) throws -> [UInt8] {
+        let bytes = try readFile(path)
         guard bytes.count >= 2, bytes[0] == 0x1F, bytes[1] == 0x8B else { return bytes }
+        func fail(_ why: String) -> CaffeError { CaffeError.io(path: path, reason: why) }
         var out = [UInt8]()
-        out.reserveCapacity(bytes.count * 4)
         var stream = z_stream()
         // 16 + MAX_WBITS: expect a gzip header.
         guard inflateInit2_(&stream, 16 + MAX_WBITS, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
-            throw CaffeError.io(path: path, reason: "zlib could not start decompressing")
+            throw fail("zlib could not start decompressing")
         }
         defer { inflateEnd(&stream) }
         var chunk = [UInt8](repeating: 0, count: 1 << 20)
         var status: Int32 = Z_OK
+        var limit: Int?
         try bytes.withUnsafeBufferPointer { input in
             stream.next_in = UnsafeMutablePointer(mutating: input.baseAddress!)
             stream.avail_in = UInt32(input.count)
@@ -71,12 +87,25 @@ public struct IDXFile: Sendable {
                     stream.avail_out = UInt32(c.count)
                     status = inflate(&stream, Z_NO_FLUSH)
                     guard status == Z_OK || status == Z_STREAM_END else {
-                        throw CaffeError.io(path: path, reason: "gzip data is corrupt or truncated (zlib status \(status))")
+                        throw fail("gzip data is corrupt or truncated (zlib status \(status))")
                     }
                     out.append(contentsOf: c[0..<(c.count - Int(stream.avail_out))])
                 }
-                if status == Z_OK, stream.avail_in == 0, stream.avail_out != 0 {
-                    throw CaffeError.io(path: path, reason: "gzip data is truncated")
+                if limit == nil, let e = expectedSize(out) {
+                    if let short = MemoryBudget.shortfall(e) {
+                        throw fail("its header declares \(MemoryBudget.describe(e)) of data, \(short)")
+                    }
+                    limit = e
+                    out.reserveCapacity(e)
+                }
+                if let l = limit, out.count > l {
+                    throw fail("decompresses to more than the \(l) bytes its header declares")
+                }
+                if let short = MemoryBudget.shortfall(out.count) {
+                    throw fail("decompresses to more than \(MemoryBudget.describe(out.count)), \(short)")
+                }
+                if status != Z_STREAM_END, stream.avail_in == 0, stream.avail_out != 0 {
+                    throw fail("gzip data is truncated")
                 }
             } while status != Z_STREAM_END
         }
@@ -137,6 +166,7 @@ public struct IDXDataset: Sendable {
         guard labels.dims[0] == images.dims[0] else {
             throw CaffeError.io(path: labelsPath, reason: "holds \(labels.dims[0]) labels but \(imagesPath) holds \(images.dims[0]) images")
         }
+        guard images.dims[0] > 0 else { throw CaffeError.io(path: imagesPath, reason: "holds no images (its first dimension is 0)") }
         count = images.dims[0]
         height = images.dims[1]
         width = images.dims[2]

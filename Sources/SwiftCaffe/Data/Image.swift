@@ -124,6 +124,10 @@ public struct ClassifierPreprocessing: Sendable {
     public func crops(_ image: RGBImage) throws -> [[Float]] {
         let (H, W) = resize, (h, w) = crop
         guard h <= H, w <= W else { throw CaffeError.usage("the net's input \(h)×\(w) is larger than the resize \(H)×\(W)") }
+        let bytes = MemoryBudget.floats(product(3, H, W))
+        if let short = MemoryBudget.shortfall(bytes) {
+            throw CaffeError.usage("resizing to \(H)×\(W) needs \(MemoryBudget.describe(bytes)) per image, \(short)")
+        }
         var planes = image.bgrPlanes(height: H, width: W)
         var subtractAfterCrop: [Float]?
         switch mean {

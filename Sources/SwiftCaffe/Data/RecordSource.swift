@@ -86,7 +86,7 @@ public final class LMDBRecords: RecordSource {
     public func record(_ index: Int) throws -> Datum {
         let i = index % count
         let (key, value) = try reader.record(i)
-        let place = "\(reader.path), record #\(i) (key \"\(key)\")"
+        let place = "\(reader.path), record #\(i) (key \(printable(key)))"
         return try Datum.parse(value, name: place).decoded(name: place, color: color)
     }
 }
@@ -107,12 +107,12 @@ public final class ImageListRecords: RecordSource {
 
     public init(listPath: String, rootFolder: String, color: Bool, size: (height: Int, width: Int)?, shuffleSeed: UInt64?) throws {
         self.listPath = listPath
-        let text: String
-        do { text = String(decoding: try readFile(listPath), as: UTF8.self) } catch {
-            throw CaffeError.io(path: listPath, reason: "cannot read the image list (ImageData's source)")
+        let bytes: [UInt8]
+        do { bytes = try readFile(listPath) } catch let e as CaffeError {
+            throw CaffeError.io(path: listPath, reason: "cannot read the image list (ImageData's source): \(e.reason)")
         }
         var entries: [(String, Int)] = []
-        for (n, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+        for (n, raw) in textLines(bytes).enumerated() {
             let line = raw.trimmingCharacters(in: .whitespacesAndNewlines)
             if line.isEmpty { continue }
             // The label is the last field; the path may hold spaces.
@@ -147,4 +147,16 @@ public final class ImageListRecords: RecordSource {
         let p = image.datumPlanes(color: color, height: size?.height, width: size?.width)
         return Datum(channels: p.channels, height: p.height, width: p.width, label: e.label, pixels: p.pixels)
     }
+}
+
+/// A key from a database as text an error can show: control and invalid
+/// bytes escaped, long keys cut (a damaged page yields noise).
+func printable(_ key: String, limit: Int = 40) -> String {
+    var out = "\""
+    for (n, u) in key.unicodeScalars.enumerated() {
+        if n == limit { return out + "…\" (\(key.unicodeScalars.count) characters)" }
+        if u == "\u{FFFD}" || u.value < 0x20 || u.value == 0x7F { out += String(format: "\\x%02x", min(u.value, 0xFF)) }
+        else if u == "\"" { out += "\\\"" } else { out.unicodeScalars.append(u) }
+    }
+    return out + "\""
 }

@@ -173,6 +173,7 @@ public struct NetGraph: Sendable {
             for (j, t) in layer.tops.enumerated() { shapes[t] = g.topShapes[j] }
             graph.layers.append(g)
         }
+        checkSharedParameters(graph.layers, problems: &problems)
         let unused = Set(options.inputShapes.keys).subtracting(usedInputs)
         if !unused.isEmpty {
             let inputs = split.filter { LayerRegistry.byType[$0.type] is any SourcePlan.Type }.flatMap(\.tops)
@@ -181,6 +182,31 @@ public struct NetGraph: Sendable {
         }
         if !problems.isEmpty { throw CaffeError.diagnostics(problems, source: nil) }
         return graph
+    }
+
+    /// Parameters shared by ParamSpec name must have one shape (Caffe's
+    /// STRICT share_mode; PERMISSIVE asks only for one count), checked on
+    /// the plan so that `summary` refuses what the runtime would.
+    private static func checkSharedParameters(_ layers: [GraphLayer], problems: inout [Diagnostic]) {
+        var owners: [String: (layer: String, index: Int, shape: Shape)] = [:]
+        for g in layers where !g.isInserted {
+            guard let shapes = g.paramShapes else { continue }
+            for (i, shape) in shapes.enumerated() where i < g.layer.params.count {
+                let spec = g.layer.params[i]
+                guard let name = spec.name, !name.isEmpty else { continue }
+                guard let owner = owners[name] else {
+                    owners[name] = (g.name, i, shape)
+                    continue
+                }
+                let fits = spec.permissiveSharing ? count(shape) == count(owner.shape) : shape == owner.shape
+                if !fits {
+                    problems.append(Diagnostic(.error, "\(g.layer.label): parameter \(i) shares the name '\(name)' with layer '\(owner.layer)' "
+                                               + "(blob \(owner.index)) but has shape \(describe(shape)), not \(describe(owner.shape))"
+                                               + (spec.permissiveSharing ? "" : "; use share_mode: PERMISSIVE to match counts only"),
+                                               at: g.layer.location))
+                }
+            }
+        }
     }
 
     private static func diagnostic(_ e: PlanError, _ layer: LayerParameter) -> Diagnostic {

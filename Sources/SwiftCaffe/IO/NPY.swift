@@ -60,7 +60,10 @@ public enum NPY {
         }
         let n = product(shape)
         let dataStart = start + headerLength
-        guard n <= SizeLimit.blob, b.count - dataStart >= n * width else {
+        guard n <= SizeLimit.blob else {
+            throw bad("shape \(describe(shape)) holds more values than SwiftCaffe's limit of 2^40 for one array")
+        }
+        guard b.count - dataStart >= n * width else {
             throw bad("truncated data: shape \(describe(shape)) needs \(n * width) bytes, the file has \(b.count - dataStart)")
         }
         var values = [Float](repeating: 0, count: n)
@@ -95,11 +98,7 @@ public enum NPY {
 
     /// Writes float32, C order, format 1.0 (2.0 when the header needs it).
     public static func write(_ a: Array, to path: String) throws {
-        do {
-            try Data(encode(a)).write(to: URL(fileURLWithPath: path), options: .atomic)
-        } catch {
-            throw CaffeError.io(path: path, reason: "cannot write: \(error.localizedDescription)")
-        }
+        try encode(a).withUnsafeBytes { try AtomicFile.write($0, to: path) }
     }
 
     /// The bytes of a .npy file holding `a` as float32.

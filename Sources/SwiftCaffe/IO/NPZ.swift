@@ -1,43 +1,34 @@
 import Foundation
 
 /// NumPy .npz archives: a zip of .npy files, stored uncompressed. Written
-/// to a temporary name and renamed, so a failure leaves no half archive.
+/// through OutputFile, so a failure leaves no half archive.
 public enum NPZ {
     public static func write(_ arrays: [(name: String, array: NPY.Array)], to path: String) throws {
-        let tmp = path + ".tmp-\(getpid())"
-        guard FileManager.default.createFile(atPath: tmp, contents: nil), let out = FileHandle(forWritingAtPath: tmp) else {
-            throw CaffeError.io(path: path, reason: "cannot write")
-        }
+        let out = try OutputFile(path)
         var central = [UInt8]()
         var offset = 0
-        do {
-            for (name, array) in arrays {
-                let data = NPY.encode(array)
-                let file = Array((name + ".npy").utf8)
-                let crc = crc32(data)
-                guard offset + data.count < 0xFFFF_FFFF else {
-                    throw CaffeError.io(path: path, reason: "over 4 GiB: too large for a zip without zip64")
-                }
-                var local = [UInt8]()
-                local += le32(0x0403_4B50) + le16(20) + le16(0) + le16(0) + le16(0) + le16(0x21)
-                local += le32(crc) + le32(UInt32(data.count)) + le32(UInt32(data.count)) + le16(UInt16(file.count)) + le16(0) + file
-                central += le32(0x0201_4B50) + le16(20) + le16(20) + le16(0) + le16(0) + le16(0) + le16(0x21)
-                central += le32(crc) + le32(UInt32(data.count)) + le32(UInt32(data.count)) + le16(UInt16(file.count))
-                central += le16(0) + le16(0) + le16(0) + le16(0) + le32(0) + le32(UInt32(offset)) + file
-                try out.write(contentsOf: Data(local))
-                try out.write(contentsOf: Data(data))
-                offset += local.count + data.count
+        for (name, array) in arrays {
+            let data = NPY.encode(array)
+            let file = Array((name + ".npy").utf8)
+            let crc = crc32(data)
+            guard offset + data.count < 0xFFFF_FFFF else {
+                out.abandon()
+                throw CaffeError.io(path: path, reason: "over 4 GiB: too large for a zip without zip64")
             }
-            var end = le32(0x0605_4B50) + le16(0) + le16(0) + le16(UInt16(arrays.count)) + le16(UInt16(arrays.count))
-            end += le32(UInt32(central.count)) + le32(UInt32(offset)) + le16(0)
-            try out.write(contentsOf: Data(central + end))
-            try out.close()
-            guard rename(tmp, path) == 0 else { throw CaffeError.io(path: path, reason: "cannot write") }
-        } catch {
-            try? out.close()
-            unlink(tmp)
-            throw error
+            var local = [UInt8]()
+            local += le32(0x0403_4B50) + le16(20) + le16(0) + le16(0) + le16(0) + le16(0x21)
+            local += le32(crc) + le32(UInt32(data.count)) + le32(UInt32(data.count)) + le16(UInt16(file.count)) + le16(0) + file
+            central += le32(0x0201_4B50) + le16(20) + le16(20) + le16(0) + le16(0) + le16(0) + le16(0x21)
+            central += le32(crc) + le32(UInt32(data.count)) + le32(UInt32(data.count)) + le16(UInt16(file.count))
+            central += le16(0) + le16(0) + le16(0) + le16(0) + le32(0) + le32(UInt32(offset)) + file
+            try out.write(local)
+            try out.write(data)
+            offset += local.count + data.count
         }
+        var end = le32(0x0605_4B50) + le16(0) + le16(0) + le16(UInt16(arrays.count)) + le16(UInt16(arrays.count))
+        end += le32(UInt32(central.count)) + le32(UInt32(offset)) + le16(0)
+        try out.write(central + end)
+        try out.commit()
     }
 
     private static func le16(_ v: UInt16) -> [UInt8] { [UInt8(v & 0xFF), UInt8(v >> 8)] }

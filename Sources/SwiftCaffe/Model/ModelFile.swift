@@ -45,6 +45,12 @@ public struct LoadedSolver: Sendable {
     public var upgrades: [UpgradeNote]
     public var warnings: [Diagnostic]
     public var path: String
+
+    /// The training net's file when the solver names one (net / train_net), as written.
+    public var netPath: String? {
+        guard let name = solver.trainNet ?? solver.net else { return nil }
+        return ModelFile.candidatePaths(name, near: path).first { FileManager.default.fileExists(atPath: $0) }
+    }
 }
 
 public enum ModelFile {

@@ -58,6 +58,12 @@ public struct SolverParameter: Sendable {
         netParam = m.message("net_param")
         trainNet = m.has("train_net") ? m.string("train_net") : nil
         trainNetParam = m.message("train_net_param")
+        // Caffe's InitTrainNet: exactly one source of the training net.
+        let sources = ["net", "net_param", "train_net", "train_net_param"].filter { m.has($0) }
+        if sources.count > 1 {
+            throw CaffeError.at(m.location(of: sources[1]), "the solver gives its training net twice, in \(sources.joined(separator: " and ")); "
+                                + "Caffe refuses more than one of net, net_param, train_net, train_net_param: keep one")
+        }
         testNets = m.strings("test_net")
         testNetParams = m.messages("test_net_param")
         testIter = m.ints("test_iter")

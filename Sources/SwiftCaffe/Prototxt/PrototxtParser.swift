@@ -436,16 +436,3 @@ func editDistance(_ a: [Character], _ b: [Character]) -> Int {
     }
     return d[a.count][b.count]
 }
-
-/// Reads a whole file, with an error naming it when it cannot be read.
-public func readFile(_ path: String) throws -> [UInt8] {
-    var isDir: ObjCBool = false
-    guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else {
-        throw CaffeError.io(path: path, reason: "no such file")
-    }
-    if isDir.boolValue { throw CaffeError.io(path: path, reason: "is a directory, not a file") }
-    guard let d = FileManager.default.contents(atPath: path) else {
-        throw CaffeError.io(path: path, reason: "cannot be read (permissions?)")
-    }
-    return [UInt8](d)
-}

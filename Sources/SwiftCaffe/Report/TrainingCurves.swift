@@ -17,7 +17,7 @@ public struct TrainingCurves: Sendable {
     public static func parse(log text: String, name: String) -> TrainingCurves {
         var c = TrainingCurves(name: name)
         var testing: Int?
-        for raw in text.split(separator: "\n") {
+        for raw in text.split(whereSeparator: \.isNewline) {
             let line = raw.range(of: "] ").map { String(raw[$0.upperBound...]) } ?? String(raw)
             if line.hasPrefix("Iteration ") {
                 let rest = line.dropFirst("Iteration ".count)

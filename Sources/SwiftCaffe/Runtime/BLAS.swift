@@ -131,7 +131,9 @@ public enum BLAS {
 
     /// One line for `--version` and `swiftcaffe time`.
     public static var summary: String {
-        let set = ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"].map { ", OPENBLAS_CORETYPE=\($0)" } ?? ""
+        let env = ProcessInfo.processInfo.environment
+        let chosen = env[KernelSelection.marker] == "switched" ? " (set by SwiftCaffe: OpenBLAS had picked a generic kernel)" : ""
+        let set = env["OPENBLAS_CORETYPE"].map { ", OPENBLAS_CORETYPE=\($0)\(chosen)" } ?? ""
         return "OpenBLAS, kernel \(coreName), \(threads) thread(s)\(set)"
     }
 

@@ -10,12 +10,18 @@ final class AlignedStorage {
         pointer = AlignedStorage.allocate(self.capacity)
     }
 
-    deinit { free(pointer) }
+    deinit {
+        free(pointer)
+        MemoryBudget.give(capacity * 4)
+    }
 
     /// Makes room for n floats; contents are kept when they fit, else zeroed.
+    /// What a file or command line sizes is checked against the MemoryBudget
+    /// before it gets here (Net, Layer.reshape).
     func reserve(_ n: Int) {
         guard n > capacity else { return }
         free(pointer)
+        MemoryBudget.give(capacity * 4)
         capacity = n
         pointer = AlignedStorage.allocate(n)
     }
@@ -23,8 +29,9 @@ final class AlignedStorage {
     private static func allocate(_ n: Int) -> UnsafeMutablePointer<Float> {
         var raw: UnsafeMutableRawPointer?
         guard posix_memalign(&raw, 64, n * MemoryLayout<Float>.stride) == 0, let r = raw else {
-            fatalError("out of memory allocating \(n) floats")
+            fatalError("out of memory allocating \(n) floats, after the memory budget allowed them")
         }
+        MemoryBudget.take(n * 4)
         let p = r.bindMemory(to: Float.self, capacity: n)
         p.initialize(repeating: 0, count: n)
         return p
@@ -59,6 +66,16 @@ public final class Blob {
         dataStorage.reserve(count)
         diffStorage?.reserve(count)
     }
+
+    /// Bytes a reshape to `s` would allocate (0 when the storage is large enough).
+    func growth(to s: Shape) -> Int {
+        let n = SwiftCaffe.count(s)
+        func extra(_ st: AlignedStorage?) -> Int { st.map { n > $0.capacity ? MemoryBudget.floats(n) - $0.capacity * 4 : 0 } ?? 0 }
+        return extra(dataStorage) &+ extra(diffStorage)
+    }
+
+    /// Bytes the first use of `diff` would allocate (0 once it exists).
+    var diffBytesToAllocate: Int { diffStorage == nil ? MemoryBudget.floats(max(count, 1)) : 0 }
 
     public var data: UnsafeMutablePointer<Float> { dataStorage.pointer }
 

@@ -49,7 +49,7 @@ class NeuronLayer: Layer {
 
     override func forward(_ bottoms: [Blob], _ tops: [Blob]) throws {
         if bottoms[0] === tops[0], backwardReadsBottom {
-            savedBottom.reshape(bottoms[0].shape)
+            try reshape(savedBottom, to: bottoms[0].shape, what: "its copy of the in-place input")
             savedBottom.data.update(from: bottoms[0].data, count: bottoms[0].count)
         }
         let p = ElementwisePointers(bottom: bottoms[0], top: tops[0])

@@ -61,9 +61,18 @@ public class Layer {
         } else {
             planned = try plan.plan(bottoms.map(\.shape))
         }
-        for (t, s) in zip(tops, planned.tops) where !(bottoms.contains { $0 === t }) {
-            if let s { t.reshape(s) }
+        for (j, (t, s)) in zip(tops, planned.tops).enumerated() where !(bottoms.contains { $0 === t }) {
+            if let s { try reshape(t, to: s, what: "its top '\(j < parameter.tops.count ? parameter.tops[j] : "#\(j)")'") }
         }
+    }
+
+    /// Reshapes a blob of this layer once the memory it needs is known to be there.
+    func reshape(_ blob: Blob, to shape: Shape, what: @autoclosure () -> String) throws {
+        let bytes = blob.growth(to: shape)
+        if let short = MemoryBudget.shortfall(bytes) {
+            throw fail("\(what()) of \(describe(shape)) needs \(MemoryBudget.describe(bytes)), \(short)")
+        }
+        blob.reshape(shape)
     }
 
     func forward(_ bottoms: [Blob], _ tops: [Blob]) throws {}
@@ -80,6 +89,16 @@ public class Layer {
 
     /// Whether force_backward may ask for this bottom's gradient (not for labels).
     func allowsForceBackward(_ bottom: Int) -> Bool { true }
+
+    /// The class a label value names, as Caffe's static_cast<int> reads it
+    /// (2.7 is class 2), or an error for a value that names none (NaN, ±inf,
+    /// beyond Int32): C++ leaves that undefined, and it is a data bug.
+    func classLabel(_ v: Float, at position: Int) throws -> Int {
+        guard v.isFinite, abs(v) < 0x1p31 else {
+            throw fail("label \(v) at position \(position) is not a class number: the labels come from the data or the program feeding the net")
+        }
+        return Int(v)
+    }
 
     func fail(_ message: String) -> CaffeError {
         CaffeError.at(parameter.location, "\(parameter.label): \(message)")

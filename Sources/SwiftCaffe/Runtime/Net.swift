@@ -41,6 +41,7 @@ public final class Net {
         self.seed = seed
         phase = graph.state.phase
         fusesForInference = graph.state.phase == .test && !graph.forceBackward
+        try Self.checkMemory(graph)
         var rng = RandomSource(seed: seed)
         var ownerByName: [String: (blob: Blob, layer: String, index: Int)] = [:]
         var blobNeedsBackward: Set<ObjectIdentifier> = []
@@ -76,15 +77,8 @@ public final class Net {
                 let spec = i < p.params.count ? p.params[i] : nil
                 let lr = layer.statisticsOnly ? 0 : Float(spec?.lrMult ?? 1)
                 if let name = spec?.name, !name.isEmpty, let owner = ownerByName[name] {
-                    let mine = layer.params[i]
-                    let fits = spec!.permissiveSharing ? mine.count == owner.blob.count : mine.shape == owner.blob.shape
-                    guard fits else {
-                        problems.append(Diagnostic(.error, "\(p.label): parameter \(i) shares the name '\(name)' with layer '\(owner.layer)' "
-                                                   + "(blob \(owner.index)) but has shape \(describe(mine.shape)), not \(describe(owner.blob.shape))"
-                                                   + (spec!.permissiveSharing ? "" : "; use share_mode: PERMISSIVE to match counts only"),
-                                                   at: p.location))
-                        continue
-                    }
+                    // The graph has checked that shared blobs agree (NetGraph.checkSharedParameters).
+                    precondition(spec!.permissiveSharing ? layer.params[i].count == owner.blob.count : layer.params[i].shape == owner.blob.shape)
                     layer.params[i] = owner.blob
                 } else {
                     if let name = spec?.name, !name.isEmpty { ownerByName[name] = (layer.params[i], p.name, i) }
@@ -117,6 +111,50 @@ public final class Net {
         for (layer, needs) in zip(layers, needsBackward) { layer.runsBackward = needs }
         try reshape()
         limitLabels()
+    }
+
+    /// The blobs the plan asks for must fit in the MemoryBudget before any
+    /// is allocated (a train net's gradients double them); the error names
+    /// the layer with the largest blob.
+    private static func checkMemory(_ graph: NetGraph) throws {
+        let training = graph.state.phase == .train || graph.forceBackward
+        var total = 0
+        var largest: (bytes: Int, layer: GraphLayer, what: String, shape: Shape)?
+        for g in graph.layers {
+            var blobs: [(String, Shape)] = (g.paramShapes ?? []).enumerated().map { ("parameter blob \($0.offset)", $0.element) }
+            for (j, t) in g.topShapes.enumerated() where !g.inPlaceTops.contains(j) && !g.sharesBottomData {
+                if let t { blobs.append(("top '\(j < g.layer.tops.count ? g.layer.tops[j] : "#\(j)")'", t)) }
+            }
+            for (what, shape) in blobs {
+                let bytes = MemoryBudget.floats(count(shape)).multipliedReportingOverflow(by: training ? 2 : 1)
+                let b = bytes.overflow ? Int.max : bytes.partialValue
+                total = total.addingSaturating(b)
+                if b > largest?.bytes ?? -1 { largest = (b, g, what, shape) }
+            }
+        }
+        guard let big = largest, let short = MemoryBudget.shortfall(total) else { return }
+        throw CaffeError.at(big.layer.layer.location, "\(big.layer.layer.label): the net's blobs need \(MemoryBudget.describe(total))"
+                            + (training ? " with their gradients" : "") + ", \(short); the largest is this layer's \(big.what), "
+                            + "\(describe(big.shape)) (\(MemoryBudget.describe(big.bytes))). A smaller batch or input needs less")
+    }
+
+    /// Gradients are allocated when backward first needs them: a TEST net run
+    /// backward (`time`, a program) checks that they fit before any is made.
+    private func checkGradientMemory() throws {
+        var seen: Set<ObjectIdentifier> = []
+        var total = 0
+        var largest: (bytes: Int, layer: Int)?
+        for i in layers.indices where needsBackward[i] {
+            for b in tops[i] + bottoms[i] + layers[i].params where seen.insert(ObjectIdentifier(b)).inserted {
+                let bytes = b.diffBytesToAllocate
+                total = total.addingSaturating(bytes)
+                if bytes > largest?.bytes ?? 0 { largest = (bytes, i) }
+            }
+        }
+        guard let big = largest, let short = MemoryBudget.shortfall(total) else { return }
+        let l = layers[big.layer].parameter
+        throw CaffeError.at(l.location, "\(l.label): the gradients of the backward pass need \(MemoryBudget.describe(total)), \(short); "
+                            + "this layer's are the largest (\(MemoryBudget.describe(big.bytes)))")
     }
 
     /// A data layer whose labels feed a classifier's loss or accuracy learns
@@ -170,15 +208,24 @@ public final class Net {
             return loss
         }
         if layerSeconds != nil {
-            for i in layers.indices {
+            for i in layers.indices where !writesNothing(i) {
                 let t0 = DispatchTime.now().uptimeNanoseconds
                 try layers[i].forward(bottoms[i], tops[i])
                 layerSeconds![i].forward += Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
             }
             return loss
         }
-        for i in layers.indices { try layers[i].forward(bottoms[i], tops[i]) }
+        for i in layers.indices where !writesNothing(i) { try layers[i].forward(bottoms[i], tops[i]) }
         return loss
+    }
+
+    /// A layer whose every top is empty (an empty batch) has nothing to
+    /// compute; the kernels need not each guard against it. Its backward
+    /// only zeroes the bottoms' gradients: nothing flowed out of them.
+    private func writesNothing(_ i: Int) -> Bool { !tops[i].isEmpty && tops[i].allSatisfy { $0.count == 0 } }
+
+    private func backwardOfNothing(_ i: Int) {
+        for (b, down) in zip(bottoms[i], propagateDown[i]) where down && b.count > 0 { b.zeroDiff() }
     }
 
     /// The layers a fused forward does not run (their work done by a convolution).
@@ -192,7 +239,7 @@ public final class Net {
     }
 
     private func fusedForward() throws {
-        for i in layers.indices where !fusion.absorbed.contains(i) {
+        for i in layers.indices where !fusion.absorbed.contains(i) && !writesNothing(i) {
             if let slope = fusion.reluAfterEltwise[i], let eltwise = layers[i] as? EltwiseLayer {
                 eltwise.fusedReLUSlope = slope
                 defer { eltwise.fusedReLUSlope = nil }
@@ -279,10 +326,13 @@ public final class Net {
     /// `afterLayer(i)` runs once layer i is done (or skipped), for every i:
     /// data-parallel training sends gradients that are final while the rest runs.
     public func backward(afterLayer: ((Int) throws -> Void)? = nil) throws {
+        try checkGradientMemory()
         try unfuseBeforeBackward()
         setLossDiffs()
         for i in layers.indices.reversed() {
-            if needsBackward[i] {
+            if needsBackward[i], writesNothing(i) {
+                backwardOfNothing(i)
+            } else if needsBackward[i] {
                 if layerSeconds != nil {
                     let t0 = DispatchTime.now().uptimeNanoseconds
                     try layers[i].backward(tops[i], propagateDown[i], bottoms[i])
@@ -320,11 +370,13 @@ public final class Net {
     /// Runs one layer on its own (for `swiftcaffe time`).
     public func forward(layer i: Int) throws {
         lastForwardFused = false
-        try layers[i].forward(bottoms[i], tops[i])
+        if !writesNothing(i) { try layers[i].forward(bottoms[i], tops[i]) }
     }
     public func backward(layer i: Int) throws {
+        try checkGradientMemory()
         try unfuseBeforeBackward()
-        if needsBackward[i] { try layers[i].backward(tops[i], propagateDown[i], bottoms[i]) }
+        guard needsBackward[i] else { return }
+        if writesNothing(i) { backwardOfNothing(i) } else { try layers[i].backward(tops[i], propagateDown[i], bottoms[i]) }
     }
     public func layerNeedsBackward(_ i: Int) -> Bool { needsBackward[i] }
     /// Sets each loss top's gradient to its loss weight, as backward() starts.

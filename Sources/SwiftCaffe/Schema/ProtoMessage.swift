@@ -154,9 +154,11 @@ public struct ProtoMessage: Sendable, Equatable {
         append(name, v, at: loc)
     }
 
+    /// Replaces a field's values; each keeps the source location of the value it replaces.
     public mutating func set(_ name: String, values vs: [ProtoValue]) {
+        let old = entry(name)?.locations ?? []
         clear(name)
-        for v in vs { append(name, v) }
+        for (i, v) in vs.enumerated() { append(name, v, at: i < old.count ? old[i] : nil) }
     }
 
     public mutating func set(_ name: String, entry: FieldEntry) {

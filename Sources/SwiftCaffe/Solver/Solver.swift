@@ -11,6 +11,9 @@ public protocol SolverObserver: AnyObject {
     func solver(_ s: Solver, finishedIteration iteration: Int, loss: Float)
     /// After a snapshot's two files are written.
     func solver(_ s: Solver, snapshotted model: String, state: String)
+    /// An observer that could not do its work (a log file on a full disk)
+    /// stops the training with this error after the current iteration.
+    var failure: CaffeError? { get }
 }
 
 public extension SolverObserver {
@@ -19,6 +22,7 @@ public extension SolverObserver {
     func solver(_ s: Solver, testedAt iteration: Int, net: Int, outputs: [Solver.Output]) {}
     func solver(_ s: Solver, finishedIteration iteration: Int, loss: Float) {}
     func solver(_ s: Solver, snapshotted model: String, state: String) {}
+    var failure: CaffeError? { nil }
 }
 
 /// Caffe's Solver and SGDSolver family: builds the train net and the test
@@ -111,6 +115,15 @@ public final class Solver {
 
         let trainState = m.message("train_state").map { NetState(fromMessage: $0, phase: .train) } ?? NetState(phase: .train)
         net = try Self.build(trainLoaded, state: trainState, seed: seed)
+        // Caffe would run such a net and print loss 0 forever: nothing to minimise.
+        let netLocation = trainLoaded.message.location ?? m.location(of: "net") ?? m.location(of: "net_param") ?? m.location
+        if net.layers.isEmpty {
+            throw CaffeError.at(netLocation, "the training net has no layers in the TRAIN phase (check the include/exclude rules): there is nothing to train")
+        }
+        if net.lossOutputs.isEmpty {
+            throw CaffeError.at(netLocation, "the training net '\(net.graph.name)' has no loss: no layer is a loss layer or sets loss_weight, "
+                                + "so training would change nothing; add a loss layer (e.g. SoftmaxWithLoss)")
+        }
         var tests: [Net] = []
         let testStates = m.messages("test_state")
         for (i, l) in testLoaded.enumerated() {
@@ -187,6 +200,7 @@ public final class Solver {
         }
         if isRoot, parameter.testInterval > 0, iteration % parameter.testInterval == 0 { try testAll() }
         log("Optimization Done.")
+        if let f = observers.lazy.compactMap(\.failure).first { throw f }
     }
 
     /// Caffe's Step: `count` iterations.
@@ -251,6 +265,7 @@ public final class Solver {
             iteration += 1
             trainSeconds += Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
             for o in observers { o.solver(self, finishedIteration: iteration, loss: smoothedLoss) }
+            if let f = observers.lazy.compactMap(\.failure).first { throw f }
 
             let request = try agreedStopRequest()
             if isRoot, (parameter.snapshot > 0 && iteration % parameter.snapshot == 0) || request == .snapshotAndStop {
@@ -442,6 +457,7 @@ public final class Solver {
                               solverType: rule.type.rawValue,
                               dataBatches: net.prefetchingLayers.map { $0.prefetcher.nextIndex * (group?.size ?? 1) },
                               dataRecords: net.prefetchingLayers.map { $0.prefetcher.nextIndex * $0.prefetcher.batchSize * (group?.size ?? 1) },
+                              testDataRecords: testNets.flatMap(\.prefetchingLayers).map { $0.prefetcher.nextIndex * $0.prefetcher.batchSize },
                               to: state)
         snapshots.append((model, state))
         for o in observers { o.solver(self, snapshotted: model, state: state) }
@@ -480,6 +496,10 @@ public final class Solver {
         guard report.missing.isEmpty else {
             throw CaffeError.io(path: weights, reason: "has no weights for layer(s) \(report.missing.joined(separator: ", ")) of the net")
         }
+        guard s.iteration < parameter.maxIter else {
+            throw CaffeError.io(path: path, reason: "the state is at iteration \(s.iteration), not before the solver's max_iter \(parameter.maxIter): "
+                                + "there is nothing left to train. Raise max_iter to train further")
+        }
         iteration = s.iteration
         currentStep = s.currentStep
         // Where each data layer stopped: records (any rank count and batch
@@ -490,6 +510,11 @@ public final class Solver {
             for (layer, records) in zip(net.prefetchingLayers, s.dataRecords) {
                 layer.prefetcher.restart(at: try Self.batches(records: records, of: layer, ranks: 1))
             }
+        }
+        // The tests go on where they were: a test set that test_iter does not
+        // cover exactly is read from a different record each time.
+        for (layer, records) in zip(testNets.flatMap(\.prefetchingLayers), s.testDataRecords) {
+            layer.prefetcher.restart(at: try Self.batches(records: records, of: layer, ranks: 1))
         }
     }
 

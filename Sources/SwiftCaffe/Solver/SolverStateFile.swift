@@ -17,12 +17,12 @@ public struct SolverState: Sendable {
     /// Records each data layer consumed, all ranks together (empty in states
     /// written before data-parallel training existed).
     public var dataRecords: [Int] = []
+    /// Records each data layer of the test nets has read (net by net, in
+    /// layer order); empty in states written before it was kept.
+    public var testDataRecords: [Int] = []
 
     public static func read(path: String) throws -> SolverState {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw CaffeError.io(path: path, reason: FileManager.default.fileExists(atPath: path) ? "cannot be read" : "no such file")
-        }
-        let bytes = [UInt8](data)
+        let bytes = try readFile(path)
         return try bytes.withUnsafeBytes { raw -> SolverState in
             // The common mix-up: weights given where a solver state belongs.
             // A NetParameter starts with its name (field 1, length-delimited);
@@ -43,6 +43,20 @@ public struct SolverState: Sendable {
             }
             defer { caffe__solver_state__free_unpacked(m, nil) }
             let s = m.pointee
+            // Values the format can hold but no training writes.
+            guard s.iter >= 0 else { throw CaffeError.io(path: path, reason: "its iteration (iter) is \(s.iter); a solver state's is ≥ 0: the file is corrupt") }
+            guard s.current_step >= 0 else {
+                throw CaffeError.io(path: path, reason: "its current_step is \(s.current_step); a solver state's is ≥ 0: the file is corrupt")
+            }
+            for i in 0..<Int(s.n_data_batches) where s.data_batches[i] < 0 || s.data_batches[i] > 1 << 48 {
+                throw CaffeError.io(path: path, reason: "data layer \(i) is said to have delivered \(s.data_batches[i]) batches: the file is corrupt")
+            }
+            for i in 0..<Int(s.n_data_records) where s.data_records[i] < 0 || s.data_records[i] > 1 << 56 {
+                throw CaffeError.io(path: path, reason: "data layer \(i) is said to have read \(s.data_records[i]) records: the file is corrupt")
+            }
+            for i in 0..<Int(s.n_test_data_records) where s.test_data_records[i] < 0 || s.test_data_records[i] > 1 << 56 {
+                throw CaffeError.io(path: path, reason: "test data layer \(i) is said to have read \(s.test_data_records[i]) records: the file is corrupt")
+            }
             var history: [(Shape, [Float])] = []
             for i in 0..<Int(s.n_history) {
                 let b = s.history[i]!.pointee
@@ -56,13 +70,14 @@ public struct SolverState: Sendable {
                                history: history, currentStep: Int(s.current_step),
                                solverType: s.solver_type.map { String(cString: $0) },
                                dataBatches: (0..<Int(s.n_data_batches)).map { Int(s.data_batches[$0]) },
-                               dataRecords: (0..<Int(s.n_data_records)).map { Int(s.data_records[$0]) })
+                               dataRecords: (0..<Int(s.n_data_records)).map { Int(s.data_records[$0]) },
+                               testDataRecords: (0..<Int(s.n_test_data_records)).map { Int(s.test_data_records[$0]) })
         }
     }
 
     /// Writes a state whose history lives in `historyBlobs` (packed from where it lives).
     static func write(iteration: Int, learnedNet: String, historyBlobs: [Blob], currentStep: Int, solverType: String,
-                      dataBatches: [Int], dataRecords: [Int], to path: String) throws {
+                      dataBatches: [Int], dataRecords: [Int], testDataRecords: [Int], to path: String) throws {
         var allocations: [UnsafeMutableRawPointer] = []
         defer { for p in allocations { free(p) } }
         func alloc<T>(_ n: Int, _: T.Type) -> UnsafeMutablePointer<T> {
@@ -108,6 +123,10 @@ public struct SolverState: Sendable {
         for (i, r) in dataRecords.enumerated() { records[i] = Int64(r) }
         state.n_data_records = dataRecords.count
         state.data_records = records
+        let testRecords = alloc(testDataRecords.count, Int64.self)
+        for (i, r) in testDataRecords.enumerated() { testRecords[i] = Int64(r) }
+        state.n_test_data_records = testDataRecords.count
+        state.test_data_records = testRecords
 
         let size = withUnsafePointer(to: &state) { caffe__solver_state__get_packed_size($0) }
         try AtomicFile.writePacked(size: size, to: path) { buffer in withUnsafePointer(to: &state) { caffe__solver_state__pack($0, buffer) } }

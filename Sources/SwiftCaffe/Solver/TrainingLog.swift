@@ -5,12 +5,19 @@ import Foundation
 /// log parsers and plotting scripts written for Caffe (parse_log.py,
 /// plot_training_log.py) read them, including the time stamps.
 public final class CaffeLogWriter: SolverObserver {
-    private var sinks: [FileHandle]
+    private let standardError: Bool
+    private let files: [LiveFile]
     private let pid = getpid()
     /// Called before and after each line (a progress bar clears and redraws itself).
     public var aroundLine: ((Bool) -> Void)?
+    /// The first line a log file could not take (a full disk): the solver stops with it.
+    public private(set) var failure: CaffeError?
 
-    public init(sinks: [FileHandle]) { self.sinks = sinks }
+    /// Lines go to standard error when `standardError`, and to each file.
+    public init(standardError: Bool, files: [LiveFile] = []) {
+        self.standardError = standardError
+        self.files = files
+    }
 
     public func write(_ message: String, source: String = "solver.cpp:0") {
         var tv = timeval()
@@ -20,9 +27,12 @@ public final class CaffeLogWriter: SolverObserver {
         localtime_r(&secs, &t)
         let prefix = String(format: "I%02d%02d %02d:%02d:%02d.%06d %5d %@] ", t.tm_mon + 1, t.tm_mday, t.tm_hour, t.tm_min, t.tm_sec,
                             Int32(tv.tv_usec), pid, source)
-        let data = Data((prefix + message + "\n").utf8)
+        let line = prefix + message + "\n"
         aroundLine?(true)
-        for s in sinks { s.write(data) }
+        if standardError { writeStandardError(line) }
+        for f in files where failure == nil {
+            do { try f.write(line) } catch let e as CaffeError { failure = e } catch {}
+        }
         aroundLine?(false)
     }
 
@@ -40,17 +50,21 @@ public final class CaffeLogWriter: SolverObserver {
 /// `--metrics F.csv` or `.jsonl`: one row per display and per test, written
 /// and flushed as it happens (a stopped run keeps every row so far).
 public final class MetricsWriter: SolverObserver {
-    private let handle: FileHandle
+    private let file: LiveFile
     private let jsonLines: Bool
     private var columns: [String] = []
     private var started = false
+    /// The first row the file could not take: the solver stops with it.
+    public private(set) var failure: CaffeError?
 
     public init(path: String) throws {
-        guard FileManager.default.createFile(atPath: path, contents: nil), let h = FileHandle(forWritingAtPath: path) else {
-            throw CaffeError.io(path: path, reason: "cannot create the metrics file")
-        }
-        handle = h
+        file = try LiveFile(path)
         jsonLines = path.hasSuffix(".jsonl") || path.hasSuffix(".json")
+    }
+
+    private func emit(_ line: String) {
+        guard failure == nil else { return }
+        do { try file.write(line) } catch let e as CaffeError { failure = e } catch {}
     }
 
     /// Fixes the CSV columns: test outputs of each test net, by name.
@@ -62,7 +76,7 @@ public final class MetricsWriter: SolverObserver {
             for b in t.outputBlobNames where !names.contains("test\(i)_\(b)") { names.append("test\(i)_\(b)") }
         }
         columns = names
-        handle.write(Data(((["iteration", "seconds", "lr", "train_loss"] + names).joined(separator: ",") + "\n").utf8))
+        emit((["iteration", "seconds", "lr", "train_loss"] + names).joined(separator: ",") + "\n")
     }
 
     private func row(_ iteration: Int, _ seconds: Double, lr: Float?, loss: Float?, tests: [String: Float]) {
@@ -71,11 +85,11 @@ public final class MetricsWriter: SolverObserver {
             if let lr { parts.append("\"lr\": \(json(lr))") }
             if let loss { parts.append("\"train_loss\": \(json(loss))") }
             for (k, v) in tests.sorted(by: { $0.key < $1.key }) { parts.append("\"\(k)\": \(json(v))") }
-            handle.write(Data(("{" + parts.joined(separator: ", ") + "}\n").utf8))
+            emit("{" + parts.joined(separator: ", ") + "}\n")
         } else {
             var cells = [String(iteration), String(format: "%.3f", seconds), lr.map { fmt($0) } ?? "", loss.map { fmt($0) } ?? ""]
             cells += columns.map { tests[$0].map { fmt($0) } ?? "" }
-            handle.write(Data((cells.joined(separator: ",") + "\n").utf8))
+            emit(cells.joined(separator: ",") + "\n")
         }
     }
 

@@ -60,13 +60,9 @@ public final class CaffeModel {
 
     public init(path: String) throws {
         self.path = path
-        let fd = open(path, O_RDONLY)
-        guard fd >= 0 else {
-            throw CaffeError.io(path: path, reason: FileManager.default.fileExists(atPath: path) ? "cannot be read (permissions?)" : "no such file")
-        }
+        // Mapped, so a regular file only.
+        let (fd, st) = try InputFile.open(path, allowPipe: false)
         defer { close(fd) }
-        var st = stat()
-        guard fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else { throw CaffeError.io(path: path, reason: "is not a regular file") }
         let size = Int(st.st_size)
         fileSize = size
         guard size > 0 else { throw CaffeError.io(path: path, reason: "file is empty") }
@@ -77,6 +73,11 @@ public final class CaffeModel {
         }
         defer { munmap(map, size) }
         let bytes = UnsafeRawBufferPointer(start: map, count: size)
+        if let state = Self.solverStateIteration(bytes) {
+            throw CaffeError.io(path: path, reason: "this is a .solverstate (the solver's state at iteration \(state.iteration)), not a .caffemodel; "
+                                + "its weights are in \(state.learnedNet.isEmpty ? "the .caffemodel written beside it" : state.learnedNet). "
+                                + "To resume that training, use train --snapshot \(path)")
+        }
         try WireCheck.check(bytes, as: CaffeSchema.netParameter, file: path)
         // The digest is computed on another thread while protobuf-c decodes.
         let digest = DigestTask(bytes)
@@ -115,19 +116,28 @@ public final class CaffeModel {
         layers = out
     }
 
+    /// A SolverState starts with its iteration (field 1, a varint), which no
+    /// NetParameter does (its field 1 is the name, a string): the iteration
+    /// and weights file of a state given where weights belong.
+    private static func solverStateIteration(_ b: UnsafeRawBufferPointer) -> (iteration: Int, learnedNet: String)? {
+        guard b.first == 0x08, (try? WireCheck.check(b, as: CaffeSchema.solverState, file: "")) != nil,
+              let m = caffe__solver_state__unpack(nil, b.count, b.baseAddress!.assumingMemoryBound(to: UInt8.self)) else { return nil }
+        defer { caffe__solver_state__free_unpacked(m, nil) }
+        return (Int(m.pointee.iter), m.pointee.learned_net.map { String(cString: $0) } ?? "")
+    }
+
     private static func blob(_ p: UnsafeMutablePointer<Caffe__BlobProto>) -> StoredBlob {
         let b = p.pointee
+        // Caffe's Blob::FromProto: the legacy fields when any is set, else
+        // `shape` — absent or empty, that is a blob of 0 axes (PReLU's shared slope).
         var legacy: [Int]?
         var shape: Shape
-        if let s = b.shape?.pointee {
-            shape = (0..<Int(s.n_dim)).map { Int(s.dim[$0]) }
-        } else {
+        if b.has_num != 0 || b.has_channels != 0 || b.has_height != 0 || b.has_width != 0 {
             let dims = [Int(b.num), Int(b.channels), Int(b.height), Int(b.width)]
             legacy = dims
-            shape = dims
-        }
-        if b.has_num != 0 || b.has_channels != 0 || b.has_height != 0 || b.has_width != 0, b.shape == nil {
-            legacy = [Int(b.num), Int(b.channels), Int(b.height), Int(b.width)]
+            shape = b.shape.map { s in (0..<Int(s.pointee.n_dim)).map { Int(s.pointee.dim[$0]) } } ?? dims
+        } else {
+            shape = b.shape.map { s in (0..<Int(s.pointee.n_dim)).map { Int(s.pointee.dim[$0]) } } ?? []
         }
         if b.n_data > 0 { return StoredBlob(shape: shape, legacy: legacy, floats: UnsafePointer(b.data), doubles: nil, count: Int(b.n_data)) }
         return StoredBlob(shape: shape, legacy: legacy, floats: nil, doubles: b.n_double_data > 0 ? UnsafePointer(b.double_data) : nil,

@@ -83,6 +83,8 @@ public enum WeightCopier {
     }
 
     static func matches(_ shape: Shape, _ b: CaffeModel.StoredBlob) -> Bool {
+        // SwiftCaffe before 2026-12 wrote PReLU's shared slope as shape [1].
+        if shape.isEmpty, b.legacy == nil, b.shape == [1] { return true }
         if let legacy = b.legacy {
             guard shape.count <= 4 else { return false }
             return Array(repeating: 1, count: 4 - shape.count) + shape == legacy

@@ -78,9 +78,14 @@ enum WireCheck {
             case 2:
                 let length = try varint("length of field \(name)")
                 guard length <= UInt64(end - pos) else {
+                    // A length near 2^64 is noise, not a file cut short.
+                    let (needed, overflow) = UInt64(pos).addingReportingOverflow(length)
+                    if overflow || needed > 1 << 48 {
+                        throw fail(at, "field \(name) says it holds \(length) bytes, more than any file can: the file is corrupt or not protobuf data")
+                    }
                     if end == b.count {
                         throw fail(at, "field \(name) says it holds \(length) bytes but the file ends at byte \(b.count); "
-                                   + "it should be at least \(UInt64(pos) + length) bytes long (truncated)")
+                                   + "it should be at least \(needed) bytes long (truncated)")
                     }
                     throw fail(at, "field \(name) says it holds \(length) bytes but its message has only \(end - pos) left (corrupt length)")
                 }

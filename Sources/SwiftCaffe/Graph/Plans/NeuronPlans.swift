@@ -109,6 +109,7 @@ struct PReLUPlan: LayerPlan {
     func plan(_ bottoms: [Shape]) throws -> PlannedShapes {
         let b = bottoms[0]
         guard b.count >= 2 else { throw PlanError("input must have at least 2 axes, found \(describe(b))") }
-        return PlannedShapes(tops: [b], params: [shared ? [1] : [b[1]]])
+        // Caffe's shared slope is a blob of 0 axes (one value), not of shape [1].
+        return PlannedShapes(tops: [b], params: [shared ? [] : [b[1]]])
     }
 }

@@ -35,7 +35,7 @@ final class ScaleLayer: Layer {
     override func forward(_ bottoms: [Blob], _ tops: [Blob]) throws {
         let x = bottoms[0]
         if x === tops[0] {
-            saved.reshape(x.shape)
+            try reshape(saved, to: x.shape, what: "its copy of the in-place input")
             saved.data.update(from: x.data, count: x.count)
         }
         let (gamma, _, beta) = operands(bottoms)

@@ -17,6 +17,9 @@ public final class MemoryDataLayer: Layer {
         transformer = try DataTransformer(ctx.parameter, phase: ctx.phase)
         rng = ctx.rng
         try super.init(ctx)
+        guard shape.allSatisfy({ $0 > 0 }) else {
+            throw fail("memory_data_param needs batch_size, channels, height and width > 0 (Caffe's check), found \(describe(shape))")
+        }
     }
 
     /// Hands over `labels.count` records of channels × height × width values each.
@@ -35,8 +38,8 @@ public final class MemoryDataLayer: Layer {
     }
 
     override func reshape(_ bottoms: [Blob], _ tops: [Blob]) throws {
-        tops[0].reshape([shape[0]] + transformer.outputShape(Array(shape[1...])))
-        tops[1].reshape([shape[0]])
+        try reshape(tops[0], to: [shape[0]] + transformer.outputShape(Array(shape[1...])), what: "its data top")
+        try reshape(tops[1], to: [shape[0]], what: "its label top")
     }
 
     override func forward(_ bottoms: [Blob], _ tops: [Blob]) throws {
@@ -47,7 +50,8 @@ public final class MemoryDataLayer: Layer {
         let outPer = tops[0].count / shape[0]
         for j in 0..<shape[0] {
             let r = (position + j) % labels.count
-            let d = Datum(channels: shape[1], height: shape[2], width: shape[3], label: Int(labels[r]), pixels: [],
+            // The label goes to its top as given (Caffe copies the floats); the loss judges it.
+            let d = Datum(channels: shape[1], height: shape[2], width: shape[3], label: 0, pixels: [],
                           floats: Array(values[r * per..<(r + 1) * per]))
             transformer.transform(d, into: tops[0].data + j * outPer, rng: &rng)
             tops[1].data[j] = labels[r]

@@ -29,8 +29,8 @@ class PrefetchingDataLayer: Layer {
     var dataShape: Shape { [prefetcher.batchSize] + prefetcher.transformer.outputShape(prefetcher.recordShape) }
 
     override func reshape(_ bottoms: [Blob], _ tops: [Blob]) throws {
-        tops[0].reshape(dataShape)
-        if tops.count > 1 { tops[1].reshape([prefetcher.batchSize]) }
+        try reshape(tops[0], to: dataShape, what: "its data top")
+        if tops.count > 1 { try reshape(tops[1], to: [prefetcher.batchSize], what: "its label top") }
     }
 
     override func forward(_ bottoms: [Blob], _ tops: [Blob]) throws {

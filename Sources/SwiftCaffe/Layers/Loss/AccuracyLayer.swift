@@ -20,9 +20,9 @@ final class AccuracyLayer: Layer {
         var perClass = Array(repeating: 0, count: channels), perClassTotal = Array(repeating: 0, count: channels)
         for o in 0..<outer {
             for i in 0..<inner {
-                let label = Int(labels[o * inner + i])
+                let label = try classLabel(labels[o * inner + i], at: o * inner + i)
                 if label == ignoreLabel { continue }
-                guard label >= 0, label < channels else { throw fail("label \(label) is outside 0..<\(channels)") }
+                guard label >= 0, label < channels else { throw fail("label \(label) at position \(o * inner + i) is outside 0..<\(channels)") }
                 let score = x[(o * channels + label) * inner + i]
                 var better = 0
                 for c in 0..<channels where x[(o * channels + c) * inner + i] > score { better += 1 }

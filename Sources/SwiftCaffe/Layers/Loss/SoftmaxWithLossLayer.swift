@@ -23,7 +23,7 @@ final class SoftmaxWithLossLayer: Layer {
 
     override func reshape(_ bottoms: [Blob], _ tops: [Blob]) throws {
         try super.reshape(bottoms, tops)
-        prob.reshape(bottoms[0].shape)
+        try reshape(prob, to: bottoms[0].shape, what: "its probabilities")
     }
 
     private func normaliser(outer: Int, inner: Int, valid: Int) -> Float {
@@ -43,7 +43,7 @@ final class SoftmaxWithLossLayer: Layer {
         var valid = 0
         for o in 0..<outer {
             for i in 0..<inner {
-                let label = Int(labels[o * inner + i])
+                let label = try classLabel(labels[o * inner + i], at: o * inner + i)
                 if label == ignoreLabel { continue }
                 guard label >= 0, label < channels else {
                     throw fail("label \(label) at position \(o * inner + i) is outside 0..<\(channels)")
@@ -65,10 +65,13 @@ final class SoftmaxWithLossLayer: Layer {
         var valid = 0
         for o in 0..<outer {
             for i in 0..<inner {
-                let label = Int(labels[o * inner + i])
+                let label = try classLabel(labels[o * inner + i], at: o * inner + i)
                 if label == ignoreLabel {
                     for c in 0..<channels { dx[(o * channels + c) * inner + i] = 0 }
                 } else {
+                    guard label >= 0, label < channels else {
+                        throw fail("label \(label) at position \(o * inner + i) is outside 0..<\(channels)")
+                    }
                     dx[(o * channels + label) * inner + i] -= 1
                     valid += 1
                 }

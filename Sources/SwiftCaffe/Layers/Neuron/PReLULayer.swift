@@ -17,7 +17,7 @@ final class PReLULayer: Layer {
     override func forward(_ bottoms: [Blob], _ tops: [Blob]) throws {
         let b = bottoms[0]
         if b === tops[0] {
-            saved.reshape(b.shape)
+            try reshape(saved, to: b.shape, what: "its copy of the in-place input")
             saved.data.update(from: b.data, count: b.count)
         }
         let (x, y, a) = (b.data, tops[0].data, params[0].data)

@@ -24,7 +24,7 @@ final class LRNLayer: Layer {
 
     override func reshape(_ bottoms: [Blob], _ tops: [Blob]) throws {
         try super.reshape(bottoms, tops)
-        scale.reshape(bottoms[0].shape)
+        try reshape(scale, to: bottoms[0].shape, what: "its scale buffer")
     }
 
     private struct Dims: Sendable {

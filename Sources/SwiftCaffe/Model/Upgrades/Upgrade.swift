@@ -51,17 +51,22 @@ public enum Upgrader {
             m.set("type", .string(new), at: loc)
             notes.append(UpgradeNote(message: "solver_type: \(old) → type: \"\(new)\""))
         }
+        var netNotes: [UpgradeNote] = []
         for field in ["net_param", "train_net_param", "test_net_param"] {
             guard m.has(field) else { continue }
             var upgraded: [ProtoValue] = []
             for n in m.messages(field) {
                 let (u, ns) = try upgradeNet(n)
                 upgraded.append(.message(u))
-                notes += ns.map { UpgradeNote(message: "\(field): \($0.message)") }
+                netNotes += ns.map { UpgradeNote(message: "\(field): \($0.message)") }
             }
             m.set(field, values: upgraded)
         }
-        return (m, notes)
+        if !netNotes.isEmpty {
+            netNotes.append(UpgradeNote(message: "the nets inside the solver were upgraded too (Caffe's upgrade_solver_proto_text "
+                                        + "converts solver_type only and leaves them as they were)"))
+        }
+        return (m, notes + netNotes)
     }
 }
 
@@ -114,8 +119,9 @@ enum InputUpgrade: NetUpgrade {
     }
 }
 
-/// Old BatchNorm definitions set three ParamSpecs with lr_mult 0 to freeze the
-/// statistics; Caffe now handles that itself and drops them.
+/// Old BatchNorm definitions gave three ParamSpecs to freeze the statistics.
+/// Caffe's UpgradeNetBatchNorm keeps them and sets each one's lr_mult and
+/// decay_mult to 0 (other fields, such as a sharing name, stay).
 enum BatchNormParamUpgrade: NetUpgrade {
     static func isNeeded(_ net: ProtoMessage) -> Bool {
         net.messages("layer").contains { $0.string("type") == "BatchNorm" && $0.values("param").count == 3 }
@@ -124,8 +130,15 @@ enum BatchNormParamUpgrade: NetUpgrade {
     static func apply(_ net: inout ProtoMessage, notes: inout [UpgradeNote]) throws {
         var layers = net.messages("layer")
         for i in layers.indices where layers[i].string("type") == "BatchNorm" && layers[i].values("param").count == 3 {
-            layers[i].clear("param")
-            notes.append(UpgradeNote(message: "BatchNorm layer '\(layers[i].string("name"))': dropped its 3 param specs (statistics are not learned)"))
+            let specs = layers[i].messages("param").map { spec -> ProtoValue in
+                var s = spec
+                s.set("lr_mult", .float(0), at: spec.location(of: "lr_mult") ?? spec.location)
+                s.set("decay_mult", .float(0), at: spec.location(of: "decay_mult") ?? spec.location)
+                return .message(s)
+            }
+            layers[i].set("param", values: specs)
+            notes.append(UpgradeNote(message: "BatchNorm layer '\(layers[i].string("name"))': its 3 param specs get lr_mult: 0 and decay_mult: 0 "
+                                     + "(statistics are not learned), as Caffe's upgrade does"))
         }
         net.set("layer", values: layers.map { .message($0) })
     }
