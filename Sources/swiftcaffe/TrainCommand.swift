@@ -124,6 +124,13 @@ struct TrainCommand: ParsableCommand {
             log.write("Resuming from \(r)", source: "caffe.cpp:250")
             try s.restore(from: r, force: force)
         }
+        // Fine-tuning from P_iter_N with the same solver would write P_iter_N again, over the start.
+        for input in [weights].compactMap({ $0 }) {
+            if let over = s.snapshot(over: input, maxIterations: iterations) {
+                throw CaffeError.usage("this run would write its snapshot \(over) over \(input), which it starts from; "
+                                       + "copy the weights elsewhere or change snapshot_prefix")
+            }
+        }
         // Rank 0's weights and state go to every rank; each reads its shard of the data.
         if let group { try s.join(group) }
         let stop = StopFlag(effect: sigintEffect)

@@ -132,6 +132,20 @@ final class OutputSafetyTests: XCTestCase {
         XCTAssertEqual(try readFile(path("tiny-images-idx3-ubyte.gz")), try readFile(idx))
     }
 
+    func testFineTuningDoesNotWriteASnapshotOverItsStartingWeights() throws {
+        let solver = try TrainCLITestsSupport.solver(in: tmp, maxIter: 20)
+        XCTAssertEqual(try CLITests.run(["train", "--solver", solver, "--iterations", "10"]).status, 0)
+        let start = path("tiny_iter_10.caffemodel")
+        let before = try readFile(start)
+        let r = try CLITests.run(["train", "--solver", solver, "--weights", start])
+        XCTAssertEqual(r.status, 2, r.stderr)
+        XCTAssertTrue(r.stderr.contains("error: this run would write its snapshot \(start) over \(start), which it starts from"), r.stderr)
+        XCTAssertEqual(try readFile(start), before)
+        // Copied elsewhere, the same weights fine-tune.
+        try FileManager.default.copyItem(atPath: start, toPath: path("start.caffemodel"))
+        XCTAssertEqual(try CLITests.run(["train", "--solver", solver, "--weights", path("start.caffemodel"), "--iterations", "2"]).status, 0)
+    }
+
     func testStreamsOnAFullDeviceFailTheCommand() throws {
         // summary > /dev/full, through a shell for the redirection.
         let p = Process()

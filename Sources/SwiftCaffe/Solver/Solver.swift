@@ -464,6 +464,23 @@ public final class Solver {
         return (model, state)
     }
 
+    /// The snapshot this run would write over `path` (a file it reads, such
+    /// as the weights it starts from), if any: P_iter_N for an N it will
+    /// reach from the current iteration up to `maxIterations` more.
+    public func snapshot(over path: String, maxIterations: Int? = nil) -> String? {
+        guard let target = FileIdentity(path) else { return nil }
+        let name = (path as NSString).lastPathComponent
+        let stem = (snapshotPrefix as NSString).lastPathComponent + "_iter_"
+        guard name.hasPrefix(stem), let dot = name.lastIndex(of: "."), ["caffemodel", "solverstate"].contains(name[name.index(after: dot)...]),
+              let n = Int(name[name.index(name.startIndex, offsetBy: stem.count)..<dot]) else { return nil }
+        let stop = maxIterations.map { min(parameter.maxIter, iteration + $0) } ?? parameter.maxIter
+        let reached = n > iteration && n <= stop
+        let written = (parameter.snapshot > 0 && n % parameter.snapshot == 0) || (n == stop && parameter.snapshotAfterTrain)
+        let candidate = "\(snapshotPrefix)_iter_\(n).\(name[name.index(after: dot)...])"
+        guard reached, written, FileIdentity(candidate) == target else { return nil }
+        return candidate
+    }
+
     /// Caffe's Restore: weights from the state's learned_net, then history,
     /// iteration and lr step; a state from another solver type is refused
     /// unless `force`.
