@@ -86,10 +86,10 @@ final class SchemaTests: XCTestCase {
     }
 
     func testEveryLayerTypeNameIsUniqueAndKnowsItsParameterFields() throws {
-        XCTAssertEqual(Set(LayerRegistry.plans.map { $0.type }).count, LayerRegistry.plans.count)
+        XCTAssertEqual(Set(LayerCatalog.entries.map(\.type)).count, LayerCatalog.entries.count)
         // A default-constructed layer of each type must decode without touching a
         // field the schema lacks (that would be a SwiftCaffe bug, not a user error).
-        for t in LayerRegistry.plans {
+        for t in LayerCatalog.entries.map(\.plan) {
             var m = ProtoMessage(CaffeSchema.layerParameter)
             m.append("name", .string("x"))
             m.append("type", .string(t.type))

@@ -53,32 +53,6 @@ extension SourcePlan {
     func plan(_ bottoms: [Shape]) throws -> PlannedShapes { fatalError("source plans use plan(topCount:)") }
 }
 
-/// Every layer type the graph can build, by Caffe type name.
-enum LayerRegistry {
-    static let plans: [any LayerPlan.Type] = [
-        // data
-        InputPlan.self, DummyDataPlan.self, DataPlan.self, ImageDataPlan.self, MemoryDataPlan.self,
-        HDF5DataPlan.self, WindowDataPlan.self,
-        // vision
-        ConvolutionPlan.self, DeconvolutionPlan.self, PoolingPlan.self, LRNPlan.self, CropPlan.self,
-        // neuron
-        ReLUPlan.self, PReLUPlan.self, ELUPlan.self, SigmoidPlan.self, TanHPlan.self, AbsValPlan.self,
-        PowerPlan.self, ExpPlan.self, LogPlan.self, BNLLPlan.self, ThresholdPlan.self, DropoutPlan.self,
-        SwishPlan.self, ClipPlan.self,
-        // common
-        InnerProductPlan.self, SoftmaxPlan.self, ConcatPlan.self, SlicePlan.self, SplitPlan.self,
-        EltwisePlan.self, FlattenPlan.self, ReshapePlan.self, BatchNormPlan.self, ScalePlan.self, BiasPlan.self,
-        MVNPlan.self, ArgMaxPlan.self, SilencePlan.self, ReductionPlan.self, TilePlan.self, EmbedPlan.self,
-        // loss
-        SoftmaxWithLossPlan.self, EuclideanLossPlan.self, SigmoidCrossEntropyLossPlan.self, HingeLossPlan.self,
-        InfogainLossPlan.self, MultinomialLogisticLossPlan.self, ContrastiveLossPlan.self, AccuracyPlan.self,
-    ]
-
-    static let byType: [String: any LayerPlan.Type] = Dictionary(uniqueKeysWithValues: plans.map { ($0.type, $0) })
-
-    static var supportedTypes: [String] { plans.map { $0.type }.sorted() }
-}
-
 // MARK: helpers shared by the plans
 
 /// Caffe's CanonicalAxisIndex: -1 is the last axis.
@@ -155,4 +129,29 @@ func requireSameShapes(_ bottoms: [Shape], what: String) throws {
     for (i, b) in bottoms.enumerated().dropFirst() where b != bottoms[0] {
         throw PlanError("\(what): bottom \(i) has shape \(describe(b)) but bottom 0 has \(describe(bottoms[0])); they must match")
     }
+}
+
+/// The shape a Scale/Bias parameter covers: bottom axes [axis, axis+num_axes).
+func broadcastShape(_ s: Shape, axis: Int, numAxes: Int, field: String) throws -> Shape {
+    let a = try canonicalAxis(axis, s.count, field: field, "axis")
+    guard numAxes >= -1 else { throw PlanError("num_axes must be ≥ -1", at: field, "num_axes") }
+    let end = numAxes == -1 ? s.count : a + numAxes
+    guard end <= s.count else { throw PlanError("axis + num_axes (\(end)) exceeds the bottom's \(s.count) axes", at: field, "num_axes") }
+    return Array(s[a..<end])
+}
+
+/// Checks a second bottom used as the scale or bias against the first.
+func checkOperand(_ s: Shape, _ operand: Shape, axis: Int, field: String) throws {
+    if operand.isEmpty { return }
+    let a = try canonicalAxis(axis, s.count, field: field, "axis")
+    guard a + operand.count <= s.count, Array(s[a..<(a + operand.count)]) == operand else {
+        throw PlanError("bottom 1 (\(describe(operand))) must match bottom 0 (\(describe(s))) from axis \(a) on")
+    }
+}
+
+/// The image size a data layer delivers when its transform crops; otherwise
+/// only the database knows it.
+func croppedSize(_ l: LayerParameter) -> Int? {
+    let crop = l.param("transform_param").int("crop_size")
+    return crop > 0 ? crop : nil
 }

@@ -176,7 +176,7 @@ public struct NetGraph: Sendable {
         checkSharedParameters(graph.layers, problems: &problems)
         let unused = Set(options.inputShapes.keys).subtracting(usedInputs)
         if !unused.isEmpty {
-            let inputs = split.filter { LayerRegistry.byType[$0.type] is any SourcePlan.Type }.flatMap(\.tops)
+            let inputs = split.filter { LayerCatalog.plan($0.type) is any SourcePlan.Type }.flatMap(\.tops)
             problems.append(Diagnostic(.error, "--input-shape names \(unused.sorted().map { "'\($0)'" }.joined(separator: ", ")), "
                                         + "which no input or data layer produces; inputs: \(inputs.joined(separator: ", "))", at: nil))
         }
@@ -257,11 +257,11 @@ public struct NetGraph: Sendable {
                 problems.append(Diagnostic(.error, "layer '\(l.name)' has no type", at: l.location))
                 continue
             }
-            guard let t = LayerRegistry.byType[l.type] else {
+            guard let t = LayerCatalog.plan(l.type) else {
                 var msg = "\(l.label): SwiftCaffe does not support layer type '\(l.type)'"
-                if let c = closestName(to: l.type, among: LayerRegistry.supportedTypes) { msg += " (did you mean '\(c)'?)" }
+                if let c = closestName(to: l.type, among: LayerCatalog.types) { msg += " (did you mean '\(c)'?)" }
                 if l.type == "Python" { msg += "; Python layers run user code that only pycaffe can load" }
-                problems.append(Diagnostic(.error, msg + "; supported types: " + LayerRegistry.supportedTypes.joined(separator: ", "),
+                problems.append(Diagnostic(.error, msg + "; supported types: " + LayerCatalog.types.joined(separator: ", "),
                                            at: l.message.location(of: "type")))
                 continue
             }

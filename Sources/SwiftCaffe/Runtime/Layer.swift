@@ -31,7 +31,7 @@ public class Layer {
         parameter = ctx.parameter
         phase = ctx.phase
         workspace = ctx.workspace
-        guard let planType = LayerRegistry.byType[ctx.parameter.type] else {
+        guard let planType = LayerCatalog.plan(ctx.parameter.type) else {
             throw CaffeError.at(ctx.parameter.location, "\(ctx.parameter.label): no plan for this type")
         }
         plan = try planType.init(ctx.parameter)
@@ -103,25 +103,4 @@ public class Layer {
     func fail(_ message: String) -> CaffeError {
         CaffeError.at(parameter.location, "\(parameter.label): \(message)")
     }
-}
-
-/// Runtime layers by Caffe type name.
-enum RuntimeRegistry {
-    static let layers: [String: Layer.Type] = [
-        "Input": InputLayer.self, "DummyData": DummyDataLayer.self, "Data": DataLayer.self, "ImageData": ImageDataLayer.self,
-        "MemoryData": MemoryDataLayer.self,
-        "Convolution": ConvolutionLayer.self, "Pooling": PoolingLayer.self, "LRN": LRNLayer.self,
-        "ReLU": ReLULayer.self, "Sigmoid": SigmoidLayer.self, "TanH": TanHLayer.self, "AbsVal": AbsValLayer.self,
-        "Power": PowerLayer.self, "Exp": ExpLayer.self, "Log": LogLayer.self, "BNLL": BNLLLayer.self,
-        "Threshold": ThresholdLayer.self, "ELU": ELULayer.self, "Dropout": DropoutLayer.self, "PReLU": PReLULayer.self,
-        "InnerProduct": InnerProductLayer.self, "Softmax": SoftmaxLayer.self, "Split": SplitLayer.self,
-        "Concat": ConcatLayer.self, "Slice": SliceLayer.self, "Eltwise": EltwiseLayer.self,
-        "Flatten": FlattenLayer.self, "Reshape": ReshapeLayer.self, "Silence": SilenceLayer.self,
-        "SoftmaxWithLoss": SoftmaxWithLossLayer.self, "EuclideanLoss": EuclideanLossLayer.self,
-        "SigmoidCrossEntropyLoss": SigmoidCrossEntropyLossLayer.self, "Accuracy": AccuracyLayer.self,
-        "Deconvolution": DeconvolutionLayer.self, "BatchNorm": BatchNormLayer.self, "Scale": ScaleLayer.self,
-        "Bias": BiasLayer.self, "MVN": MVNLayer.self, "ArgMax": ArgMaxLayer.self, "Crop": CropLayer.self,
-    ]
-
-    static var supportedTypes: [String] { layers.keys.sorted() }
 }

@@ -49,9 +49,11 @@ public final class Net {
 
         for g in graph.layers {
             let p = g.layer
-            guard let type = RuntimeRegistry.layers[p.type] else {
-                problems.append(Diagnostic(.error, "\(p.label): the runtime does not run this layer type yet; it runs: "
-                                           + RuntimeRegistry.supportedTypes.joined(separator: ", "), at: p.location))
+            guard case .runs(let type)? = LayerCatalog.byType[p.type]?.runtime else {
+                var reason = "the runtime does not run this layer type"
+                if case .shapeOnly(let r)? = LayerCatalog.byType[p.type]?.runtime { reason = r }
+                problems.append(Diagnostic(.error, "\(p.label): \(reason); it runs: " + LayerCatalog.runnableTypes.joined(separator: ", "),
+                                           at: p.location))
                 // Stand-in tops, so the layers after it can still be checked.
                 for t in p.tops where blobs[t] == nil { blobs[t] = Blob() }
                 continue

@@ -1,3 +1,40 @@
+/// Indices (or values, with out_max_val) of the top_k largest entries.
+struct ArgMaxPlan: LayerPlan {
+    static let type = "ArgMax"
+    static let bottoms = 1...1
+    static let tops = 1...1
+    let topK: Int
+    let outMaxVal: Bool
+    let axis: Int?
+
+    init(_ l: LayerParameter) throws {
+        let p = l.param("argmax_param")
+        topK = p.int("top_k")
+        outMaxVal = p.bool("out_max_val")
+        axis = p.has("axis") ? p.int("axis") : nil
+        guard topK >= 1 else { throw PlanError("top_k must be ≥ 1", at: "argmax_param", "top_k") }
+    }
+
+    func plan(_ b: [Shape]) throws -> PlannedShapes {
+        let s = b[0]
+        if let ax = axis {
+            let a = try canonicalAxis(ax, s.count, field: "argmax_param", "axis")
+            guard topK <= s[a] else { throw PlanError("top_k (\(topK)) exceeds axis \(a) of size \(s[a])", at: "argmax_param", "top_k") }
+            var top = s
+            top[a] = topK
+            return PlannedShapes(tops: [top])
+        }
+        guard topK <= count(s, from: 1) else {
+            throw PlanError("top_k (\(topK)) exceeds the \(count(s, from: 1)) values per item", at: "argmax_param", "top_k")
+        }
+        var top = Array(repeating: 1, count: max(s.count, 3))
+        top[0] = s[0]
+        top[2] = topK
+        if outMaxVal { top[1] = 2 }
+        return PlannedShapes(tops: [top])
+    }
+}
+
 /// The indices (or with out_max_val, the values) of the top_k largest entries
 /// along `axis`, or over everything after the first axis when no axis is
 /// given — then with out_max_val the top holds the k indices followed by the

@@ -1,5 +1,22 @@
 import Foundation
 
+/// Batch normalisation with Caffe's three blobs: mean, variance, and the
+/// moving-average scale factor.
+struct BatchNormPlan: LayerPlan {
+    static let type = "BatchNorm"
+    static let bottoms = 1...1
+    static let tops = 1...1
+    init(_ l: LayerParameter) throws {
+        let f = l.param("batch_norm_param").float("moving_average_fraction")
+        guard f >= 0, f <= 1 else { throw PlanError("moving_average_fraction must be in [0, 1]", at: "batch_norm_param", "moving_average_fraction") }
+    }
+
+    func plan(_ b: [Shape]) throws -> PlannedShapes {
+        let c = b[0].count == 1 ? 1 : b[0][1]
+        return PlannedShapes(tops: [b[0]], params: [[c], [c], [1]])
+    }
+}
+
 /// Batch normalisation with Caffe's three blobs: running mean, running
 /// variance and the moving-average scale factor s (statistics are the blobs
 /// divided by s). Training (use_global_stats false, the default in TRAIN):

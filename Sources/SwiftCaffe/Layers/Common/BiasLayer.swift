@@ -1,3 +1,26 @@
+/// y = x + β, β learned or a second bottom, broadcast from `axis`.
+struct BiasPlan: LayerPlan {
+    static let type = "Bias"
+    static let bottoms = 1...2
+    static let tops = 1...1
+    let axis: Int
+    let numAxes: Int
+
+    init(_ l: LayerParameter) throws {
+        let p = l.param("bias_param")
+        axis = p.int("axis")
+        numAxes = p.int("num_axes")
+    }
+
+    func plan(_ b: [Shape]) throws -> PlannedShapes {
+        if b.count == 2 {
+            try checkOperand(b[0], b[1], axis: axis, field: "bias_param")
+            return PlannedShapes(tops: [b[0]])
+        }
+        return PlannedShapes(tops: [b[0]], params: [try broadcastShape(b[0], axis: axis, numAxes: numAxes, field: "bias_param")])
+    }
+}
+
 /// y = x + β, β broadcast over axes [axis, axis + its own axes), learned
 /// (filler default 0) or a second bottom; dβ = Σ dy over the other axes, dx = dy.
 final class BiasLayer: Layer {

@@ -1,3 +1,33 @@
+/// Joins bottoms along `axis` (or the deprecated `concat_dim`).
+struct ConcatPlan: LayerPlan {
+    static let type = "Concat"
+    static let bottoms = 1...Int.max
+    static let tops = 1...1
+    let axis: Int
+
+    init(_ l: LayerParameter) throws {
+        let p = l.param("concat_param")
+        if p.has("concat_dim") {
+            guard !p.has("axis") else { throw PlanError("give axis or concat_dim, not both", at: "concat_param", "concat_dim") }
+            axis = p.int("concat_dim")
+        } else {
+            axis = p.int("axis")
+        }
+    }
+
+    func plan(_ b: [Shape]) throws -> PlannedShapes {
+        let a = try canonicalAxis(axis, b[0].count, field: "concat_param", "axis")
+        var top = b[0]
+        for (i, s) in b.enumerated().dropFirst() {
+            guard s.count == top.count, s.indices.allSatisfy({ $0 == a || s[$0] == b[0][$0] }) else {
+                throw PlanError("bottom \(i) (\(describe(s))) must match bottom 0 (\(describe(b[0]))) on every axis but \(a)")
+            }
+            top[a] += s[a]
+        }
+        return PlannedShapes(tops: [top])
+    }
+}
+
 /// Joins bottoms along `axis`; backward hands each bottom its slice of dy.
 final class ConcatLayer: Layer {
     private let concat: ConcatPlan

@@ -1,3 +1,28 @@
+/// Element-wise PROD, SUM (with coefficients) or MAX of same-shaped bottoms.
+struct EltwisePlan: LayerPlan {
+    static let type = "Eltwise"
+    static let bottoms = 2...Int.max
+    static let tops = 1...1
+
+    init(_ l: LayerParameter) throws {
+        let p = l.param("eltwise_param")
+        let coeffs = p.floats("coeff")
+        if !coeffs.isEmpty {
+            guard p.enumName("operation") == "SUM" else {
+                throw PlanError("coeff is only for the SUM operation", at: "eltwise_param", "coeff")
+            }
+            guard coeffs.count == l.bottoms.count else {
+                throw PlanError("give one coeff per bottom (\(l.bottoms.count)), found \(coeffs.count)", at: "eltwise_param", "coeff")
+            }
+        }
+    }
+
+    func plan(_ b: [Shape]) throws -> PlannedShapes {
+        try requireSameShapes(b, what: "Eltwise")
+        return PlannedShapes(tops: [b[0]])
+    }
+}
+
 /// SUM (y = Σ c_i x_i, dx_i = c_i dy), PROD (y = Π x_i, dx_i = dy Π_{j≠i} x_j,
 /// computed without division as Caffe's stable_prod_grad), MAX (y = max x_i,
 /// dy to the bottom that held the maximum, the first on ties).

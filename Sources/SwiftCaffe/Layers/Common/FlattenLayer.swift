@@ -1,3 +1,26 @@
+/// Merges axes axis…end_axis into one.
+struct FlattenPlan: LayerPlan {
+    static let type = "Flatten"
+    static let bottoms = 1...1
+    static let tops = 1...1
+    let axis: Int
+    let endAxis: Int
+
+    init(_ l: LayerParameter) throws {
+        let p = l.param("flatten_param")
+        axis = p.int("axis")
+        endAxis = p.int("end_axis")
+    }
+
+    func plan(_ b: [Shape]) throws -> PlannedShapes {
+        let s = b[0]
+        let a = try canonicalAxis(axis, s.count, field: "flatten_param", "axis")
+        let e = try canonicalAxis(endAxis, s.count, field: "flatten_param", "end_axis")
+        guard a <= e else { throw PlanError("axis (\(a)) must not come after end_axis (\(e))", at: "flatten_param") }
+        return PlannedShapes(tops: [Array(s[..<a]) + [count(s, from: a, to: e + 1)] + Array(s[(e + 1)...])])
+    }
+}
+
 /// Same values, fewer axes (axis…end_axis merged); gradients pass through.
 final class FlattenLayer: Layer {
     override func forward(_ bottoms: [Blob], _ tops: [Blob]) throws {

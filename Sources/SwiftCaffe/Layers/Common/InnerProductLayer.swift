@@ -1,5 +1,33 @@
 import CKernels
 
+/// y = W x + b over all axes from `axis` on. Weights num_output × K (K × num_output when transposed).
+struct InnerProductPlan: LayerPlan {
+    static let type = "InnerProduct"
+    static let bottoms = 1...1
+    static let tops = 1...1
+    let numOutput: Int
+    let biasTerm: Bool
+    let axis: Int
+    let transpose: Bool
+
+    init(_ l: LayerParameter) throws {
+        let p = l.param("inner_product_param")
+        numOutput = p.int("num_output")
+        guard numOutput > 0 else { throw PlanError("num_output must be > 0 (found \(numOutput))", at: "inner_product_param", "num_output") }
+        biasTerm = p.bool("bias_term")
+        axis = p.int("axis")
+        transpose = p.bool("transpose")
+    }
+
+    func plan(_ b: [Shape]) throws -> PlannedShapes {
+        let a = try canonicalAxis(axis, b[0].count, field: "inner_product_param", "axis")
+        let k = count(b[0], from: a), m = count(b[0], to: a)
+        let w = transpose ? [k, numOutput] : [numOutput, k]
+        return PlannedShapes(tops: [Array(b[0][..<a]) + [numOutput]],
+                             params: biasTerm ? [w, [numOutput]] : [w], macs: product(m, k, numOutput))
+    }
+}
+
 /// y = x·Wᵀ + b over the axes from `axis` on (M rows of K values → N outputs);
 /// W is N×K, or K×N with transpose. dW += dyᵀ·x (xᵀ·dy transposed),
 /// db += Σ dy, dx = dy·W (dy·Wᵀ transposed).

@@ -1,5 +1,14 @@
 import Foundation
 
+/// Mean (and variance) normalisation per channel or across channels.
+struct MVNPlan: LayerPlan {
+    static let type = "MVN"
+    static let bottoms = 1...1
+    static let tops = 1...1
+    init(_ l: LayerParameter) throws {}
+    func plan(_ b: [Shape]) throws -> PlannedShapes { PlannedShapes(tops: [b[0]]) }
+}
+
 /// Mean-variance normalisation per channel of each item (or per item with
 /// across_channels): y = x − μ, and with normalize_variance
 /// y = (x − μ) / (σ + ε) — Caffe adds ε to σ, not to σ² (OpenCV differs).

@@ -1,3 +1,34 @@
+/// y = x ⊙ γ (+ β), γ learned or a second bottom, broadcast from `axis`.
+struct ScalePlan: LayerPlan {
+    static let type = "Scale"
+    static let bottoms = 1...2
+    static let tops = 1...1
+    let axis: Int
+    let numAxes: Int
+    let biasTerm: Bool
+
+    init(_ l: LayerParameter) throws {
+        let p = l.param("scale_param")
+        axis = p.int("axis")
+        numAxes = p.int("num_axes")
+        biasTerm = p.bool("bias_term")
+    }
+
+    func plan(_ b: [Shape]) throws -> PlannedShapes {
+        let shape: Shape
+        var params: [Shape] = []
+        if b.count == 2 {
+            try checkOperand(b[0], b[1], axis: axis, field: "scale_param")
+            shape = b[1]
+        } else {
+            shape = try broadcastShape(b[0], axis: axis, numAxes: numAxes, field: "scale_param")
+            params.append(shape)
+        }
+        if biasTerm { params.append(shape) }
+        return PlannedShapes(tops: [b[0]], params: params, macs: count(b[0]))
+    }
+}
+
 /// y = x·γ (+ β), γ broadcast over axes [axis, axis + its own axes), learned
 /// (filler default 1) or a second bottom; β learned (bias_filler default 0).
 /// dγ = Σ dy·x, dβ = Σ dy over the other axes, dx = dy·γ. In place, the

@@ -1,3 +1,47 @@
+/// Cuts one bottom along `axis` at `slice_point`s, or into equal parts.
+struct SlicePlan: LayerPlan {
+    static let type = "Slice"
+    static let bottoms = 1...1
+    static let tops = 1...Int.max
+    let axis: Int
+    let points: [Int]
+    let topCount: Int
+
+    init(_ l: LayerParameter) throws {
+        let p = l.param("slice_param")
+        if p.has("slice_dim") {
+            guard !p.has("axis") else { throw PlanError("give axis or slice_dim, not both", at: "slice_param", "slice_dim") }
+            axis = p.int("slice_dim")
+        } else {
+            axis = p.int("axis")
+        }
+        points = p.ints("slice_point")
+        topCount = l.tops.count
+        guard points.isEmpty || points.count == topCount - 1 else {
+            throw PlanError("\(topCount) tops need \(topCount - 1) slice points, found \(points.count)", at: "slice_param", "slice_point")
+        }
+    }
+
+    func plan(_ b: [Shape]) throws -> PlannedShapes {
+        let a = try canonicalAxis(axis, b[0].count, field: "slice_param", "axis")
+        let dim = b[0][a]
+        var sizes: [Int]
+        if points.isEmpty {
+            guard dim % topCount == 0 else {
+                throw PlanError("\(topCount) tops must divide axis \(a) of size \(dim) evenly; give slice_point values")
+            }
+            sizes = Array(repeating: dim / topCount, count: topCount)
+        } else {
+            let edges = [0] + points + [dim]
+            sizes = zip(edges.dropFirst(), edges).map { $0 - $1 }
+            guard sizes.allSatisfy({ $0 > 0 }) else {
+                throw PlanError("slice points must increase strictly within 1…\(dim - 1), found \(points)", at: "slice_param", "slice_point")
+            }
+        }
+        return PlannedShapes(tops: sizes.map { var s = b[0]; s[a] = $0; return s })
+    }
+}
+
 /// Cuts its bottom along `axis` into the tops; backward puts each dy back in place.
 final class SliceLayer: Layer {
     private let slice: SlicePlan

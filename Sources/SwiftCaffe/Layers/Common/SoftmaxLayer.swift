@@ -1,5 +1,19 @@
 import Foundation
 
+/// softmax along `axis`.
+struct SoftmaxPlan: LayerPlan {
+    static let type = "Softmax"
+    static let bottoms = 1...1
+    static let tops = 1...1
+    let axis: Int
+    init(_ l: LayerParameter) throws { axis = l.param("softmax_param").int("axis") }
+
+    func plan(_ b: [Shape]) throws -> PlannedShapes {
+        _ = try canonicalAxis(axis, b[0].count, field: "softmax_param", "axis")
+        return PlannedShapes(tops: [b[0]])
+    }
+}
+
 /// y = e^(x − max) / Σ e^(x − max) along `axis`; dx = y ⊙ (dy − Σ dy·y).
 final class SoftmaxLayer: Layer {
     private let axis: Int

@@ -1,3 +1,13 @@
+/// Copies one blob to several consumers (inserted by the net builder).
+struct SplitPlan: LayerPlan {
+    static let type = "Split"
+    static let bottoms = 1...1
+    static let tops = 1...Int.max
+    let n: Int
+    init(_ l: LayerParameter) throws { n = l.tops.count }
+    func plan(_ b: [Shape]) throws -> PlannedShapes { PlannedShapes(tops: Array(repeating: b[0], count: n)) }
+}
+
 /// Gives its bottom's values to every top: shared by the net for the Splits
 /// it inserts (GraphLayer.sharesBottomData), copied for those written in the
 /// prototxt; dx = Σ dy over the tops.

@@ -1,3 +1,35 @@
+/// DummyData: constant or random tops of the declared shapes (N-D `shape`, or legacy num/channels/height/width).
+struct DummyDataPlan: SourcePlan {
+    static let type = "DummyData"
+    static let tops = 1...Int.max
+    let shapes: [Shape]
+
+    init(_ l: LayerParameter) throws {
+        let p = l.param("dummy_data_param")
+        let nd = p.messages("shape").map { $0.ints("dim") }
+        if !nd.isEmpty {
+            shapes = nd
+        } else {
+            let n = p.ints("num"), c = p.ints("channels"), h = p.ints("height"), w = p.ints("width")
+            let k = max(n.count, c.count, h.count, w.count)
+            guard [n, c, h, w].allSatisfy({ $0.count == k || $0.count == 1 }), k > 0 else {
+                throw PlanError("give 'shape', or num, channels, height and width each once or once per top",
+                                at: "dummy_data_param")
+            }
+            func v(_ a: [Int], _ i: Int) -> Int { a.count == 1 ? a[0] : a[i] }
+            shapes = (0..<k).map { [v(n, $0), v(c, $0), v(h, $0), v(w, $0)] }
+        }
+        guard shapes.count == 1 || shapes.count == l.tops.count else {
+            throw PlanError("\(l.tops.count) top(s) need 1 or \(l.tops.count) shapes, found \(shapes.count)",
+                            at: "dummy_data_param")
+        }
+    }
+
+    func plan(topCount: Int) throws -> PlannedShapes {
+        PlannedShapes(tops: (0..<topCount).map { shapes[shapes.count == 1 ? 0 : $0] })
+    }
+}
+
 /// DummyData: tops filled by their data_filler (one for all tops, or one per
 /// top; constant 0 when none). Constant tops are filled once; random ones
 /// again on every forward, as Caffe does.

@@ -1,5 +1,21 @@
 import Foundation
 
+struct MemoryDataPlan: SourcePlan {
+    static let type = "MemoryData"
+    static let tops = 2...2
+    let shape: Shape
+
+    init(_ l: LayerParameter) throws {
+        let p = l.param("memory_data_param")
+        shape = [p.int("batch_size"), p.int("channels"), p.int("height"), p.int("width")]
+        guard shape.allSatisfy({ $0 > 0 }) else {
+            throw PlanError("batch_size, channels, height and width must all be > 0", at: "memory_data_param")
+        }
+    }
+
+    func plan(topCount: Int) throws -> PlannedShapes { PlannedShapes(tops: [shape, [shape[0]]]) }
+}
+
 /// Caffe's MemoryData layer: batches from arrays the program hands over
 /// (`reset`), batch_size × channels × height × width at a time, in order,
 /// wrapping around; the transform_param applies as in Data.

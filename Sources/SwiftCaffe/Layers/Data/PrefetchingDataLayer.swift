@@ -1,5 +1,56 @@
 import Foundation
 
+/// Data: records from LMDB/LevelDB. Without a crop, channels and size come
+/// from the records themselves; the graph leaves them unknown until
+/// `--input-shape` names them.
+struct DataPlan: SourcePlan {
+    static let type = "Data"
+    static let tops = 1...2
+    let batch: Int
+    let crop: Int?
+
+    init(_ l: LayerParameter) throws {
+        batch = l.param("data_param").int("batch_size")
+        guard batch > 0 else { throw PlanError("batch_size must be > 0", at: "data_param", "batch_size") }
+        crop = croppedSize(l)
+    }
+
+    func plan(topCount: Int) throws -> PlannedShapes {
+        // The records decide channels and size. With a crop the size is known;
+        // colour images (3 channels) are then assumed, and said so.
+        guard let c = crop else {
+            return PlannedShapes(tops: Array([nil, [batch]].prefix(topCount)),
+                                 warnings: ["image size comes from the database; give it with --input-shape TOP=N,C,H,W"])
+        }
+        return PlannedShapes(tops: Array([[batch, 3, c, c], [batch]].prefix(topCount)),
+                             warnings: ["3 channels assumed (the database decides); override with --input-shape TOP=N,C,H,W"])
+    }
+}
+
+struct ImageDataPlan: SourcePlan {
+    static let type = "ImageData"
+    static let tops = 2...2
+    let batch: Int
+    let channels: Int
+    let size: (Int, Int)?
+
+    init(_ l: LayerParameter) throws {
+        let p = l.param("image_data_param")
+        batch = p.int("batch_size")
+        guard batch > 0 else { throw PlanError("batch_size must be > 0", at: "image_data_param", "batch_size") }
+        channels = p.bool("is_color") ? 3 : 1
+        let nh = p.int("new_height"), nw = p.int("new_width")
+        if (nh > 0) != (nw > 0) {
+            throw PlanError("new_height and new_width must be set together", at: "image_data_param")
+        }
+        if let c = croppedSize(l) { size = (c, c) } else if nh > 0 { size = (nh, nw) } else { size = nil }
+    }
+
+    func plan(topCount: Int) throws -> PlannedShapes {
+        PlannedShapes(tops: [size.map { [batch, channels, $0.0, $0.1] }, [batch]])
+    }
+}
+
 /// The shared part of Data and ImageData: a record source, Caffe's
 /// transformer, and a prefetch thread; forward copies the next prepared
 /// batch into the tops (data, and labels when the layer has a second top).

@@ -1,3 +1,27 @@
+/// Top-k accuracy; an optional second top gives per-class accuracy.
+struct AccuracyPlan: LayerPlan {
+    static let type = "Accuracy"
+    static let bottoms = 2...2
+    static let tops = 1...2
+    let axis: Int
+    let topK: Int
+
+    init(_ l: LayerParameter) throws {
+        let p = l.param("accuracy_param")
+        axis = p.int("axis")
+        topK = p.int("top_k")
+        guard topK > 0 else { throw PlanError("top_k must be > 0", at: "accuracy_param", "top_k") }
+    }
+
+    func plan(_ b: [Shape]) throws -> PlannedShapes {
+        let a = try checkLabels(b[0], b[1], axis: axis, field: "accuracy_param")
+        guard topK <= b[0][a] else {
+            throw PlanError("top_k (\(topK)) must not exceed the \(b[0][a]) classes", at: "accuracy_param", "top_k")
+        }
+        return PlannedShapes(tops: [[], [b[0][a]]])
+    }
+}
+
 /// The fraction of positions whose label is among the top_k scores along
 /// `axis` (a label scores better-than-or-equal to at most k−1 others);
 /// positions labelled ignore_label are skipped. A second top gives the

@@ -1,3 +1,9 @@
+/// ½N · Σ (a − b)²
+struct EuclideanLossPlan: PairLossPlan {
+    static let type = "EuclideanLoss"
+    init(_ l: LayerParameter) throws {}
+}
+
 /// loss = Σ (a − b)² / 2N with N = the first axis; da = (a − b)·dloss/N, db = −da.
 /// An empty batch has loss 0 (N is taken as at least 1, where Caffe divides 0 by 0).
 final class EuclideanLossLayer: Layer {

@@ -1,5 +1,10 @@
 import Foundation
 
+struct SigmoidCrossEntropyLossPlan: PairLossPlan {
+    static let type = "SigmoidCrossEntropyLoss"
+    init(_ l: LayerParameter) throws {}
+}
+
 /// loss = −Σ [t·log σ(x) + (1 − t)·log(1 − σ(x))] / normaliser, computed
 /// stably as Σ [max(x, 0) − x·t + log(1 + e^−|x|)]; positions with target
 /// ignore_label count nothing. Normalisation defaults to BATCH_SIZE (Caffe

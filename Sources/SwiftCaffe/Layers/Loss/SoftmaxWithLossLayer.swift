@@ -1,5 +1,19 @@
 import Foundation
 
+/// −log softmax(x)[label], averaged as `loss_param.normalization` says.
+struct SoftmaxWithLossPlan: LayerPlan {
+    static let type = "SoftmaxWithLoss"
+    static let bottoms = 2...2
+    static let tops = 1...2
+    let axis: Int
+    init(_ l: LayerParameter) throws { axis = l.param("softmax_param").int("axis") }
+
+    func plan(_ b: [Shape]) throws -> PlannedShapes {
+        _ = try checkLabels(b[0], b[1], axis: axis, field: "softmax_param")
+        return PlannedShapes(tops: [[], b[0]])
+    }
+}
+
 /// loss = −Σ log p[label] / normaliser, p = softmax(x) along `axis`; positions
 /// whose label is ignore_label count nothing. Normaliser by
 /// loss_param.normalization: FULL = all positions, VALID = positions not

@@ -1,5 +1,10 @@
 import Foundation
 
+struct AbsValPlan: NeuronPlan {
+    static let type = "AbsVal"
+    init(_ l: LayerParameter) throws {}
+}
+
 /// y = |x|; dx = dy·sign(x).
 final class AbsValLayer: NeuronLayer {
     override var backwardReadsBottom: Bool { true }

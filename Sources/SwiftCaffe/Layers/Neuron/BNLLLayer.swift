@@ -1,5 +1,11 @@
 import Foundation
 
+/// log(1 + e^x)
+struct BNLLPlan: NeuronPlan {
+    static let type = "BNLL"
+    init(_ l: LayerParameter) throws {}
+}
+
 /// y = log(1 + e^x), computed stably; dx = dy·e^x / (1 + e^x).
 final class BNLLLayer: NeuronLayer {
     override var backwardReadsBottom: Bool { true }

@@ -1,5 +1,14 @@
 import Foundation
 
+/// Training: x · mask / (1 − ratio) with mask ~ Bernoulli(1 − ratio); testing: x.
+struct DropoutPlan: NeuronPlan {
+    static let type = "Dropout"
+    init(_ l: LayerParameter) throws {
+        let r = l.param("dropout_param").float("dropout_ratio")
+        guard r >= 0, r < 1 else { throw PlanError("dropout_ratio must be in [0, 1), found \(r)", at: "dropout_param", "dropout_ratio") }
+    }
+}
+
 /// Training: y = x·m / (1 − p) with m ~ Bernoulli(1 − p), drawn from the
 /// layer's seeded stream; dx = dy·m / (1 − p). Testing: y = x.
 final class DropoutLayer: Layer {

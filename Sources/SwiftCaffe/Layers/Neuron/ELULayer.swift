@@ -1,5 +1,11 @@
 import Foundation
 
+/// x for x > 0, α(e^x − 1) otherwise
+struct ELUPlan: NeuronPlan {
+    static let type = "ELU"
+    init(_ l: LayerParameter) throws {}
+}
+
 /// y = x for x > 0, α(e^x − 1) otherwise; dx = dy for x > 0, dy·(y + α) otherwise.
 final class ELULayer: NeuronLayer {
     private let alpha: Float

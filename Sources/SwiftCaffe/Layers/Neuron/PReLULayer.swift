@@ -1,5 +1,22 @@
 import Foundation
 
+/// max(0, x) + a_c · min(0, x) with a learned slope per channel (or one shared).
+struct PReLUPlan: LayerPlan {
+    static let type = "PReLU"
+    static let bottoms = 1...1
+    static let tops = 1...1
+    let shared: Bool
+
+    init(_ l: LayerParameter) throws { shared = l.param("prelu_param").bool("channel_shared") }
+
+    func plan(_ bottoms: [Shape]) throws -> PlannedShapes {
+        let b = bottoms[0]
+        guard b.count >= 2 else { throw PlanError("input must have at least 2 axes, found \(describe(b))") }
+        // Caffe's shared slope is a blob of 0 axes (one value), not of shape [1].
+        return PlannedShapes(tops: [b], params: [shared ? [] : [b[1]]])
+    }
+}
+
 /// y = max(0, x) + a_c·min(0, x) with a learned slope per channel (one if
 /// channel_shared); da_c = Σ dy·x·[x ≤ 0], dx = dy·(x > 0 ? 1 : a_c).
 /// Slopes start at 0.25 unless a filler says otherwise.

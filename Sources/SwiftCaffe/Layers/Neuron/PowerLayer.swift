@@ -1,5 +1,11 @@
 import Foundation
 
+/// (shift + scale · x)^power
+struct PowerPlan: NeuronPlan {
+    static let type = "Power"
+    init(_ l: LayerParameter) throws {}
+}
+
 /// y = (shift + scale·x)^power; dx = dy·power·scale·(shift + scale·x)^(power−1).
 final class PowerLayer: NeuronLayer {
     private let power, scale, shift: Float

@@ -1,5 +1,11 @@
 import Foundation
 
+/// max(0, x) + negative_slope · min(0, x)
+struct ReLUPlan: NeuronPlan {
+    static let type = "ReLU"
+    init(_ l: LayerParameter) throws {}
+}
+
 /// y = max(0, x) + ν·min(0, x) (ν = negative_slope); dx = dy·(x > 0 ? 1 : ν).
 final class ReLULayer: NeuronLayer {
     let slope: Float

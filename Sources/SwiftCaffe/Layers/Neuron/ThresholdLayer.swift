@@ -1,5 +1,11 @@
 import Foundation
 
+/// x > threshold ? 1 : 0
+struct ThresholdPlan: NeuronPlan {
+    static let type = "Threshold"
+    init(_ l: LayerParameter) throws {}
+}
+
 /// y = x > threshold ? 1 : 0. Not differentiable; Caffe has no backward for it.
 final class ThresholdLayer: NeuronLayer {
     private let threshold: Float

@@ -1,3 +1,28 @@
+/// Convolution: output size ⌊(in + 2·pad − (dilation·(k−1)+1)) / stride⌋ + 1 per spatial axis.
+/// Weights num_output × (channels/group) × kernel; bias num_output.
+struct ConvolutionPlan: LayerPlan {
+    static let type = "Convolution"
+    static let bottoms = 1...Int.max
+    static let tops = 1...Int.max
+    let g: ConvolutionGeometry
+
+    init(_ l: LayerParameter) throws {
+        g = try ConvolutionGeometry(l)
+        try ConvolutionGeometry.checkTops(l)
+    }
+
+    func plan(_ bottoms: [Shape]) throws -> PlannedShapes {
+        try g.plan(bottoms, transposed: false) { r, i, extent in
+            let padded = r.spatialIn[i] + 2 * r.pad[i]
+            guard padded >= extent else {
+                throw PlanError("kernel \(extent) (dilated) is larger than the padded input \(padded) on spatial axis \(i)",
+                                at: "convolution_param", "kernel_size")
+            }
+            return (padded - extent) / r.stride[i] + 1
+        }
+    }
+}
+
 /// Convolution as one GEMM per group over the whole batch: the column
 /// matrices of all images side by side (K × N·HW), then
 ///   R_g = W_g · col_g,   top[n, m] = R[m, n] + b[m]

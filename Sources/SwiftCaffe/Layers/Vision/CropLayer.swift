@@ -1,3 +1,37 @@
+/// Crop: bottom 0 cut to bottom 1's size on every axis from `axis` on, at `offset`.
+struct CropPlan: LayerPlan {
+    static let type = "Crop"
+    static let bottoms = 2...2
+    static let tops = 1...1
+    let axis: Int
+    let offsets: [Int]
+
+    init(_ l: LayerParameter) throws {
+        let p = l.param("crop_param")
+        axis = p.int("axis")
+        offsets = p.ints("offset")
+    }
+
+    func plan(_ bottoms: [Shape]) throws -> PlannedShapes {
+        let (b, ref) = (bottoms[0], bottoms[1])
+        let a = try canonicalAxis(axis, b.count, field: "crop_param", "axis")
+        guard ref.count == b.count else { throw PlanError("both bottoms must have the same number of axes (\(describe(b)) vs \(describe(ref)))") }
+        let n = b.count - a
+        guard offsets.count <= 1 || offsets.count == n else {
+            throw PlanError("give 0, 1 or \(n) offsets, found \(offsets.count)", at: "crop_param", "offset")
+        }
+        var top = b
+        for i in a..<b.count {
+            let off = offsets.isEmpty ? 0 : offsets[offsets.count == 1 ? 0 : i - a]
+            guard off + ref[i] <= b[i] else {
+                throw PlanError("crop of size \(ref[i]) at offset \(off) does not fit axis \(i) of size \(b[i])", at: "crop_param")
+            }
+            top[i] = ref[i]
+        }
+        return PlannedShapes(tops: [top])
+    }
+}
+
 /// Copies from bottom 0 the region of bottom 1's size on every axis from
 /// `axis` on, starting at `offset`; dbottom0 is dy in that region and 0
 /// elsewhere; the reference bottom gets no gradient.

@@ -1,3 +1,25 @@
+/// Deconvolution (transposed convolution): output stride·(in−1) + dilation·(k−1)+1 − 2·pad.
+/// Weights channels × (num_output/group) × kernel.
+struct DeconvolutionPlan: LayerPlan {
+    static let type = "Deconvolution"
+    static let bottoms = 1...Int.max
+    static let tops = 1...Int.max
+    let g: ConvolutionGeometry
+
+    init(_ l: LayerParameter) throws {
+        g = try ConvolutionGeometry(l)
+        try ConvolutionGeometry.checkTops(l)
+    }
+
+    func plan(_ bottoms: [Shape]) throws -> PlannedShapes {
+        try g.plan(bottoms, transposed: true) { r, i, extent in
+            let o = r.stride[i] * (r.spatialIn[i] - 1) + extent - 2 * r.pad[i]
+            guard o > 0 else { throw PlanError("output size \(o) ≤ 0 on spatial axis \(i): pad is too large", at: "convolution_param", "pad") }
+            return o
+        }
+    }
+}
+
 /// Deconvolution (transposed convolution): the convolution's data gradient
 /// used as a forward pass. Per image and group:
 ///   col = W_gᵀ · bottom_g, then col2im into the top (+ bias);

@@ -1,6 +1,25 @@
 import CKernels
 import Foundation
 
+/// Local response normalisation: b = a / (k + α/n · Σ a²)^β over n channels
+/// (ACROSS_CHANNELS) or an n×n window (WITHIN_CHANNEL). Shape unchanged.
+struct LRNPlan: LayerPlan {
+    static let type = "LRN"
+    static let bottoms = 1...1
+    static let tops = 1...1
+
+    init(_ l: LayerParameter) throws {
+        let p = l.param("lrn_param")
+        let n = p.int("local_size")
+        guard n > 0, n % 2 == 1 else { throw PlanError("local_size must be odd and > 0, found \(n)", at: "lrn_param", "local_size") }
+    }
+
+    func plan(_ bottoms: [Shape]) throws -> PlannedShapes {
+        guard bottoms[0].count == 4 else { throw PlanError("input must have 4 axes (N×C×H×W), found \(describe(bottoms[0]))") }
+        return PlannedShapes(tops: [bottoms[0]])
+    }
+}
+
 /// Local response normalisation, Caffe's way.
 /// ACROSS_CHANNELS: s_c = k + α/n · Σ_{c' ∈ [c−⌊n/2⌋, c+⌊n/2⌋]} x_{c'}², y = x·s^−β;
 ///   dx_c = dy_c·s_c^−β − (2αβ/n)·x_c·Σ_{c' whose window holds c} dy_{c'}·y_{c'}/s_{c'}.

@@ -1,6 +1,89 @@
 import CKernels
 import Foundation
 
+/// Pooling (MAX, AVE, STOCHASTIC) on N×C×H×W. Output ⌈(in + 2·pad − k) / stride⌉ + 1
+/// (⌊⌋ with round_mode FLOOR), less one when the last window would start in
+/// the padding. A second top holds MAX pooling's argmax mask.
+struct PoolingPlan: LayerPlan {
+    static let type = "Pooling"
+    static let bottoms = 1...1
+    static let tops = 1...2
+    let method: String
+    let global: Bool
+    let kernel: (h: Int, w: Int)
+    let stride: (h: Int, w: Int)
+    let pad: (h: Int, w: Int)
+    let ceilMode: Bool
+
+    init(_ l: LayerParameter) throws {
+        let f = "pooling_param"
+        let p = l.param(f)
+        method = p.enumName("pool")
+        global = p.bool("global_pooling")
+        ceilMode = p.enumName("round_mode") != "FLOOR"
+        let hasK = p.has("kernel_size"), hasHW = p.has("kernel_h") || p.has("kernel_w")
+        if global {
+            guard !hasK, !hasHW else { throw PlanError("with global_pooling the kernel size cannot be given", at: f, hasK ? "kernel_size" : "kernel_h") }
+            kernel = (0, 0)
+        } else {
+            guard hasK != hasHW else {
+                throw PlanError(hasK ? "give kernel_size or kernel_h/kernel_w, not both" : "kernel size is required: set kernel_size (or kernel_h and kernel_w)",
+                                at: f)
+            }
+            if hasHW {
+                guard p.has("kernel_h"), p.has("kernel_w") else { throw PlanError("give both kernel_h and kernel_w", at: f) }
+                kernel = (p.int("kernel_h"), p.int("kernel_w"))
+            } else {
+                kernel = (p.int("kernel_size"), p.int("kernel_size"))
+            }
+            guard kernel.h > 0, kernel.w > 0 else { throw PlanError("kernel size must be > 0", at: f, hasK ? "kernel_size" : "kernel_h") }
+        }
+        if p.has("pad_h") || p.has("pad_w") {
+            guard !p.has("pad") else { throw PlanError("give pad or pad_h/pad_w, not both", at: f, "pad") }
+            pad = (p.int("pad_h"), p.int("pad_w"))
+        } else {
+            pad = (p.int("pad"), p.int("pad"))
+        }
+        if p.has("stride_h") || p.has("stride_w") {
+            guard !p.has("stride") else { throw PlanError("give stride or stride_h/stride_w, not both", at: f, "stride") }
+            stride = (p.has("stride_h") ? p.int("stride_h") : 1, p.has("stride_w") ? p.int("stride_w") : 1)
+        } else {
+            stride = (p.int("stride"), p.int("stride"))
+        }
+        guard stride.h > 0, stride.w > 0 else { throw PlanError("stride must be > 0", at: f, "stride") }
+        if global {
+            guard pad == (0, 0), stride == (1, 1) else { throw PlanError("with global_pooling only pad 0 and stride 1 are allowed", at: f) }
+        }
+        if pad != (0, 0) {
+            guard method == "MAX" || method == "AVE" else { throw PlanError("padding works only with MAX and AVE pooling", at: f, "pad") }
+            guard pad.h < kernel.h, pad.w < kernel.w else { throw PlanError("pad must be smaller than the kernel", at: f, "pad") }
+        }
+        for v in [kernel.h, kernel.w, stride.h, stride.w, pad.h, pad.w] { try SizeLimit.check(v, "kernel, stride or pad", field: f) }
+        if l.tops.count == 2, method != "MAX" {
+            throw PlanError("a second top (the argmax mask) exists only for MAX pooling")
+        }
+    }
+
+    func plan(_ bottoms: [Shape]) throws -> PlannedShapes {
+        let b = bottoms[0]
+        guard b.count == 4 else { throw PlanError("input must have 4 axes (N×C×H×W), found \(describe(b))") }
+        let k = global ? (b[2], b[3]) : kernel
+        func size(_ input: Int, _ k: Int, _ p: Int, _ s: Int) throws -> Int {
+            let span = Double(input + 2 * p - k) / Double(s)
+            var o = Int(ceilMode ? span.rounded(.up) : span.rounded(.down)) + 1
+            if p > 0, (o - 1) * s >= input + p { o -= 1 }
+            guard o > 0, input + 2 * p >= k else {
+                throw PlanError("kernel \(k) is larger than the padded input \(input + 2 * p)", at: "pooling_param")
+            }
+            return o
+        }
+        let oh = try size(b[2], k.0, pad.h, stride.h)
+        let ow = try size(b[3], k.1, pad.w, stride.w)
+        let top = [b[0], b[1], oh, ow]
+        return PlannedShapes(tops: [top, top])
+    }
+}
+
 /// MAX and AVE pooling over each channel plane, with Caffe's windows: a
 /// window starts at p·stride − pad; MAX looks at the part inside the image
 /// (remembering where the maximum was, in a second top if asked); AVE divides

@@ -1,0 +1,38 @@
+/// Shape rules the loss layers share.
+
+/// Loss layers: a scalar top (Caffe's empty shape) and, for some, extra outputs.
+/// The label count must equal the number of predictions, as Caffe checks.
+func checkLabels(_ pred: Shape, _ label: Shape, axis: Int, field: String) throws -> Int {
+    let a = try canonicalAxis(axis, pred.count, field: field, "axis")
+    let expected = product(count(pred, to: a), count(pred, from: a + 1))
+    guard count(label) == expected else {
+        throw PlanError("the label blob has \(count(label)) values but the predictions \(describe(pred)) need \(expected) "
+                        + "(one per position outside axis \(a))")
+    }
+    return a
+}
+
+/// Losses comparing two blobs of the same size.
+protocol PairLossPlan: LayerPlan {}
+
+extension PairLossPlan {
+    static var bottoms: ClosedRange<Int> { 2...2 }
+    static var tops: ClosedRange<Int> { 1...1 }
+    func plan(_ b: [Shape]) throws -> PlannedShapes {
+        guard count(b[0]) == count(b[1]) else {
+            throw PlanError("both bottoms must have the same count: \(describe(b[0])) vs \(describe(b[1]))")
+        }
+        return PlannedShapes(tops: [[]])
+    }
+}
+
+/// Losses of predictions against integer labels.
+protocol LabelLossPlan: LayerPlan {}
+
+extension LabelLossPlan {
+    static var tops: ClosedRange<Int> { 1...1 }
+    func plan(_ b: [Shape]) throws -> PlannedShapes {
+        _ = try checkLabels(b[0], b[1], axis: 1, field: "loss_param")
+        return PlannedShapes(tops: [[]])
+    }
+}
