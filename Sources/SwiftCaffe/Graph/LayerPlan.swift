@@ -39,8 +39,15 @@ protocol LayerPlan: Sendable {
     /// How many bottoms and tops Caffe accepts for this type.
     static var bottoms: ClosedRange<Int> { get }
     static var tops: ClosedRange<Int> { get }
+    /// A loss (Caffe's LossLayer): its first top weighs 1 in the loss unless
+    /// loss_weight says otherwise, and it gets a top when written without one.
+    static var isLoss: Bool { get }
     init(_ layer: LayerParameter) throws
     func plan(_ bottoms: [Shape]) throws -> PlannedShapes
+}
+
+extension LayerPlan {
+    static var isLoss: Bool { false }
 }
 
 /// Types whose shapes do not depend on a bottom (data layers).

@@ -227,7 +227,7 @@ public struct NetGraph: Sendable {
     /// Caffe's AutoTopBlobs does, so their loss is still computed and shown.
     static func addAutomaticTops(_ layers: [LayerParameter]) -> [LayerParameter] {
         layers.map { l in
-            guard l.tops.isEmpty, l.type.hasSuffix("Loss") else { return l }
+            guard l.tops.isEmpty, LayerCatalog.plan(l.type)?.isLoss == true else { return l }
             var l = l
             l.tops = [automaticTop]
             l.message.append("top", .string(automaticTop))

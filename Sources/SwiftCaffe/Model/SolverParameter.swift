@@ -41,10 +41,12 @@ public struct SolverParameter: Sendable {
     public var clipGradients: Double
     public var snapshot: Int
     public var snapshotPrefix: String?
-    public var snapshotFormat: String
+    public enum SnapshotFormat: String, Sendable { case hdf5 = "HDF5", binaryproto = "BINARYPROTO" }
+    public enum SolverMode: String, Sendable { case cpu = "CPU", gpu = "GPU" }
+    public var snapshotFormat: SnapshotFormat
     public var snapshotAfterTrain: Bool
     public var testComputeLoss: Bool
-    public var solverMode: String
+    public var solverMode: SolverMode
     public var randomSeed: Int
     public var type: SolverType
     public var message: ProtoMessage
@@ -86,10 +88,11 @@ public struct SolverParameter: Sendable {
         clipGradients = m.float("clip_gradients")
         snapshot = m.int("snapshot")
         snapshotPrefix = m.has("snapshot_prefix") ? m.string("snapshot_prefix") : nil
-        snapshotFormat = m.enumName("snapshot_format")
+        // The schema's enums have exactly these names.
+        snapshotFormat = SnapshotFormat(rawValue: m.enumName("snapshot_format"))!
         snapshotAfterTrain = m.bool("snapshot_after_train")
         testComputeLoss = m.bool("test_compute_loss")
-        solverMode = m.enumName("solver_mode")
+        solverMode = SolverMode(rawValue: m.enumName("solver_mode"))!
         randomSeed = m.int("random_seed")
 
         if m.has("lr_policy") {

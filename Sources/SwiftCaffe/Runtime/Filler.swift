@@ -9,7 +9,9 @@ public struct Filler {
     let kind: Kind
     let value, min, max, mean, std: Float
     let sparse: Int
-    let varianceNorm: String
+    /// Which fan xavier and msra divide by.
+    enum VarianceNorm: String { case fanIn = "FAN_IN", fanOut = "FAN_OUT", average = "AVERAGE" }
+    let varianceNorm: VarianceNorm
 
     /// Decodes a FillerParameter (nil: Caffe's default, constant 0).
     init(_ m: ProtoMessage?, location: SourceLocation?) throws {
@@ -26,7 +28,8 @@ public struct Filler {
         mean = Float(p.float("mean"))
         std = Float(p.float("std"))
         sparse = p.int("sparse")
-        varianceNorm = p.enumName("variance_norm")
+        // The schema's VarianceNorm has exactly these names.
+        varianceNorm = VarianceNorm(rawValue: p.enumName("variance_norm"))!
     }
 
     public func fill(_ blob: Blob, _ rng: inout RandomSource) {
@@ -75,9 +78,9 @@ public struct Filler {
         let fanIn = Float(b.count / Swift.max(b.numAxes > 0 ? b.dim(0) : 1, 1))
         let fanOut = Float(b.numAxes > 1 ? b.count / Swift.max(b.dim(1), 1) : b.count)
         switch varianceNorm {
-        case "FAN_OUT": return fanOut
-        case "AVERAGE": return (fanIn + fanOut) / 2
-        default: return fanIn
+        case .fanOut: return fanOut
+        case .average: return (fanIn + fanOut) / 2
+        case .fanIn: return fanIn
         }
     }
 }

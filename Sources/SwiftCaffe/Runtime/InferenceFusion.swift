@@ -10,6 +10,14 @@
 /// rounding of the folded map (tests: ≤ 1e-5 relative); a convolution's own
 /// top that only feeds a skipped Concat is left unwritten, so tools that read
 /// intermediate blobs switch fusion off (`Net.fusesForInference`).
+/// The work a layer does for the layers a fused forward folded into it.
+enum AbsorbedWork {
+    /// A convolution's per-channel map, ReLU and destination.
+    case epilogue(ConvEpilogue)
+    /// An Eltwise's in-place ReLU after it.
+    case relu(slope: Float)
+}
+
 struct InferenceFusion {
     struct Chain {
         var conv: Int
@@ -73,6 +81,12 @@ struct InferenceFusion {
             reluAfterEltwise[i] = relu.slope
             absorbed.insert(i + 1)
         }
+    }
+
+    /// What layer i does for others in a fused forward, if anything.
+    func work(at i: Int, layers: [Layer], tops: [[Blob]]) -> AbsorbedWork? {
+        if let slope = reluAfterEltwise[i] { return .relu(slope: slope) }
+        return chainAt[i].map { .epilogue(epilogue($0, layers: layers, tops: tops)) }
     }
 
     /// The epilogue of a chain, from the current parameters (read at every

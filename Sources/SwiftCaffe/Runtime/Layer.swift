@@ -77,6 +77,12 @@ public class Layer {
 
     func forward(_ bottoms: [Blob], _ tops: [Blob]) throws {}
 
+    /// Forward doing also the work of layers the inference fusion folded into
+    /// this one; only layers InferenceFusion chooses are asked.
+    func forward(_ bottoms: [Blob], _ tops: [Blob], absorbing work: AbsorbedWork) throws {
+        preconditionFailure("layer '\(name)' (\(type)) absorbs no other layer")
+    }
+
     func backward(_ tops: [Blob], _ propagateDown: [Bool], _ bottoms: [Blob]) throws {}
 
     /// Blobs that hold statistics, not learned weights (BatchNorm): learning rate 0.
@@ -89,6 +95,22 @@ public class Layer {
 
     /// Whether force_backward may ask for this bottom's gradient (not for labels).
     func allowsForceBackward(_ bottom: Int) -> Bool { true }
+
+    /// The loss weight of top `top` when the prototxt gives none: Caffe's
+    /// LossLayer gives its first top 1; other layers add nothing to the loss.
+    func defaultLossWeight(top: Int) -> Float { Swift.type(of: plan).isLoss && top == 0 ? 1 : 0 }
+
+    /// The bottom holding class labels for the first bottom's scores
+    /// (SoftmaxWithLoss, Accuracy): the data layer that makes it learns the
+    /// class count, so a bad label is reported at its record.
+    var classLabelBottom: Int? { nil }
+
+    /// Whether every top is its bottom's values unchanged (Split): a label
+    /// is followed through such a layer to the data layer that made it.
+    var passesBottomThrough: Bool { false }
+
+    /// Told the class count of the labels this layer's top `top` feeds.
+    func limitLabels(top: Int, classes: Int) {}
 
     /// The class a label value names, as Caffe's static_cast<int> reads it
     /// (2.7 is class 2), or an error for a value that names none (NaN, ±inf,

@@ -92,7 +92,7 @@ public final class Net {
             }
             // Loss weights: given, or 1 on the first top of a loss layer.
             for j in p.tops.indices {
-                let w: Float = j < p.lossWeights.count ? Float(p.lossWeights[j]) : (p.type.hasSuffix("Loss") && j == 0 ? 1 : 0)
+                let w: Float = j < p.lossWeights.count ? Float(p.lossWeights[j]) : layer.defaultLossWeight(top: j)
                 if w != 0 { lossTops.append((layers.count, j, w)) }
             }
             // Backward is needed where a bottom needs it or parameters learn.
@@ -162,19 +162,20 @@ public final class Net {
     /// A data layer whose labels feed a classifier's loss or accuracy learns
     /// the class count, so a bad label is reported with its file and record.
     private func limitLabels() {
-        for (i, l) in layers.enumerated() where ["SoftmaxWithLoss", "Accuracy"].contains(l.type) && bottoms[i].count > 1 {
+        for (i, l) in layers.enumerated() {
+            guard let b = l.classLabelBottom, b < bottoms[i].count else { continue }
             let scores = bottoms[i][0]
             guard scores.numAxes >= 2, scores.dim(1) > 0 else { continue }
-            // Follow the label blob back through split layers to its producer.
-            var label = bottoms[i][1]
+            // Follow the label blob back through pass-through layers to its producer.
+            var label = bottoms[i][b]
             var j = i - 1
             while j >= 0 {
-                if tops[j].contains(where: { $0 === label }) {
-                    if layers[j].type == "Split" { label = bottoms[j][0] }
-                    else {
-                        if let source = layers[j] as? PrefetchingDataLayer { source.prefetcher.labelLimit = scores.dim(1) }
+                if let t = tops[j].firstIndex(where: { $0 === label }) {
+                    guard layers[j].passesBottomThrough else {
+                        layers[j].limitLabels(top: t, classes: scores.dim(1))
                         break
                     }
+                    label = bottoms[j][0]
                 }
                 j -= 1
             }
@@ -242,19 +243,11 @@ public final class Net {
 
     private func fusedForward() throws {
         for i in layers.indices where !fusion.absorbed.contains(i) && !writesNothing(i) {
-            if let slope = fusion.reluAfterEltwise[i], let eltwise = layers[i] as? EltwiseLayer {
-                eltwise.fusedReLUSlope = slope
-                defer { eltwise.fusedReLUSlope = nil }
-                try eltwise.forward(bottoms[i], tops[i])
-                continue
-            }
-            guard let c = fusion.chainAt[i], let conv = layers[i] as? ConvolutionLayer else {
+            if let work = fusion.work(at: i, layers: layers, tops: tops) {
+                try layers[i].forward(bottoms[i], tops[i], absorbing: work)
+            } else {
                 try layers[i].forward(bottoms[i], tops[i])
-                continue
             }
-            conv.epilogue = fusion.epilogue(c, layers: layers, tops: tops)
-            defer { conv.epilogue = nil }
-            try conv.forward(bottoms[i], tops[i])
         }
     }
 

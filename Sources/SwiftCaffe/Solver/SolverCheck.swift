@@ -53,10 +53,10 @@ public enum SolverCheck {
         if s.display < 0 { error("display", "display must be >= 0, found \(s.display)") }
         if s.snapshot < 0 { error("snapshot", "snapshot must be >= 0, found \(s.snapshot)") }
         if s.weightDecay < 0 { error("weight_decay", "weight_decay must be >= 0, found \(s.weightDecay)") }
-        if s.snapshotFormat == "HDF5" {
+        if s.snapshotFormat == .hdf5 {
             error("snapshot_format", "snapshot_format HDF5 is not supported by SwiftCaffe; use BINARYPROTO (Caffe's default), which Caffe and OpenCV read")
         }
-        if s.solverMode == "GPU" { warning("solver_mode", "solver_mode GPU: SwiftCaffe runs on the CPU; training continues on the CPU") }
+        if s.solverMode == .gpu { warning("solver_mode", "solver_mode GPU: SwiftCaffe runs on the CPU; training continues on the CPU") }
 
         switch s.type {
         case .adaGrad, .rmsProp:

@@ -27,33 +27,41 @@ struct EltwisePlan: LayerPlan {
 /// computed without division as Caffe's stable_prod_grad), MAX (y = max x_i,
 /// dy to the bottom that held the maximum, the first on ties).
 final class EltwiseLayer: Layer {
-    private let operation: String
+    enum Operation: String { case prod = "PROD", sum = "SUM", max = "MAX" }
+
+    private let operation: Operation
     private let coefficients: [Float]
     /// MAX's winning bottom per element (one unused element otherwise).
     private var argmax: [Int32] = [0]
 
     required init(_ ctx: LayerContext) throws {
         let p = ctx.parameter.param("eltwise_param")
-        operation = p.enumName("operation")
+        // The schema's enum has exactly these three names.
+        operation = Operation(rawValue: p.enumName("operation"))!
         let c = p.floats("coeff").map(Float.init)
         coefficients = c.isEmpty ? Array(repeating: 1, count: ctx.parameter.bottoms.count) : c
         try super.init(ctx)
     }
 
-    /// Set by the net for one fused inference forward (InferenceFusion): the
-    /// slope of the in-place ReLU after this layer, applied as each block of
-    /// the sum is written (ResNet's shortcut sums) instead of in a pass of its own.
-    var fusedReLUSlope: Float?
-
     /// Elements per block: the bottoms' and the top's blocks stay in L1
     /// between the passes over them.
     private static let block = 2048
 
-    override func forward(_ bottoms: [Blob], _ tops: [Blob]) throws {
+    override func forward(_ bottoms: [Blob], _ tops: [Blob]) throws { forward(bottoms, tops, reluSlope: nil) }
+
+    /// In a fused inference forward (InferenceFusion) the in-place ReLU after
+    /// this layer is applied as each block of the sum is written (ResNet's
+    /// shortcut sums) instead of in a pass of its own.
+    override func forward(_ bottoms: [Blob], _ tops: [Blob], absorbing work: AbsorbedWork) throws {
+        guard case .relu(let slope) = work else { preconditionFailure("Eltwise absorbs only a ReLU") }
+        forward(bottoms, tops, reluSlope: slope)
+    }
+
+    private func forward(_ bottoms: [Blob], _ tops: [Blob], reluSlope slope: Float?) {
         let y = SharedPointer(tops[0].data), n = tops[0].count
         let xs = bottoms.map { SharedPointer($0.data) }, c = coefficients
-        let operation = self.operation, slope = fusedReLUSlope
-        if operation == "MAX", argmax.count != n { argmax = Array(repeating: 0, count: n) }
+        let operation = self.operation
+        if operation == .max, argmax.count != n { argmax = Array(repeating: 0, count: n) }
         argmax.withUnsafeMutableBufferPointer { am in
             let at = SharedPointer(am.baseAddress!)
             // The blocks of a thread's range one after another, all passes over each.
@@ -71,11 +79,11 @@ final class EltwiseLayer: Layer {
     /// y[r] from the bottoms' x[r]: a weighted sum (two bottoms in one
     /// expression, ResNet's case), a product, or the maximum and its bottom.
     @inline(__always)
-    private static func combine(_ operation: String, _ xs: [SharedPointer<Float>], _ c: [Float], _ y: SharedPointer<Float>,
+    private static func combine(_ operation: Operation, _ xs: [SharedPointer<Float>], _ c: [Float], _ y: SharedPointer<Float>,
                                 _ at: SharedPointer<Int32>, _ r: Range<Int>) {
         let x0 = xs[0]
         switch operation {
-        case "SUM":
+        case .sum:
             let c0 = c[0]
             if xs.count == 2 {
                 let (x1, c1) = (xs[1], c[1])
@@ -87,10 +95,10 @@ final class EltwiseLayer: Layer {
                 let (x, cj) = (xs[j], c[j])
                 for i in r { y[i] += cj * x[i] }
             }
-        case "PROD":
+        case .prod:
             for i in r { y[i] = x0[i] }
             for x in xs.dropFirst() { for i in r { y[i] *= x[i] } }
-        default:
+        case .max:
             for i in r {
                 y[i] = x0[i]
                 at[i] = 0
@@ -110,9 +118,9 @@ final class EltwiseLayer: Layer {
         for (j, b) in bottoms.enumerated() where propagateDown[j] {
             let dx = SharedPointer(b.diff), cj = coefficients[j]
             switch operation {
-            case "SUM":
+            case .sum:
                 parallelRanges(n) { r in for i in r { dx[i] = cj * dy[i] } }
-            case "PROD":
+            case .prod:
                 parallelRanges(n) { r in
                     for i in r {
                         var p: Float = 1
@@ -120,7 +128,7 @@ final class EltwiseLayer: Layer {
                         dx[i] = dy[i] * p
                     }
                 }
-            default:
+            case .max:
                 argmax.withUnsafeMutableBufferPointer { am in
                     let at = SharedPointer(am.baseAddress!)
                     parallelRanges(n) { r in for i in r { dx[i] = at[i] == Int32(j) ? dy[i] : 0 } }

@@ -12,6 +12,8 @@ struct SplitPlan: LayerPlan {
 /// it inserts (GraphLayer.sharesBottomData), copied for those written in the
 /// prototxt; dx = Σ dy over the tops.
 final class SplitLayer: Layer {
+    override var passesBottomThrough: Bool { true }
+
     override func forward(_ bottoms: [Blob], _ tops: [Blob]) throws {
         for t in tops where !t.sharesData(with: bottoms[0]) { t.data.update(from: bottoms[0].data, count: bottoms[0].count) }
     }

@@ -91,6 +91,11 @@ class PrefetchingDataLayer: Layer {
     }
 
     override func allowsForceBackward(_ bottom: Int) -> Bool { false }
+
+    /// Labels past the class count are reported at their record.
+    override func limitLabels(top: Int, classes: Int) {
+        if top == 1 { prefetcher.labelLimit = classes }
+    }
 }
 
 /// Caffe's Data layer: records from an LMDB (Datum, raw or encoded) or,

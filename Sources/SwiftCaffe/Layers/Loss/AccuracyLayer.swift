@@ -66,6 +66,8 @@ final class AccuracyLayer: Layer {
 
     override func allowsForceBackward(_ bottom: Int) -> Bool { false }
 
+    override var classLabelBottom: Int? { 1 }
+
     override func backward(_ tops: [Blob], _ propagateDown: [Bool], _ bottoms: [Blob]) throws {
         if propagateDown.contains(true) { throw fail("Accuracy has no gradient") }
     }

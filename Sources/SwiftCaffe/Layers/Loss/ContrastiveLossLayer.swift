@@ -1,6 +1,7 @@
 /// Siamese loss over two feature blobs and a similarity label.
 struct ContrastiveLossPlan: LayerPlan {
     static let type = "ContrastiveLoss"
+    static let isLoss = true
     static let bottoms = 3...3
     static let tops = 1...1
     init(_ l: LayerParameter) throws {}

@@ -11,12 +11,12 @@ struct SigmoidCrossEntropyLossPlan: PairLossPlan {
 /// keeps that for history). dx = (σ(x) − t)·dloss / normaliser.
 final class SigmoidCrossEntropyLossLayer: Layer {
     private let ignoreLabel: Int?
-    private let normalization: String
+    private let normalization: LossNormalization
 
     required init(_ ctx: LayerContext) throws {
         let lp = ctx.parameter.param("loss_param")
         ignoreLabel = lp.has("ignore_label") ? lp.int("ignore_label") : nil
-        normalization = lossNormalization(lp, default: "BATCH_SIZE")
+        normalization = LossNormalization(lp, default: .batchSize)
         try super.init(ctx)
     }
 
@@ -24,10 +24,10 @@ final class SigmoidCrossEntropyLossLayer: Layer {
 
     private func normaliser(_ b: Blob, valid: Int) -> Float {
         switch normalization {
-        case "FULL": return Float(max(1, b.count))
-        case "VALID": return Float(max(1, ignoreLabel == nil ? b.count : valid))
-        case "BATCH_SIZE": return Float(max(1, b.dim(0)))
-        default: return 1
+        case .full: return Float(max(1, b.count))
+        case .valid: return Float(max(1, ignoreLabel == nil ? b.count : valid))
+        case .batchSize: return Float(max(1, b.dim(0)))
+        case .none: return 1
         }
     }
 

@@ -3,6 +3,7 @@ import Foundation
 /// −log softmax(x)[label], averaged as `loss_param.normalization` says.
 struct SoftmaxWithLossPlan: LayerPlan {
     static let type = "SoftmaxWithLoss"
+    static let isLoss = true
     static let bottoms = 2...2
     static let tops = 1...2
     let axis: Int
@@ -22,18 +23,20 @@ struct SoftmaxWithLossPlan: LayerPlan {
 final class SoftmaxWithLossLayer: Layer {
     private let axis: Int
     private let ignoreLabel: Int?
-    private let normalization: String
+    private let normalization: LossNormalization
     private let prob = Blob()
 
     required init(_ ctx: LayerContext) throws {
         axis = ctx.parameter.param("softmax_param").int("axis")
         let lp = ctx.parameter.param("loss_param")
         ignoreLabel = lp.has("ignore_label") ? lp.int("ignore_label") : nil
-        normalization = lossNormalization(lp, default: "VALID")
+        normalization = LossNormalization(lp, default: .valid)
         try super.init(ctx)
     }
 
     override func allowsForceBackward(_ bottom: Int) -> Bool { bottom == 0 }
+
+    override var classLabelBottom: Int? { 1 }
 
     override func reshape(_ bottoms: [Blob], _ tops: [Blob]) throws {
         try super.reshape(bottoms, tops)
@@ -42,10 +45,10 @@ final class SoftmaxWithLossLayer: Layer {
 
     private func normaliser(outer: Int, inner: Int, valid: Int) -> Float {
         switch normalization {
-        case "FULL": return Float(max(1, outer * inner))
-        case "VALID": return Float(max(1, ignoreLabel == nil ? outer * inner : valid))
-        case "BATCH_SIZE": return Float(max(1, outer))
-        default: return 1
+        case .full: return Float(max(1, outer * inner))
+        case .valid: return Float(max(1, ignoreLabel == nil ? outer * inner : valid))
+        case .batchSize: return Float(max(1, outer))
+        case .none: return 1
         }
     }
 
@@ -93,11 +96,4 @@ final class SoftmaxWithLossLayer: Layer {
         }
         BLAS.scal(prob.count, tops[0].diff[0] / normaliser(outer: outer, inner: inner, valid: valid), dx)
     }
-}
-
-/// loss_param.normalization, or the deprecated `normalize` flag, or the layer's default.
-func lossNormalization(_ lp: ProtoMessage, default d: String) -> String {
-    if lp.has("normalization") { return lp.enumName("normalization") }
-    if lp.has("normalize") { return lp.bool("normalize") ? "VALID" : "BATCH_SIZE" }
-    return d
 }

@@ -50,7 +50,6 @@ final class ConvolutionLayer: ConvolutionFamilyLayer {
     /// Set by the net for one fused inference forward (InferenceFusion): the
     /// per-channel affine map and ReLU of the layers folded into this one,
     /// and where the result goes (the top, or its channels of a Concat's top).
-    var epilogue: ConvEpilogue?
 
     override func reshape(_ bottoms: [Blob], _ tops: [Blob]) throws {
         let r = try resolve2D(bottoms, tops)
@@ -85,7 +84,16 @@ final class ConvolutionLayer: ConvolutionFamilyLayer {
         return col
     }
 
-    override func forward(_ bottoms: [Blob], _ tops: [Blob]) throws {
+    override func forward(_ bottoms: [Blob], _ tops: [Blob]) throws { try forward(bottoms, tops, epilogue: nil) }
+
+    /// A fused inference forward (InferenceFusion): the per-channel layers
+    /// after this one, or the Concat it feeds, applied as the output is written.
+    override func forward(_ bottoms: [Blob], _ tops: [Blob], absorbing work: AbsorbedWork) throws {
+        guard case .epilogue(let e) = work else { preconditionFailure("a convolution absorbs an epilogue") }
+        try forward(bottoms, tops, epilogue: e)
+    }
+
+    private func forward(_ bottoms: [Blob], _ tops: [Blob], epilogue: ConvEpilogue?) throws {
         let (m, k, hw) = sizes
         let outputs = geometry.numOutput
         let bias = geometry.biasTerm ? SharedPointer(params[1].data) : nil

@@ -8,7 +8,9 @@ struct PoolingPlan: LayerPlan {
     static let type = "Pooling"
     static let bottoms = 1...1
     static let tops = 1...2
-    let method: String
+    enum Method: String { case max = "MAX", ave = "AVE", stochastic = "STOCHASTIC" }
+
+    let method: Method
     let global: Bool
     let kernel: (h: Int, w: Int)
     let stride: (h: Int, w: Int)
@@ -18,7 +20,8 @@ struct PoolingPlan: LayerPlan {
     init(_ l: LayerParameter) throws {
         let f = "pooling_param"
         let p = l.param(f)
-        method = p.enumName("pool")
+        // The schema's PoolMethod has exactly these names.
+        method = Method(rawValue: p.enumName("pool"))!
         global = p.bool("global_pooling")
         ceilMode = p.enumName("round_mode") != "FLOOR"
         let hasK = p.has("kernel_size"), hasHW = p.has("kernel_h") || p.has("kernel_w")
@@ -55,11 +58,11 @@ struct PoolingPlan: LayerPlan {
             guard pad == (0, 0), stride == (1, 1) else { throw PlanError("with global_pooling only pad 0 and stride 1 are allowed", at: f) }
         }
         if pad != (0, 0) {
-            guard method == "MAX" || method == "AVE" else { throw PlanError("padding works only with MAX and AVE pooling", at: f, "pad") }
+            guard method != .stochastic else { throw PlanError("padding works only with MAX and AVE pooling", at: f, "pad") }
             guard pad.h < kernel.h, pad.w < kernel.w else { throw PlanError("pad must be smaller than the kernel", at: f, "pad") }
         }
         for v in [kernel.h, kernel.w, stride.h, stride.w, pad.h, pad.w] { try SizeLimit.check(v, "kernel, stride or pad", field: f) }
-        if l.tops.count == 2, method != "MAX" {
+        if l.tops.count == 2, method != .max {
             throw PlanError("a second top (the argmax mask) exists only for MAX pooling")
         }
     }
@@ -95,7 +98,7 @@ final class PoolingLayer: Layer {
 
     required init(_ ctx: LayerContext) throws {
         pooling = try PoolingPlan(ctx.parameter)
-        guard pooling.method != "STOCHASTIC" else {
+        guard pooling.method != .stochastic else {
             throw CaffeError.at(ctx.parameter.location, "\(ctx.parameter.label): STOCHASTIC pooling is not supported by the CPU runtime (Caffe runs it on GPUs only)")
         }
         try super.init(ctx)
@@ -117,7 +120,7 @@ final class PoolingLayer: Layer {
         let w = window(b, t)
         let planes = b.dim(0) * b.dim(1)
         let x = SharedPointer(b.data), y = SharedPointer(t.data)
-        let isMax = pooling.method == "MAX"
+        let isMax = pooling.method == .max
         if isMax, !runsBackward, tops.count == 1 {
             // Forward only: no argmax to keep, vectorised maxima.
             if w.kh == 3, w.kw == 3, w.sh == 1, w.sw == 1, w.ph == 1, w.pw == 1, w.outH == w.height, w.outW == w.width {
@@ -162,7 +165,7 @@ final class PoolingLayer: Layer {
         let w = window(b, t)
         let planes = b.dim(0) * b.dim(1)
         let dx = SharedPointer(b.diff), dy = SharedPointer(t.diff)
-        let isMax = pooling.method == "MAX"
+        let isMax = pooling.method == .max
         argmax.withUnsafeMutableBufferPointer { am in
             let mask = SharedPointer(am.baseAddress!)
             Parallel.forEach(planes, work: b.count) { p in

@@ -1,4 +1,6 @@
-/// Shape rules the loss layers share.
+/// What the loss layers share: their shape rules, and being losses
+/// (Caffe's LossLayer: a default loss weight of 1 on the first top, and a top
+/// made for them when the prototxt gives none).
 
 /// Loss layers: a scalar top (Caffe's empty shape) and, for some, extra outputs.
 /// The label count must equal the number of predictions, as Caffe checks.
@@ -16,6 +18,7 @@ func checkLabels(_ pred: Shape, _ label: Shape, axis: Int, field: String) throws
 protocol PairLossPlan: LayerPlan {}
 
 extension PairLossPlan {
+    static var isLoss: Bool { true }
     static var bottoms: ClosedRange<Int> { 2...2 }
     static var tops: ClosedRange<Int> { 1...1 }
     func plan(_ b: [Shape]) throws -> PlannedShapes {
@@ -30,9 +33,29 @@ extension PairLossPlan {
 protocol LabelLossPlan: LayerPlan {}
 
 extension LabelLossPlan {
+    static var isLoss: Bool { true }
     static var tops: ClosedRange<Int> { 1...1 }
     func plan(_ b: [Shape]) throws -> PlannedShapes {
         _ = try checkLabels(b[0], b[1], axis: 1, field: "loss_param")
         return PlannedShapes(tops: [[]])
+    }
+}
+
+/// loss_param.normalization: what a loss is divided by. FULL: every position;
+/// VALID: positions not ignored; BATCH_SIZE: the outer count; NONE: 1.
+enum LossNormalization: String {
+    case full = "FULL", valid = "VALID", batchSize = "BATCH_SIZE", none = "NONE"
+
+    /// The field, or the deprecated `normalize` flag (true: VALID, false:
+    /// BATCH_SIZE), or the layer's own default.
+    init(_ lp: ProtoMessage, default d: LossNormalization) {
+        if lp.has("normalization") {
+            // The schema's NormalizationMode has exactly these names.
+            self = LossNormalization(rawValue: lp.enumName("normalization"))!
+        } else if lp.has("normalize") {
+            self = lp.bool("normalize") ? .valid : .batchSize
+        } else {
+            self = d
+        }
     }
 }
