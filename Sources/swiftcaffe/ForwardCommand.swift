@@ -55,15 +55,14 @@ struct ForwardCommand: ParsableCommand {
 
     func run() throws {
         try runtime.apply()
-        let inputFiles = [("net file", model)] + (weights.map { [("weights file", $0)] } ?? [])
-            + inputs.compactMap { spec in spec.split(separator: "=", maxSplits: 1).dropFirst().first.map { ("input \(spec)", String($0)) } }
-        if let path = saveWeights { try refuseOverwritingInputs(output: path, what: "--save-weights file", inputs: inputFiles) }
-        var arrays: [(String, NPY.Array)] = []
-        for spec in inputs {
+        let specs = try inputs.map { spec -> (name: String, path: String) in
             let parts = spec.split(separator: "=", maxSplits: 1).map(String.init)
             guard parts.count == 2, !parts[0].isEmpty else { throw CaffeError.usage("--input must be NAME=FILE.npy, found '\(spec)'") }
-            arrays.append((parts[0], try NPY.read(path: parts[1])))
+            return (parts[0], parts[1])
         }
+        let inputFiles = [("net file", model)] + (weights.map { [("weights file", $0)] } ?? []) + specs.map { ("input \($0.name)", $0.path) }
+        if let path = saveWeights { try refuseOverwritingInputs(output: path, what: "--save-weights file", inputs: inputFiles) }
+        let arrays = try specs.map { ($0.name, try NPY.read(path: $0.path)) }
         let loaded = try ModelFile.loadNet(path: model, options: parse.prototxt)
         printWarnings(loaded.warnings, source: loaded.source)
         let shapes = Dictionary(arrays.map { ($0.0, $0.1.shape) }, uniquingKeysWith: { _, b in b })

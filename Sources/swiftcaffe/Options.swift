@@ -91,3 +91,13 @@ func buildGraph(_ loaded: LoadedNet, options: NetGraph.Options) throws -> NetGra
         throw e
     }
 }
+
+/// Ends the process at once for a signal (exit 128 + signal): unfinished
+/// outputs are removed first, and the message can never block on a reader
+/// that stopped reading stderr.
+func quitOnSignal(_ sig: Int32, _ message: String) -> Never {
+    PartialOutputs.removeAll()
+    _ = fcntl(STDERR_FILENO, F_SETFL, fcntl(STDERR_FILENO, F_GETFL) | O_NONBLOCK)
+    writeStandardError("\n" + message + "\n")
+    _exit(128 + sig)
+}

@@ -125,11 +125,9 @@ struct TrainCommand: ParsableCommand {
             try s.restore(from: r, force: force)
         }
         // Fine-tuning from P_iter_N with the same solver would write P_iter_N again, over the start.
-        for input in [weights].compactMap({ $0 }) {
-            if let over = s.snapshot(over: input, maxIterations: iterations) {
-                throw CaffeError.usage("this run would write its snapshot \(over) over \(input), which it starts from; "
-                                       + "copy the weights elsewhere or change snapshot_prefix")
-            }
+        if let w = weights, let over = s.snapshot(over: w, maxIterations: iterations) {
+            throw CaffeError.usage("this run would write its snapshot \(over) over \(w), which it starts from; "
+                                   + "copy the weights elsewhere or change snapshot_prefix")
         }
         // Rank 0's weights and state go to every rank; each reads its shard of the data.
         if let group { try s.join(group) }
@@ -204,12 +202,8 @@ final class StopFlag: @unchecked Sendable {
                 lock.unlock()
                 if again {
                     // At once, from this queue: raise() here would wait on a
-                    // thread that blocks the signal. Only unfinished files go.
-                    // Never blocked by a reader that stopped reading stderr.
-                    PartialOutputs.removeAll()
-                    _ = fcntl(STDERR_FILENO, F_SETFL, fcntl(STDERR_FILENO, F_GETFL) | O_NONBLOCK)
-                    writeStandardError("\nsignal \(sig) again: quitting now, without a snapshot\n")
-                    _exit(128 + sig)
+                    // thread that blocks the signal.
+                    quitOnSignal(sig, "signal \(sig) again: quitting now, without a snapshot")
                 }
                 if let onSignal { return onSignal(sig) }
                 note("\nsignal \(sig) received: " + (effect == .snapshot ? "snapshotting after this iteration, then stopping" : "stopping after this iteration")

@@ -35,12 +35,7 @@ func removePartialOutputsOnSignal() {
     for sig in [SIGINT, SIGTERM] {
         signal(sig, SIG_IGN)
         let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
-        source.setEventHandler {
-            PartialOutputs.removeAll()
-            _ = fcntl(STDERR_FILENO, F_SETFL, fcntl(STDERR_FILENO, F_GETFL) | O_NONBLOCK)
-            writeStandardError("\nsignal \(sig): stopped; nothing half-written was left\n")
-            _exit(128 + sig)
-        }
+        source.setEventHandler { quitOnSignal(sig, "signal \(sig): stopped; nothing half-written was left") }
         source.resume()
         signalSources.append(source)
     }

@@ -34,6 +34,8 @@ public final class Net {
     public var fusesForInference: Bool
     private lazy var fusion = InferenceFusion(layers: layers, bottoms: bottoms, tops: tops)
     private var lastForwardFused = false
+    /// Set once checkGradientMemory has found room for every gradient.
+    private var gradientsFit = false
 
     /// Builds the net; parameters come from the fillers, seeded by `seed`.
     public init(graph: NetGraph, seed: UInt64 = 1701) throws {
@@ -142,7 +144,10 @@ public final class Net {
 
     /// Gradients are allocated when backward first needs them: a TEST net run
     /// backward (`time`, a program) checks that they fit before any is made.
+    /// Once they exist, Layer.reshape's check covers their growth, so this
+    /// runs once, not in every training step (nor in each layer `time` times).
     private func checkGradientMemory() throws {
+        guard !gradientsFit else { return }
         var seen: Set<ObjectIdentifier> = []
         var total = 0
         var largest: (bytes: Int, layer: Int)?
@@ -153,7 +158,10 @@ public final class Net {
                 if bytes > largest?.bytes ?? 0 { largest = (bytes, i) }
             }
         }
-        guard let big = largest, let short = MemoryBudget.shortfall(total) else { return }
+        guard let big = largest, let short = MemoryBudget.shortfall(total) else {
+            gradientsFit = true
+            return
+        }
         let l = layers[big.layer].parameter
         throw CaffeError.at(l.location, "\(l.label): the gradients of the backward pass need \(MemoryBudget.describe(total)), \(short); "
                             + "this layer's are the largest (\(MemoryBudget.describe(big.bytes)))")

@@ -48,15 +48,17 @@ public struct SolverState: Sendable {
             guard s.current_step >= 0 else {
                 throw CaffeError.io(path: path, reason: "its current_step is \(s.current_step); a solver state's is ≥ 0: the file is corrupt")
             }
-            for i in 0..<Int(s.n_data_batches) where s.data_batches[i] < 0 || s.data_batches[i] > 1 << 48 {
-                throw CaffeError.io(path: path, reason: "data layer \(i) is said to have delivered \(s.data_batches[i]) batches: the file is corrupt")
+            func counts(_ n: Int, _ values: UnsafePointer<Int64>?, _ what: String) throws -> [Int] {
+                try (0..<n).map { i in
+                    guard values![i] >= 0, values![i] <= 1 << 56 else {
+                        throw CaffeError.io(path: path, reason: "\(what) \(i) is said to hold \(values![i]): the file is corrupt")
+                    }
+                    return Int(values![i])
+                }
             }
-            for i in 0..<Int(s.n_data_records) where s.data_records[i] < 0 || s.data_records[i] > 1 << 56 {
-                throw CaffeError.io(path: path, reason: "data layer \(i) is said to have read \(s.data_records[i]) records: the file is corrupt")
-            }
-            for i in 0..<Int(s.n_test_data_records) where s.test_data_records[i] < 0 || s.test_data_records[i] > 1 << 56 {
-                throw CaffeError.io(path: path, reason: "test data layer \(i) is said to have read \(s.test_data_records[i]) records: the file is corrupt")
-            }
+            let batches = try counts(Int(s.n_data_batches), s.data_batches, "the batch count of data layer")
+            let records = try counts(Int(s.n_data_records), s.data_records, "the record count of data layer")
+            let testRecords = try counts(Int(s.n_test_data_records), s.test_data_records, "the record count of test data layer")
             var history: [(Shape, [Float])] = []
             for i in 0..<Int(s.n_history) {
                 let b = s.history[i]!.pointee
@@ -69,9 +71,7 @@ public struct SolverState: Sendable {
             return SolverState(iteration: Int(s.iter), learnedNet: s.learned_net.map { String(cString: $0) } ?? "",
                                history: history, currentStep: Int(s.current_step),
                                solverType: s.solver_type.map { String(cString: $0) },
-                               dataBatches: (0..<Int(s.n_data_batches)).map { Int(s.data_batches[$0]) },
-                               dataRecords: (0..<Int(s.n_data_records)).map { Int(s.data_records[$0]) },
-                               testDataRecords: (0..<Int(s.n_test_data_records)).map { Int(s.test_data_records[$0]) })
+                               dataBatches: batches, dataRecords: records, testDataRecords: testRecords)
         }
     }
 
