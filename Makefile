@@ -4,7 +4,7 @@
 SWIFT        ?= swift
 CONFIG       ?= release
 APT_PACKAGES := libprotobuf-c-dev libopenblas-dev libjpeg-dev libpng-dev zlib1g-dev liblmdb-dev pkg-config graphviz
-PROTO_APT    := protobuf-c-compiler libprotobuf-dev
+PROTO_APT    := protobuf-c-compiler protobuf-compiler libprotobuf-dev
 BIN           = .build/$(CONFIG)/swiftcaffe
 # Fuzz cases in `make test`; FUZZ_CASES=100000 make test for a long run.
 FUZZ_CASES   ?= 3000
@@ -104,6 +104,10 @@ check-zoo: build reference-env
 proto: proto-deps
 	protoc-c -I Proto -I /usr/include --c_out=Sources/CaffeSchema Proto/caffe.proto
 	mv Sources/CaffeSchema/caffe.pb-c.h Sources/CaffeSchema/include/caffe.pb-c.h
+	@mkdir -p .build
+	protoc -I Proto -I /usr/include --include_source_info --descriptor_set_out=.build/caffe.desc Proto/caffe.proto
+	python3 scripts/generate_messages.py .build/caffe.desc > .build/CaffeMessages.swift
+	mv .build/CaffeMessages.swift Sources/SwiftCaffe/Schema/CaffeMessages.swift
 
 clean:
 	rm -rf .build

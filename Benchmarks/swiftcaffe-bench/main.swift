@@ -59,7 +59,7 @@ func pad(_ s: String, _ n: Int) -> String { s.padding(toLength: n, withPad: " ",
 /// A net from a deploy prototxt at a batch size, with formula weights and input.
 func makeNet(_ path: String, batch: Int, forceBackward: Bool = false) throws -> Net {
     let loaded = try ModelFile.loadNet(path: path)
-    let input = loaded.net.layers.first { $0.type == "Input" }?.message.message("input_param")?.messages("shape").first?.ints("dim") ?? [10, 3, 227, 227]
+    let input = loaded.net.layers.first { $0.type == "Input" }?.proto.inputParam.shape.first?.dim ?? [10, 3, 227, 227]
     var graph = try NetGraph.build(loaded.net, options: .init(state: NetState(phase: .test), inputShapes: ["data": [batch] + input.dropFirst()]))
     graph.forceBackward = forceBackward
     let net = try Net(graph: graph)

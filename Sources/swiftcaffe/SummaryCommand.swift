@@ -56,7 +56,7 @@ struct SummaryCommand: ParsableCommand {
             return
         }
         if let h = header { print(h) }
-        let title = "\(g.name.isEmpty ? "(unnamed net)" : g.name) — phase \(g.state.phase.rawValue)"
+        let title = "\(g.name.isEmpty ? "(unnamed net)" : g.name) — phase \(g.state.phase.name)"
             + (g.state.stages.isEmpty ? "" : ", stages \(g.state.stages.joined(separator: ","))")
             + ", batch \(g.batchSize); shapes and MACs per item"
         print(NetSummary.table(g, title: title), terminator: "")

@@ -78,7 +78,7 @@ struct TimeCommand: ParsableCommand {
 
         let n = Double(iterations)
         let items = graph.batchSize
-        print("\(graph.name.isEmpty ? model : graph.name): phase \(graph.state.phase.rawValue), batch \(items), \(iterations) iterations, "
+        print("\(graph.name.isEmpty ? model : graph.name): phase \(graph.state.phase.name), batch \(items), \(iterations) iterations, "
               + "\(Parallel.threads) thread(s); BLAS: \(BLAS.summary)")
         var rows = [["layer", "type", "forward ms", "backward ms"]]
         for (i, l) in net.layers.enumerated() {

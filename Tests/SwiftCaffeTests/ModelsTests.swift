@@ -6,13 +6,16 @@ final class ModelsTests: XCTestCase {
     private func layers(_ p: String) throws -> [LayerParameter] { try ModelFile.loadNet(path: Paths.model(p)).net.layers }
 
     /// The layer message without the fields that may legitimately differ.
-    private func essence(_ l: LayerParameter, dropping: Set<String> = []) -> ProtoMessage {
-        var m = l.message
-        for f in ["bottom", "top"] where dropping.contains(f) { m.clear(f) }
-        for p in ["convolution_param", "inner_product_param"] where m.has(p) {
-            m.update(p) { $0.clear("bias_filler") }
+    private func essence(_ l: LayerParameter, dropping: Set<Caffe.LayerParameter.Field> = []) -> ProtoMessage {
+        var m = l.proto
+        for f in dropping { m.clear(f) }
+        if m.has(.convolutionParam) {
+            m.update(.convolutionParam, as: Caffe.ConvolutionParameter.self) { $0.clear(.biasFiller) }
         }
-        return m
+        if m.has(.innerProductParam) {
+            m.update(.innerProductParam, as: Caffe.InnerProductParameter.self) { $0.clear(.biasFiller) }
+        }
+        return m.message
     }
 
     func testAlexNetAndCaffeNetDifferOnlyInPoolNormOrderAndBiasFillers() throws {
@@ -31,7 +34,7 @@ final class ModelsTests: XCTestCase {
             XCTAssertEqual(alex.map(\.name), reordered.map(\.name), file)
             for (a, c) in zip(alex, reordered) {
                 let rewired = ["pool1", "norm1", "pool2", "norm2", "conv2", "conv3"].contains(a.name)
-                XCTAssertEqual(essence(a, dropping: rewired ? ["bottom"] : []), essence(c, dropping: rewired ? ["bottom"] : []), a.name)
+                XCTAssertEqual(essence(a, dropping: rewired ? [.bottom] : []), essence(c, dropping: rewired ? [.bottom] : []), a.name)
             }
             // The wiring that makes the difference.
             func bottom(_ ls: [LayerParameter], _ n: String) -> String { ls.first { $0.name == n }!.bottoms[0] }
@@ -44,7 +47,7 @@ final class ModelsTests: XCTestCase {
         let alex = try layers("alexnet/train_val.prototxt"), caffe = try layers("caffenet/train_val.prototxt")
         func bias(_ ls: [LayerParameter], _ n: String) -> Double {
             let l = ls.first { $0.name == n }!
-            return (l.message.message("convolution_param") ?? l.message.message("inner_product_param"))!.message("bias_filler")!.float("value")
+            return l.proto.has(.convolutionParam) ? l.proto.convolutionParam.biasFiller.value : l.proto.innerProductParam.biasFiller.value
         }
         for n in ["conv2", "conv4", "conv5", "fc6", "fc7"] {
             XCTAssertEqual(bias(alex, n), Double(Float(0.1)), n)
@@ -55,21 +58,22 @@ final class ModelsTests: XCTestCase {
 
     func testAlexNetFactsInTheFiles() throws {
         let ls = try layers("alexnet/train_val.prototxt")
-        func param(_ n: String, _ p: String) -> ProtoMessage { ls.first { $0.name == n }!.message.message(p)! }
-        XCTAssertEqual(ls.first { $0.type == "Data" }?.message.message("transform_param")?.int("crop_size"), 227)
-        XCTAssertEqual(["conv1", "conv2", "conv3", "conv4", "conv5"].map { param($0, "convolution_param").int("group") }, [1, 2, 1, 2, 2])
+        func layer(_ n: String) -> Caffe.LayerParameter { ls.first { $0.name == n }!.proto }
+        XCTAssertEqual(ls.first { $0.type == "Data" }?.proto.transformParam.cropSize, 227)
+        XCTAssertEqual(["conv1", "conv2", "conv3", "conv4", "conv5"].map { layer($0).convolutionParam.group }, [1, 2, 1, 2, 2])
         for n in ["norm1", "norm2"] {
-            let lrn = param(n, "lrn_param")
-            XCTAssertEqual([lrn.int("local_size")], [5])
-            XCTAssertEqual([lrn.float("alpha"), lrn.float("beta"), lrn.float("k")], [Double(Float(1e-4)), 0.75, 1])
+            XCTAssertTrue(layer(n).has(.lrnParam))
+            let lrn = layer(n).lrnParam
+            XCTAssertEqual([lrn.localSize], [5])
+            XCTAssertEqual([lrn.alpha, lrn.beta, lrn.k], [Double(Float(1e-4)), 0.75, 1])
         }
         for n in ["pool1", "pool2", "pool5"] {
-            let p = param(n, "pooling_param")
-            XCTAssertEqual([p.enumName("pool"), String(p.int("kernel_size")), String(p.int("stride"))], ["MAX", "3", "2"])
+            let p = layer(n).poolingParam
+            XCTAssertEqual([p.pool.name, String(p.kernelSize), String(p.stride)], ["MAX", "3", "2"])
         }
-        XCTAssertEqual(["drop6", "drop7"].map { param($0, "dropout_param").float("dropout_ratio") }, [0.5, 0.5])
-        XCTAssertEqual(param("conv1", "convolution_param").message("weight_filler")?.float("std"), Double(Float(0.01)))
-        XCTAssertEqual(param("fc6", "inner_product_param").message("weight_filler")?.float("std"), Double(Float(0.005)))
+        XCTAssertEqual(["drop6", "drop7"].map { layer($0).dropoutParam.dropoutRatio }, [0.5, 0.5])
+        XCTAssertEqual(layer("conv1").convolutionParam.weightFiller.std, Double(Float(0.01)))
+        XCTAssertEqual(layer("fc6").innerProductParam.weightFiller.std, Double(Float(0.005)))
         XCTAssertEqual(ls.first { $0.name == "conv1" }?.params.map(\.lrMult), [1, 2])
         XCTAssertEqual(ls.first { $0.name == "conv1" }?.params.map(\.decayMult), [1, 0])
 
@@ -112,7 +116,7 @@ final class ModelsTests: XCTestCase {
         }
         let tv = try ModelFile.loadNet(path: Paths.model("alexnet/train_val.prototxt")).net
         let batch1 = try DeployMaker.make(tv)
-        XCTAssertEqual(NetParameter(batch1.message).layers[0].message.message("input_param")?.message("shape")?.ints("dim"), [1, 3, 227, 227])
+        XCTAssertEqual(NetParameter(batch1.message).layers[0].proto.inputParam.shape.last?.dim, [1, 3, 227, 227])
         XCTAssertTrue(batch1.notes.contains("dropped layer 'accuracy' (Accuracy) (reads labels)"))
     }
 }

@@ -8,26 +8,28 @@ final class PrototxtParserTests: XCTestCase {
         for variant in [text, text.replacingOccurrences(of: "\n", with: "\r\n")] {
             var bytes = Array(variant.utf8)
             if !bytes.starts(with: [0xEF, 0xBB, 0xBF]) { bytes = [0xEF, 0xBB, 0xBF] + bytes }
-            let m = try PrototxtParser.parse(bytes: bytes, file: "zoo", as: CaffeSchema.netParameter).message
-            XCTAssertEqual(m.string("name"), "zoo_net")
-            XCTAssertTrue(m.bool("force_backward"))
-            let state = try XCTUnwrap(m.message("state"))
-            XCTAssertEqual(state.enumName("phase"), "TRAIN")
-            XCTAssertEqual(state.int("level"), -2)
-            XCTAssertEqual(state.strings("stage"), ["a\tbAA"])
-            let layers = m.messages("layer")
+            let m = Caffe.NetParameter(try PrototxtParser.parse(bytes: bytes, file: "zoo", as: CaffeSchema.netParameter).message)
+            XCTAssertEqual(m.name, "zoo_net")
+            XCTAssertTrue(m.forceBackward)
+            XCTAssertTrue(m.has(.state))
+            let state = m.state
+            XCTAssertEqual(state.phase.name, "TRAIN")
+            XCTAssertEqual(state.level, -2)
+            XCTAssertEqual(state.stage, ["a\tbAA"])
+            let layers = m.layer
             XCTAssertEqual(layers.count, 6)
-            XCTAssertEqual(layers[0].message("input_param")?.message("shape")?.ints("dim"), [1, 3, 16, 16])
-            let power = try XCTUnwrap(layers[1].message("power_param"))
-            XCTAssertEqual(power.float("power"), 1)
-            XCTAssertEqual(power.float("scale"), 0.5)
-            XCTAssertEqual(power.float("shift"), Double(Float(-1e-4)))
-            XCTAssertEqual(layers[1].floats("loss_weight"), [1.5])
-            XCTAssertEqual(layers[1].values("propagate_down"), [.bool(true)])
-            XCTAssertEqual(layers[2].message("pooling_param")?.enumName("pool"), "AVE")
-            XCTAssertEqual(layers[3].message("threshold_param")?.float("threshold"), -.infinity)
-            XCTAssertEqual(layers[4].message("clip_param")?.float("max"), .infinity)
-            XCTAssertEqual(layers[5].message("exp_param")?.float("shift"), 1)
+            XCTAssertEqual(layers[0].inputParam.shape.last?.dim, [1, 3, 16, 16])
+            XCTAssertTrue(layers[1].has(.powerParam))
+            let power = layers[1].powerParam
+            XCTAssertEqual(power.power, 1)
+            XCTAssertEqual(power.scale, 0.5)
+            XCTAssertEqual(power.shift, Double(Float(-1e-4)))
+            XCTAssertEqual(layers[1].lossWeight, [1.5])
+            XCTAssertEqual(layers[1].values(.propagateDown), [.bool(true)])
+            XCTAssertEqual(layers[2].poolingParam.pool.name, "AVE")
+            XCTAssertEqual(layers[3].thresholdParam.threshold, -.infinity)
+            XCTAssertEqual(layers[4].clipParam.max, .infinity)
+            XCTAssertEqual(layers[5].expParam.shift, 1)
             // Line numbers survive CRLF and the BOM.
             XCTAssertEqual(layers[1].location?.line, 10)
         }
@@ -39,16 +41,17 @@ final class PrototxtParserTests: XCTestCase {
             layer { name: "b" type: "Convolution" convolution_param { num_output: 0x60 kernel_size: 011 pad: [1, 2] engine: 2 } }
             layer { name: "c" type: "Accuracy" accuracy_param { ignore_label: -1 } phase: 1 }
             """)
-        let layers = m.messages("layer")
-        XCTAssertEqual(layers[0].message("relu_param")?.float("negative_slope"), 5)
-        XCTAssertEqual(layers[0].values("propagate_down"), [.bool(false), .bool(true), .bool(false)])
-        let conv = try XCTUnwrap(layers[1].message("convolution_param"))
-        XCTAssertEqual(conv.int("num_output"), 96)
-        XCTAssertEqual(conv.ints("kernel_size"), [9])  // octal, as protobuf reads a leading 0
-        XCTAssertEqual(conv.ints("pad"), [1, 2])
-        XCTAssertEqual(conv.enumName("engine"), "CUDNN")
-        XCTAssertEqual(layers[2].message("accuracy_param")?.int("ignore_label"), -1)
-        XCTAssertEqual(layers[2].enumName("phase"), "TEST")
+        let layers = Caffe.NetParameter(m).layer
+        XCTAssertEqual(layers[0].reluParam.negativeSlope, 5)
+        XCTAssertEqual(layers[0].values(.propagateDown), [.bool(false), .bool(true), .bool(false)])
+        XCTAssertTrue(layers[1].has(.convolutionParam))
+        let conv = layers[1].convolutionParam
+        XCTAssertEqual(conv.numOutput, 96)
+        XCTAssertEqual(conv.kernelSize, [9])  // octal, as protobuf reads a leading 0
+        XCTAssertEqual(conv.pad, [1, 2])
+        XCTAssertEqual(conv.engine.name, "CUDNN")
+        XCTAssertEqual(layers[2].accuracyParam.ignoreLabel, -1)
+        XCTAssertEqual(layers[2].phase.name, "TEST")
     }
 
     // MARK: errors: text, line and column for each kind
@@ -69,7 +72,7 @@ final class PrototxtParserTests: XCTestCase {
     func testSkipUnknownFieldsWarnsAndGoesOn() throws {
         let r = try PrototxtParser.parse(bytes: Array("name: \"n\"\nlayer { name: \"x\" fork_param { a: 1 } }\n".utf8),
                                          file: "f", as: CaffeSchema.netParameter, options: .init(skipUnknownFields: true))
-        XCTAssertEqual(r.message.messages("layer").first?.string("name"), "x")
+        XCTAssertEqual(Caffe.NetParameter(r.message).layer.first?.name, "x")
         XCTAssertEqual(r.warnings.map(\.message), ["unknown field 'fork_param' in LayerParameter; skipped"])
         XCTAssertEqual(r.warnings.first?.severity, .warning)
     }

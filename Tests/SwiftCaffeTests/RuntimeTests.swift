@@ -193,16 +193,16 @@ final class RuntimeTests: XCTestCase {
         XCTAssertEqual(stats(n.layers[4].params[0]).std, (2.0 / (64 * 9)).squareRoot(), accuracy: 0.003)  // fan_out = 64·3·3
 
         // Bilinear 4×4: f = 2, c = 3/4, per axis 1 − |x/2 − 3/4| = [.25, .75, .75, .25].
-        var m = ProtoMessage(CaffeSchema.message("FillerParameter"))
-        m.append("type", .string("bilinear"))
+        var m = Caffe.FillerParameter()
+        m.append(.type, .string("bilinear"))
         let b = Blob([1, 1, 4, 4])
         var rng = RandomSource(seed: 1)
-        try Filler(m, location: nil).fill(b, &rng)
+        try Filler(m).fill(b, &rng)
         let axis: [Float] = [0.25, 0.75, 0.75, 0.25]
         XCTAssertEqual(b.values, axis.flatMap { y in axis.map { $0 * y } })
-        var bad = ProtoMessage(CaffeSchema.message("FillerParameter"))
-        bad.append("type", .string("gausian"))
-        XCTAssertThrowsError(try Filler(bad, location: nil)) { e in
+        var bad = Caffe.FillerParameter()
+        bad.append(.type, .string("gausian"))
+        XCTAssertThrowsError(try Filler(bad)) { e in
             XCTAssertTrue("\(e)".contains("unknown filler type \"gausian\"; valid types: constant, uniform, gaussian, xavier, msra, positive_unitball, bilinear"))
         }
     }

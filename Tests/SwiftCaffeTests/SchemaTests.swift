@@ -36,39 +36,60 @@ final class SchemaTests: XCTestCase {
     }
 
     func testDefaultsAreCaffes() {
-        let pool = ProtoMessage(CaffeSchema.message("PoolingParameter"))
-        XCTAssertEqual(pool.int("stride"), 1)
-        XCTAssertEqual(pool.enumName("pool"), "MAX")
-        XCTAssertEqual(pool.enumName("round_mode"), "CEIL")
-        let lrn = ProtoMessage(CaffeSchema.message("LRNParameter"))
-        XCTAssertEqual(lrn.int("local_size"), 5)
-        XCTAssertEqual(lrn.float("alpha"), 1)
-        XCTAssertEqual(lrn.float("beta"), 0.75)
-        XCTAssertEqual(lrn.float("k"), 1)
-        XCTAssertEqual(lrn.enumName("norm_region"), "ACROSS_CHANNELS")
-        let conv = ProtoMessage(CaffeSchema.message("ConvolutionParameter"))
-        XCTAssertTrue(conv.bool("bias_term"))
-        XCTAssertEqual(conv.int("group"), 1)
-        XCTAssertEqual(conv.int("axis"), 1)
-        XCTAssertEqual(ProtoMessage(CaffeSchema.message("DropoutParameter")).float("dropout_ratio"), 0.5)
-        let filler = ProtoMessage(CaffeSchema.message("FillerParameter"))
-        XCTAssertEqual(filler.string("type"), "constant")
-        XCTAssertEqual(filler.float("std"), 1)
-        XCTAssertEqual(filler.int("sparse"), -1)
-        let bn = ProtoMessage(CaffeSchema.message("BatchNormParameter"))
-        XCTAssertEqual(bn.float("moving_average_fraction"), Double(Float(0.999)))
-        XCTAssertEqual(bn.float("eps"), Double(Float(1e-5)))
-        let solver = ProtoMessage(CaffeSchema.solverParameter)
-        XCTAssertEqual(solver.string("type"), "SGD")
-        XCTAssertEqual(solver.string("regularization_type"), "L2")
-        XCTAssertEqual(solver.float("clip_gradients"), -1)
-        XCTAssertEqual(solver.enumName("solver_mode"), "GPU")
-        XCTAssertEqual(solver.int("random_seed"), -1)
-        XCTAssertEqual(solver.float("momentum2"), Double(Float(0.999)))
-        XCTAssertEqual(ProtoMessage(CaffeSchema.netParameter).message("state"), nil)
-        XCTAssertEqual(ProtoMessage(CaffeSchema.message("NetState")).enumName("phase"), "TEST")
-        XCTAssertEqual(ProtoMessage(CaffeSchema.message("ExpParameter")).float("base"), -1)
-        XCTAssertEqual(ProtoMessage(CaffeSchema.message("MVNParameter")).float("eps"), Double(Float(1e-9)))
+        let pool = Caffe.PoolingParameter()
+        XCTAssertEqual(pool.stride, 1)
+        XCTAssertEqual(pool.pool.name, "MAX")
+        XCTAssertEqual(pool.roundMode.name, "CEIL")
+        let lrn = Caffe.LRNParameter()
+        XCTAssertEqual(lrn.localSize, 5)
+        XCTAssertEqual(lrn.alpha, 1)
+        XCTAssertEqual(lrn.beta, 0.75)
+        XCTAssertEqual(lrn.k, 1)
+        XCTAssertEqual(lrn.normRegion.name, "ACROSS_CHANNELS")
+        let conv = Caffe.ConvolutionParameter()
+        XCTAssertTrue(conv.biasTerm)
+        XCTAssertEqual(conv.group, 1)
+        XCTAssertEqual(conv.axis, 1)
+        XCTAssertEqual(Caffe.DropoutParameter().dropoutRatio, 0.5)
+        let filler = Caffe.FillerParameter()
+        XCTAssertEqual(filler.type, "constant")
+        XCTAssertEqual(filler.std, 1)
+        XCTAssertEqual(filler.sparse, -1)
+        let bn = Caffe.BatchNormParameter()
+        XCTAssertEqual(bn.movingAverageFraction, Double(Float(0.999)))
+        XCTAssertEqual(bn.eps, Double(Float(1e-5)))
+        let solver = Caffe.SolverParameter()
+        XCTAssertEqual(solver.type, "SGD")
+        XCTAssertEqual(solver.regularizationType, "L2")
+        XCTAssertEqual(solver.clipGradients, -1)
+        XCTAssertEqual(solver.solverMode.name, "GPU")
+        XCTAssertEqual(solver.randomSeed, -1)
+        XCTAssertEqual(solver.momentum2, Double(Float(0.999)))
+        XCTAssertFalse(Caffe.NetParameter().has(.state))
+        XCTAssertEqual(Caffe.NetParameter().state.phase, .test, "an unset message reads as its defaults")
+        XCTAssertEqual(Caffe.NetState().phase.name, "TEST")
+        XCTAssertEqual(Caffe.ExpParameter().base, -1)
+        XCTAssertEqual(Caffe.MVNParameter().eps, Double(Float(1e-9)))
+    }
+
+    /// The generated views (`make proto`) match the schema the readers use: every
+    /// message has a view whose fields have the schema's names and numbers.
+    func testGeneratedViewsMatchTheSchema() {
+        func fields<F: CaffeField>(_: F.Type) -> [String: Int32] {
+            Dictionary(uniqueKeysWithValues: F.allCases.map { ($0.name, $0.rawValue) })
+        }
+        func schemaFields(_ m: MessageSchema) -> [String: Int32] {
+            Dictionary(uniqueKeysWithValues: m.fields.map { ($0.name, $0.number) })
+        }
+        XCTAssertEqual(fields(Caffe.ConvolutionParameter.Field.self), schemaFields(Caffe.ConvolutionParameter.schema))
+        XCTAssertEqual(fields(Caffe.ConvolutionParameter.Field.self)["kernel_size"], 4)
+        XCTAssertEqual(Set(Caffe.allViews.map(\.schema.name)), Set(CaffeSchema.allMessages.map(\.name)), "one view per message of the schema")
+        for view in Caffe.allViews {
+            XCTAssertEqual(view.fieldNumbers, schemaFields(view.schema), view.schema.name)
+        }
+        XCTAssertEqual(Caffe.PoolingParameter.PoolMethod.allCases.map(\.name), ["MAX", "AVE", "STOCHASTIC"])
+        XCTAssertEqual(Caffe.PoolingParameter.PoolMethod(name: "AVE"), .ave)
+        XCTAssertNil(Caffe.PoolingParameter.PoolMethod(name: "MEAN"))
     }
 
     func testEveryMessageTheIssueNamesIsInTheSchema() {
@@ -90,10 +111,10 @@ final class SchemaTests: XCTestCase {
         // A default-constructed layer of each type must decode without touching a
         // field the schema lacks (that would be a SwiftCaffe bug, not a user error).
         for t in LayerCatalog.entries.map(\.plan) {
-            var m = ProtoMessage(CaffeSchema.layerParameter)
-            m.append("name", .string("x"))
-            m.append("type", .string(t.type))
-            _ = try? t.init(LayerParameter(m))
+            var m = Caffe.LayerParameter()
+            m.append(.name, .string("x"))
+            m.append(.type, .string(t.type))
+            _ = try? t.init(LayerParameter(m.message))
         }
     }
 }

@@ -10,8 +10,8 @@ final class UpgradeTests: XCTestCase {
     func testV1WithInputDimBuildsLikeTheCurrentCaffeNet() throws {
         let (old, g) = try graph(Paths.fixture("legacy/caffenet_v1_input_dim.prototxt"))
         let (_, current) = try graph(Paths.model("caffenet/deploy.prototxt"))
-        XCTAssertFalse(old.message.has("layers"))
-        XCTAssertFalse(old.message.has("input"))
+        XCTAssertFalse(Caffe.NetParameter(old.message).has(.layers))
+        XCTAssertFalse(Caffe.NetParameter(old.message).has(.input))
         XCTAssertEqual(old.net.layers.first?.type, "Input")
         XCTAssertEqual(old.net.layers.first?.name, "input")
         XCTAssertEqual(old.upgrades.count, 2, "\(old.upgrades)")
@@ -27,10 +27,12 @@ final class UpgradeTests: XCTestCase {
         let layers = n.net.layers
         XCTAssertEqual(layers.map(\.type), ["Data", "Data", "Convolution", "Pooling", "Convolution", "Pooling",
                                             "InnerProduct", "ReLU", "InnerProduct", "Accuracy", "SoftmaxWithLoss"])
-        let data = layers[0].message
-        XCTAssertEqual(data.message("transform_param")?.float("scale"), Double(Float(0.00390625)))
-        XCTAssertFalse(data.message("data_param")!.has("scale"))
-        XCTAssertEqual(data.message("data_param")?.enumName("backend"), "LMDB")
+        let data = layers[0].proto
+        XCTAssertTrue(data.has(.transformParam))
+        XCTAssertEqual(data.transformParam.scale, Double(Float(0.00390625)))
+        XCTAssertTrue(data.has(.dataParam))
+        XCTAssertFalse(data.dataParam.has(.scale))
+        XCTAssertEqual(data.dataParam.backend.name, "LMDB")
         XCTAssertEqual(layers[0].include.first?.phase, .train)
         XCTAssertEqual(layers[2].params.map(\.lrMult), [1, 2])
         XCTAssertEqual(layers[2].params.map(\.decayMult), [1, 1])  // unset decay_mult keeps Caffe's default 1
@@ -58,12 +60,12 @@ final class UpgradeTests: XCTestCase {
                                             "Pooling", "InnerProduct", "Softmax"])
         let conv2 = layers[5]
         XCTAssertEqual(conv2.bottoms, ["norm1"])
-        XCTAssertEqual(conv2.message.message("convolution_param")?.ints("pad"), [2])
-        XCTAssertEqual(conv2.message.message("convolution_param")?.int("group"), 2)
+        XCTAssertEqual(conv2.proto.convolutionParam.pad, [2])
+        XCTAssertEqual(conv2.proto.convolutionParam.group, 2)
         XCTAssertEqual(conv2.params.map(\.lrMult), [1, 2])
         XCTAssertEqual(layers[1].params.map(\.decayMult), [1, 0])
-        XCTAssertEqual(layers[3].message.message("pooling_param")?.int("kernel_size"), 3)
-        XCTAssertEqual(layers[4].message.message("lrn_param")?.float("alpha"), Double(Float(0.0001)))
+        XCTAssertEqual(layers[3].proto.poolingParam.kernelSize, 3)
+        XCTAssertEqual(layers[4].proto.lrnParam.alpha, Double(Float(0.0001)))
         let g = try NetGraph.build(n.net)
         XCTAssertEqual(g.layers[5].topShapes, [[10, 256, 27, 27]])
         XCTAssertEqual(g.layers[7].topShapes, [[10, 256, 13, 13]])
@@ -95,7 +97,7 @@ final class UpgradeTests: XCTestCase {
     func testSolverTypeUpgrade() throws {
         let s = try ModelFile.loadSolver(path: Paths.fixture("legacy/solver_v1.prototxt"))
         XCTAssertEqual(s.solver.type, .adam)
-        XCTAssertFalse(s.message.has("solver_type"))
+        XCTAssertFalse(s.solver.proto.has(.solverType))
         XCTAssertEqual(s.upgrades.map(\.message), ["solver_type: ADAM → type: \"Adam\""])
         let net = try ModelFile.trainNet(of: s)
         XCTAssertEqual(net.net.name, "LeNet")
@@ -172,7 +174,7 @@ final class UpgradeTests: XCTestCase {
         for stage in ["test-on-train", "test-on-test"] {
             let g = try NetGraph.build(n.net, options: .init(state: NetState(phase: .test, stages: [stage]), inputShapes: ["data": [100, 1, 28, 28]]))
             XCTAssertEqual(g.layers.filter { $0.type == "Data" }.count, 1)
-            XCTAssertEqual(g.layers.first { $0.type == "Data" }?.layer.message.message("data_param")?.string("source"),
+            XCTAssertEqual(g.layers.first { $0.type == "Data" }?.layer.proto.dataParam.source,
                            stage == "test-on-train" ? "train_lmdb" : "test_lmdb")
             XCTAssertEqual(g.layers.first { $0.name == "flatdata" }?.topShapes, [[100, 784]])
             // Two layers named "loss" (as in BVLC's autoencoder) build, with a warning.
@@ -181,6 +183,6 @@ final class UpgradeTests: XCTestCase {
         let s = try ModelFile.loadSolver(path: Paths.fixture("legacy/autoencoder_solver.prototxt"))
         XCTAssertEqual(s.solver.type, .nesterov)
         XCTAssertEqual(s.solver.testIter, [500, 100])
-        XCTAssertEqual(s.message.messages("test_state").map { $0.strings("stage") }, [["test-on-train"], ["test-on-test"]])
+        XCTAssertEqual(s.solver.proto.testState.map(\.stage), [["test-on-train"], ["test-on-test"]])
     }
 }

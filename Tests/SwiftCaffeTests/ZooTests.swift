@@ -10,7 +10,7 @@ final class ZooTests: XCTestCase {
         let loaded = try ModelFile.loadNet(path: Paths.model(model))
         var shapes: [String: Shape] = [:]
         if let b = batch, let input = loaded.net.layers.first(where: { $0.type == "Input" }) {
-            let dims = input.param("input_param").messages("shape")[0].ints("dim")
+            let dims = input.proto.inputParam.shape[0].dim
             shapes[input.tops[0]] = [b] + dims.dropFirst()
         }
         return try NetGraph.build(loaded.net, options: .init(inputShapes: shapes))

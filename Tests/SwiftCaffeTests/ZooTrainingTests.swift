@@ -32,23 +32,25 @@ final class ZooTrainingTests: XCTestCase {
     /// The net's solver and train_val, rewritten into tmp to read the one-image LMDB at batch 1.
     func solver(_ net: String, side: Int) throws -> Solver {
         let (lmdb, mean) = try writeData(side: side)
-        var trainVal = try ModelFile.loadNet(path: Paths.model("\(net)/train_val.prototxt")).message
-        var layers = trainVal.messages("layer")
-        for i in layers.indices where layers[i].string("type") == "Data" {
-            layers[i].update("data_param") { $0.set("source", .string(lmdb)); $0.set("batch_size", .uint(1)) }
-            layers[i].update("transform_param") { if $0.has("mean_file") { $0.set("mean_file", .string(mean)) } }
+        var trainVal = Caffe.NetParameter(try ModelFile.loadNet(path: Paths.model("\(net)/train_val.prototxt")).message)
+        var layers = trainVal.layer
+        for i in layers.indices where layers[i].type == "Data" {
+            layers[i].update(.dataParam, as: Caffe.DataParameter.self) { $0.set(.source, .string(lmdb)); $0.set(.batchSize, .uint(1)) }
+            layers[i].update(.transformParam, as: Caffe.TransformationParameter.self) {
+                if $0.has(.meanFile) { $0.set(.meanFile, .string(mean)) }
+            }
         }
-        trainVal.set("layer", values: layers.map { .message($0) })
+        trainVal.set(.layer, values: layers.map { .message($0.message) })
         let trainValPath = tmp.appendingPathComponent("train_val.prototxt").path
-        try PrototxtPrinter.print(trainVal).write(toFile: trainValPath, atomically: true, encoding: .utf8)
+        try PrototxtPrinter.print(trainVal.message).write(toFile: trainValPath, atomically: true, encoding: .utf8)
 
-        var s = try ModelFile.loadSolver(path: Paths.model("\(net)/solver.prototxt")).message
-        s.set("net", .string(trainValPath))
-        s.set("iter_size", .int(1))
-        s.set("test_iter", values: [.int(1)])
-        s.set("snapshot_prefix", .string(tmp.appendingPathComponent(net).path))
+        var s = Caffe.SolverParameter(try ModelFile.loadSolver(path: Paths.model("\(net)/solver.prototxt")).message)
+        s.set(.net, .string(trainValPath))
+        s.set(.iterSize, .int(1))
+        s.set(.testIter, values: [.int(1)])
+        s.set(.snapshotPrefix, .string(tmp.appendingPathComponent(net).path))
         let solverPath = tmp.appendingPathComponent("solver.prototxt").path
-        try PrototxtPrinter.print(s).write(toFile: solverPath, atomically: true, encoding: .utf8)
+        try PrototxtPrinter.print(s.message).write(toFile: solverPath, atomically: true, encoding: .utf8)
         return try Solver(ModelFile.loadSolver(path: solverPath))
     }
 

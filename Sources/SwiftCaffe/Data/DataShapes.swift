@@ -9,10 +9,10 @@ public enum DataShapes {
         var problems: [Diagnostic] = []
         let kept = NetGraph.filter(net.layers, state: state, problems: &problems)
         var out: [String: Shape] = [:]
-        for l in kept where (l.type == "Data" || l.type == "ImageData") && !l.tops.isEmpty {
+        for l in kept where (l.type == DataPlan.type || l.type == ImageDataPlan.type) && !l.tops.isEmpty {
             do {
                 let transformer = try DataTransformer(l, phase: state.phase)
-                let batch = l.param(RecordSources.paramName(of: l)).int("batch_size")
+                let batch = RecordSources.batching(of: l).batchSize
                 let first = try RecordSources.open(for: l, shuffleSeed: nil).record(0)
                 try transformer.validate(first, name: "\(l.label)'s first record")
                 out[l.tops[0]] = [batch] + transformer.outputShape(first.shape)

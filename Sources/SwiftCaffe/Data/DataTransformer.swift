@@ -16,20 +16,20 @@ public struct DataTransformer: Sendable {
     let layerLabel: String
 
     public init(_ layer: LayerParameter, phase: Phase) throws {
-        let p = layer.param("transform_param")
-        scale = Float(p.float("scale"))
-        mirror = p.bool("mirror")
-        crop = p.int("crop_size")
-        meanValues = p.floats("mean_value").map { Float($0) }
+        let p = layer.proto.transformParam
+        scale = Float(p.scale)
+        mirror = p.mirror
+        crop = p.cropSize
+        meanValues = p.meanValue.map { Float($0) }
         self.phase = phase
         layerLabel = layer.label
-        if p.has("mean_file") {
+        if p.has(.meanFile) {
             guard meanValues.isEmpty else {
-                throw CaffeError.at(p.location(of: "mean_value"), "\(layer.label): give mean_file or mean_value, not both (Caffe refuses both)")
+                throw CaffeError.at(p.location(of: .meanValue), "\(layer.label): give mean_file or mean_value, not both (Caffe refuses both)")
             }
-            let file = p.string("mean_file")
+            let file = p.meanFile
             do { meanImage = try MeanImage.read(path: file) } catch {
-                throw CaffeError.at(p.location(of: "mean_file"), "\(layer.label): cannot read mean_file \"\(file)\": \(error)")
+                throw CaffeError.at(p.location(of: .meanFile), "\(layer.label): cannot read mean_file \"\(file)\": \(error)")
             }
         } else {
             meanImage = nil

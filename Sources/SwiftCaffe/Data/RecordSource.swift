@@ -40,19 +40,26 @@ extension RecordSources {
     /// The records a Data or ImageData layer reads, as its parameters say
     /// (source, force_color/force_gray, is_color, new size, shuffle).
     static func open(for l: LayerParameter, shuffleSeed: UInt64?) throws -> RecordSource {
-        if l.type == "ImageData" {
-            let p = l.param("image_data_param")
-            let nh = p.int("new_height"), nw = p.int("new_width")
-            return try ImageListRecords(listPath: p.string("source"), rootFolder: p.string("root_folder"), color: p.bool("is_color"),
-                                        size: nh > 0 ? (nh, nw) : nil, shuffleSeed: p.bool("shuffle") ? shuffleSeed : nil)
+        if l.type == ImageDataPlan.type {
+            let p = l.proto.imageDataParam
+            return try ImageListRecords(listPath: p.source, rootFolder: p.rootFolder, color: p.isColor,
+                                        size: p.newHeight > 0 ? (p.newHeight, p.newWidth) : nil, shuffleSeed: p.shuffle ? shuffleSeed : nil)
         }
-        let t = l.param("transform_param")
-        let color: Bool? = t.bool("force_color") ? true : (t.bool("force_gray") ? false : nil)
-        return try open(dataSource: l.param("data_param").string("source"), color: color)
+        let t = l.proto.transformParam
+        let color: Bool? = t.forceColor ? true : (t.forceGray ? false : nil)
+        return try open(dataSource: l.proto.dataParam.source, color: color)
     }
 
-    /// The parameter message of a Data or ImageData layer.
-    static func paramName(of l: LayerParameter) -> String { l.type == "ImageData" ? "image_data_param" : "data_param" }
+    /// What a Data or ImageData layer's own parameter message says about its
+    /// batches, and that message's name for errors.
+    static func batching(of l: LayerParameter) -> (paramName: String, batchSize: Int, randSkip: Int) {
+        if l.type == ImageDataPlan.type {
+            let p = l.proto.imageDataParam
+            return (Caffe.LayerParameter.Field.imageDataParam.name, p.batchSize, p.randSkip)
+        }
+        let p = l.proto.dataParam
+        return (Caffe.LayerParameter.Field.dataParam.name, p.batchSize, p.randSkip)
+    }
 }
 
 /// Records of an IDX pair, held in memory: one grey channel each.

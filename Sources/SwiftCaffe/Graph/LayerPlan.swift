@@ -20,14 +20,15 @@ public struct PlannedShapes: Sendable, Equatable {
 }
 
 /// A problem with one layer's parameters or inputs; the graph adds the layer
-/// name and the file location of `field` (a path into the layer message).
+/// name, and the layer's location when the error has none of its own.
 struct PlanError: Error {
     var message: String
-    var field: [String]
+    /// Where the offending field was written (a view's `location(of:)`).
+    var location: SourceLocation?
 
-    init(_ message: String, at field: String...) {
+    init(_ message: String, at location: SourceLocation? = nil) {
         self.message = message
-        self.field = field
+        self.location = location
     }
 }
 
@@ -63,10 +64,10 @@ extension SourcePlan {
 // MARK: helpers shared by the plans
 
 /// Caffe's CanonicalAxisIndex: -1 is the last axis.
-func canonicalAxis(_ axis: Int, _ numAxes: Int, field: String...) throws -> Int {
+func canonicalAxis(_ axis: Int, _ numAxes: Int, at location: SourceLocation? = nil) throws -> Int {
     guard axis >= -numAxes, axis < numAxes else {
         throw PlanError("axis \(axis) is out of range for a \(numAxes)-axis blob (valid: \(-numAxes) to \(numAxes - 1))",
-                        at: field)
+                        at: location)
     }
     return axis < 0 ? axis + numAxes : axis
 }
@@ -98,9 +99,9 @@ enum SizeLimit {
     static let blob = 1 << 40
     static let parameter = 1 << 24
 
-    static func check(_ value: Int, _ name: String, field: String...) throws {
+    static func check(_ value: Int, _ name: String, at location: SourceLocation?) throws {
         guard value <= parameter else {
-            throw PlanError("\(name) \(value) is too large (limit \(parameter))", at: field)
+            throw PlanError("\(name) \(value) is too large (limit \(parameter))", at: location)
         }
     }
 
@@ -115,22 +116,6 @@ enum SizeLimit {
 
 func describe(_ s: Shape) -> String { s.isEmpty ? "scalar" : s.map(String.init).joined(separator: "×") }
 
-extension PlanError {
-    init(_ message: String, at field: [String]) {
-        self.message = message
-        self.field = field
-    }
-}
-
-extension LayerParameter {
-    /// The layer's own parameter message, or an empty one with Caffe's defaults.
-    func param(_ name: String) -> ProtoMessage {
-        if let m = message.message(name) { return m }
-        guard case .message(let s) = CaffeSchema.layerParameter.require(name).kind else { fatalError(name) }
-        return ProtoMessage(s, location: location)
-    }
-}
-
 /// Checks that all bottoms have the same shape (Eltwise, SUM-like layers).
 func requireSameShapes(_ bottoms: [Shape], what: String) throws {
     for (i, b) in bottoms.enumerated().dropFirst() where b != bottoms[0] {
@@ -139,18 +124,18 @@ func requireSameShapes(_ bottoms: [Shape], what: String) throws {
 }
 
 /// The shape a Scale/Bias parameter covers: bottom axes [axis, axis+num_axes).
-func broadcastShape(_ s: Shape, axis: Int, numAxes: Int, field: String) throws -> Shape {
-    let a = try canonicalAxis(axis, s.count, field: field, "axis")
-    guard numAxes >= -1 else { throw PlanError("num_axes must be ≥ -1", at: field, "num_axes") }
+func broadcastShape(_ s: Shape, axis: Int, numAxes: Int, at axisLocation: SourceLocation?, _ numAxesLocation: SourceLocation?) throws -> Shape {
+    let a = try canonicalAxis(axis, s.count, at: axisLocation)
+    guard numAxes >= -1 else { throw PlanError("num_axes must be ≥ -1", at: numAxesLocation) }
     let end = numAxes == -1 ? s.count : a + numAxes
-    guard end <= s.count else { throw PlanError("axis + num_axes (\(end)) exceeds the bottom's \(s.count) axes", at: field, "num_axes") }
+    guard end <= s.count else { throw PlanError("axis + num_axes (\(end)) exceeds the bottom's \(s.count) axes", at: numAxesLocation) }
     return Array(s[a..<end])
 }
 
 /// Checks a second bottom used as the scale or bias against the first.
-func checkOperand(_ s: Shape, _ operand: Shape, axis: Int, field: String) throws {
+func checkOperand(_ s: Shape, _ operand: Shape, axis: Int, at axisLocation: SourceLocation?) throws {
     if operand.isEmpty { return }
-    let a = try canonicalAxis(axis, s.count, field: field, "axis")
+    let a = try canonicalAxis(axis, s.count, at: axisLocation)
     guard a + operand.count <= s.count, Array(s[a..<(a + operand.count)]) == operand else {
         throw PlanError("bottom 1 (\(describe(operand))) must match bottom 0 (\(describe(s))) from axis \(a) on")
     }
@@ -159,6 +144,6 @@ func checkOperand(_ s: Shape, _ operand: Shape, axis: Int, field: String) throws
 /// The image size a data layer delivers when its transform crops; otherwise
 /// only the database knows it.
 func croppedSize(_ l: LayerParameter) -> Int? {
-    let crop = l.param("transform_param").int("crop_size")
+    let crop = l.proto.transformParam.cropSize
     return crop > 0 ? crop : nil
 }

@@ -210,14 +210,7 @@ public struct NetGraph: Sendable {
     }
 
     private static func diagnostic(_ e: PlanError, _ layer: LayerParameter) -> Diagnostic {
-        var loc = layer.location
-        var m: ProtoMessage? = layer.message
-        for (k, f) in e.field.enumerated() {
-            guard let cur = m, cur.schema.field(named: f) != nil, cur.has(f) else { break }
-            loc = cur.location(of: f) ?? loc
-            m = k + 1 < e.field.count ? cur.message(f) : nil
-        }
-        return Diagnostic(.error, "\(layer.label): \(e.message)", at: loc)
+        Diagnostic(.error, "\(layer.label): \(e.message)", at: e.location ?? layer.location)
     }
 
     /// Name Caffe gives a top it creates itself.
@@ -230,7 +223,7 @@ public struct NetGraph: Sendable {
             guard l.tops.isEmpty, LayerCatalog.plan(l.type)?.isLoss == true else { return l }
             var l = l
             l.tops = [automaticTop]
-            l.message.append("top", .string(automaticTop))
+            l.message.append(Caffe.LayerParameter.Field.top, .string(automaticTop))
             return l
         }
     }
@@ -262,7 +255,7 @@ public struct NetGraph: Sendable {
                 if let c = closestName(to: l.type, among: LayerCatalog.types) { msg += " (did you mean '\(c)'?)" }
                 if l.type == "Python" { msg += "; Python layers run user code that only pycaffe can load" }
                 problems.append(Diagnostic(.error, msg + "; supported types: " + LayerCatalog.types.joined(separator: ", "),
-                                           at: l.message.location(of: "type")))
+                                           at: l.proto.location(of: .type)))
                 continue
             }
             if !t.bottoms.contains(l.bottoms.count) || !t.tops.contains(l.tops.count) {
@@ -272,7 +265,7 @@ public struct NetGraph: Sendable {
             }
             if !l.lossWeights.isEmpty, l.lossWeights.count != l.tops.count {
                 problems.append(Diagnostic(.error, "\(l.label): give loss_weight once per top (\(l.tops.count)) or not at all, found \(l.lossWeights.count)",
-                                           at: l.message.location(of: "loss_weight")))
+                                           at: l.proto.location(of: .lossWeight)))
                 continue
             }
             do {
@@ -307,7 +300,7 @@ public struct NetGraph: Sendable {
                 var msg = "\(l.label): unknown bottom blob '\(b)'"
                 if let c = closestName(to: b, among: order) { msg += " (did you mean '\(c)'?)" }
                 msg += order.isEmpty ? "; no blob exists before this layer" : "; blobs made before this layer: \(order.joined(separator: ", "))"
-                problems.append(Diagnostic(.error, msg, at: l.message.location(of: "bottom", at: j)))
+                problems.append(Diagnostic(.error, msg, at: l.proto.location(of: .bottom, at: j)))
             }
             for (j, t) in l.tops.enumerated() {
                 let inPlace = j < l.bottoms.count && l.bottoms[j] == t
@@ -315,7 +308,7 @@ public struct NetGraph: Sendable {
                 if let p = producer[t], !inPlace {
                     problems.append(Diagnostic(.error, "\(l.label): top blob '\(t)' is already produced by layer '\(p)'; "
                                                + "only an in-place layer (top \(j) == bottom \(j)) may write it again",
-                                               at: l.message.location(of: "top", at: j)))
+                                               at: l.proto.location(of: .top, at: j)))
                 }
                 if producer[t] == nil { order.append(t) }
                 producer[t] = l.name

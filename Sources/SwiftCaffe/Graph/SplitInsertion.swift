@@ -49,14 +49,14 @@ enum SplitInsertion {
                         + others.map { "layer '\($0)'" }.joined(separator: ", ")
                     problems.append(Diagnostic(.error, "\(l.label): writes blob '\(b)' in place, but the value it overwrites \(what); "
                                                + "Caffe rejects this (top blob '\(b)' produced by multiple sources); give this layer's top its own name",
-                                               at: l.message.location(of: "top", at: j)))
+                                               at: l.proto.location(of: .top, at: j)))
                 }
                 let k = nextSplit[src, default: 0]
                 nextSplit[src] = k + 1
                 l.bottoms[j] = blobName(layers[src.layer].name, b, src.top, k)
             }
             if l.bottoms != layers[i].bottoms {
-                l.message.set("bottom", values: l.bottoms.map { .string($0) })
+                l.message.set(Caffe.LayerParameter.Field.bottom, values: l.bottoms.map { .string($0) })
             }
             var splits: [LayerParameter] = []
             for (j, t) in l.tops.enumerated() {
@@ -64,21 +64,21 @@ enum SplitInsertion {
                 let n = uses[ref, default: 0]
                 guard n > 1 else { continue }
                 let w = lossWeight[ref] ?? 0
-                var m = ProtoMessage(CaffeSchema.layerParameter, location: l.location)
-                m.append("name", .string(layerName(l.name, t, j)))
-                m.append("type", .string("Split"))
-                m.append("bottom", .string(t))
+                var m = Caffe.LayerParameter(at: l.location)
+                m.append(.name, .string(layerName(l.name, t, j)))
+                m.append(.type, .string(SplitPlan.type))
+                m.append(.bottom, .string(t))
                 for k in 0..<n {
-                    m.append("top", .string(blobName(l.name, t, j, k)))
-                    if w != 0 { m.append("loss_weight", .float(k == 0 ? w : 0)) }
+                    m.append(.top, .string(blobName(l.name, t, j, k)))
+                    if w != 0 { m.append(.lossWeight, .float(k == 0 ? w : 0)) }
                 }
                 if w != 0 {
                     // The loss now comes through the split's first top.
                     l.lossWeights = []
-                    l.message.clear("loss_weight")
+                    l.message.clear(Caffe.LayerParameter.Field.lossWeight)
                     nextSplit[ref, default: 0] += 1
                 }
-                splits.append(LayerParameter(m))
+                splits.append(LayerParameter(m.message))
             }
             out.append(l)
             for s in splits {

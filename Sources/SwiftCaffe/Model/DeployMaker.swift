@@ -8,7 +8,8 @@
 /// layers that only fed the other heads are dropped too, as BVLC's deploy
 /// files do.
 public enum DeployMaker {
-    static let dataTypes: Set<String> = ["Data", "ImageData", "HDF5Data", "MemoryData", "WindowData", "DummyData", "Input"]
+    /// Data and Input layers: the types whose plan needs no bottom.
+    static func isData(_ l: LayerParameter) -> Bool { LayerCatalog.plan(l.type) is any SourcePlan.Type }
 
     public struct Result: Sendable {
         public var message: ProtoMessage
@@ -22,7 +23,7 @@ public enum DeployMaker {
         if !problems.isEmpty { throw CaffeError.diagnostics(problems, source: nil) }
         let graph = try NetGraph.build(net, options: .init(state: state, inputShapes: inputShapes))
 
-        let dataLayers = layers.filter { dataTypes.contains($0.type) }
+        let dataLayers = layers.filter(isData)
         guard let first = dataLayers.first, !first.tops.isEmpty else {
             throw CaffeError.at(net.message.location, "the net has no data or input layer to turn into an Input layer")
         }
@@ -34,47 +35,47 @@ public enum DeployMaker {
             guard var shape = inputShapes[b] ?? graph.layers.first(where: { $0.name == l.name })?.topShapes.first ?? nil else {
                 throw CaffeError.at(l.location, "\(l.label): the shape of '\(b)' comes from its data files; give it with --input-shape \(b)=N,C,H,W")
             }
-            if inputShapes[b] == nil, l.type != "Input", !shape.isEmpty {
+            if inputShapes[b] == nil, l.type != InputPlan.type, !shape.isEmpty {
                 shape[0] = 1
                 notes.append("'\(b)': batch set to 1 (was the data layer's batch size); use --input-shape to choose")
             }
             shapes.append(shape)
         }
 
-        var input = ProtoMessage(CaffeSchema.layerParameter, location: first.location)
-        input.append("name", .string(first.name))
-        input.append("type", .string("Input"))
-        var param = ProtoMessage(CaffeSchema.message("InputParameter"))
+        var input = Caffe.LayerParameter(at: first.location)
+        input.append(.name, .string(first.name))
+        input.append(.type, .string(InputPlan.type))
+        var param = Caffe.InputParameter()
         for (b, s) in zip(dataBlobs, shapes) {
-            input.append("top", .string(b))
-            var bs = ProtoMessage(CaffeSchema.message("BlobShape"))
-            for d in s { bs.append("dim", .int(Int64(d))) }
-            param.append("shape", .message(bs))
+            input.append(.top, .string(b))
+            var bs = Caffe.BlobShape()
+            for d in s { bs.append(.dim, .int(Int64(d))) }
+            param.append(.shape, .message(bs.message))
         }
-        input.append("input_param", .message(param))
+        input.append(.inputParam, .message(param.message))
         notes.append("data layer(s) \(dataLayers.map { "'\($0.name)'" }.joined(separator: ", ")) → Input '\(first.name)' for \(dataBlobs.joined(separator: ", "))")
 
         // The head that becomes "prob": a loss reading a prediction only label readers read.
         let heads = layers.filter { l in
-            ["SoftmaxWithLoss", "SigmoidCrossEntropyLoss"].contains(l.type) && l.bottoms.contains { labelBlobs.contains($0) }
+            [SoftmaxWithLossPlan.type, SigmoidCrossEntropyLossPlan.type].contains(l.type) && l.bottoms.contains { labelBlobs.contains($0) }
                 && l.bottoms.first.map { endsNet($0, layers: layers, labels: labelBlobs) } == true
         }
         let mainHead = heads.max { ($0.lossWeights.first ?? 1) <= ($1.lossWeights.first ?? 1) }?.name
 
         var available: Set<String> = Set(dataBlobs)
         var kept: [LayerParameter?] = []
-        var out: [ProtoValue] = [.message(input)]
-        for l in layers where !dataTypes.contains(l.type) {
+        var out: [ProtoValue] = [.message(input.message)]
+        for l in layers where !isData(l) {
             let readsLabel = l.bottoms.contains { labelBlobs.contains($0) }
             if readsLabel, l.name == mainHead, let pred = l.bottoms.first, available.contains(pred), !available.contains("prob") {
-                let softmax = l.type == "SoftmaxWithLoss"
-                var m = ProtoMessage(CaffeSchema.layerParameter, location: l.location)
-                m.append("name", .string("prob"))
-                m.append("type", .string(softmax ? "Softmax" : "Sigmoid"))
-                m.append("bottom", .string(pred))
-                m.append("top", .string("prob"))
-                if softmax, let sp = l.message.message("softmax_param") { m.append("softmax_param", .message(sp)) }
-                out.append(.message(m))
+                let softmax = l.type == SoftmaxWithLossPlan.type
+                var m = Caffe.LayerParameter(at: l.location)
+                m.append(.name, .string("prob"))
+                m.append(.type, .string(softmax ? SoftmaxPlan.type : SigmoidPlan.type))
+                m.append(.bottom, .string(pred))
+                m.append(.top, .string("prob"))
+                if softmax, l.proto.has(.softmaxParam) { m.append(.softmaxParam, .message(l.proto.softmaxParam.message)) }
+                out.append(.message(m.message))
                 kept.append(nil)
                 available.insert("prob")
                 notes.append("\(l.label) → \(softmax ? "Softmax" : "Sigmoid") 'prob'")
@@ -84,18 +85,18 @@ public enum DeployMaker {
                 notes.append("dropped \(l.label)" + (readsLabel ? " (reads labels)" : " (its input is gone)"))
                 continue
             }
-            var m = l.message
-            m.clear("include")
-            m.clear("exclude")
-            out.append(.message(m))
+            var m = l.proto
+            m.clear(.include)
+            m.clear(.exclude)
+            out.append(.message(m.message))
             kept.append(l)
             available.formUnion(l.tops)
         }
         out = [out[0]] + pruneBranchesOfDroppedHeads(Array(out.dropFirst()), kept: kept, all: layers, notes: &notes)
-        var deploy = ProtoMessage(CaffeSchema.netParameter)
-        if !net.name.isEmpty { deploy.append("name", .string(net.name)) }
-        deploy.set("layer", values: out)
-        return Result(message: deploy, notes: notes)
+        var deploy = Caffe.NetParameter()
+        if !net.name.isEmpty { deploy.append(.name, .string(net.name)) }
+        deploy.set(.layer, values: out)
+        return Result(message: deploy.message, notes: notes)
     }
 
     /// Drops, from the end backwards, layers whose outputs only dropped layers
@@ -113,7 +114,7 @@ public enum DeployMaker {
         var keep = Array(repeating: true, count: out.count)
         for i in out.indices.reversed() {
             guard let l = kept[i] else {  // the "prob" layer
-                if case .message(let m) = out[i] { needed.formUnion(m.strings("bottom")) }
+                if case .message(let m) = out[i] { needed.formUnion(Caffe.LayerParameter(m).bottom) }
                 continue
             }
             let at = position[l.name] ?? 0

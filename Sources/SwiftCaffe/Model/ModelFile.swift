@@ -95,14 +95,14 @@ public enum ModelFile {
         guard let name = s.solver.trainNet ?? s.solver.net else {
             throw CaffeError.at(s.message.location, "the solver names no net: set 'net' (or 'train_net', 'net_param')")
         }
-        let field = s.solver.trainNet != nil ? "train_net" : "net"
+        let field: Caffe.SolverParameter.Field = s.solver.trainNet != nil ? .trainNet : .net
         var tried: [String] = []
         for candidate in candidatePaths(name, near: s.path) {
             tried.append(candidate)
             if FileManager.default.fileExists(atPath: candidate) { return try loadNet(path: candidate, options: options) }
         }
-        throw CaffeError.at(s.message.location(of: field),
-                            "the solver's \(field) file \"\(name)\" was not found; looked at: \(tried.joined(separator: ", "))")
+        throw CaffeError.at(s.solver.proto.location(of: field),
+                            "the solver's \(field.name) file \"\(name)\" was not found; looked at: \(tried.joined(separator: ", "))")
     }
 
     static func candidatePaths(_ name: String, near solverPath: String) -> [String] {

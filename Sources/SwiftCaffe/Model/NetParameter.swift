@@ -1,10 +1,5 @@
 /// TRAIN or TEST, as in Caffe's `Phase` enum.
-public enum Phase: String, Sendable, CaseIterable {
-    case train = "TRAIN"
-    case test = "TEST"
-
-    init(number: Int) { self = number == 0 ? .train : .test }
-}
+public typealias Phase = Caffe.Phase
 
 /// The state a net is built in: its phase, level and stages.
 public struct NetState: Sendable, Equatable {
@@ -18,10 +13,10 @@ public struct NetState: Sendable, Equatable {
         self.stages = stages
     }
 
-    init(_ m: ProtoMessage) {
-        phase = Phase(number: m.int("phase"))
-        level = m.int("level")
-        stages = m.strings("stage")
+    init(_ m: Caffe.NetState) {
+        phase = m.phase
+        level = m.level
+        stages = m.stage
     }
 }
 
@@ -33,12 +28,12 @@ public struct NetStateRule: Sendable, Equatable {
     public var stages: [String]
     public var notStages: [String]
 
-    init(_ m: ProtoMessage) {
-        phase = m.has("phase") ? Phase(number: m.int("phase")) : nil
-        minLevel = m.has("min_level") ? m.int("min_level") : nil
-        maxLevel = m.has("max_level") ? m.int("max_level") : nil
-        stages = m.strings("stage")
-        notStages = m.strings("not_stage")
+    init(_ m: Caffe.NetStateRule) {
+        phase = m.has(.phase) ? m.phase : nil
+        minLevel = m.has(.minLevel) ? m.minLevel : nil
+        maxLevel = m.has(.maxLevel) ? m.maxLevel : nil
+        stages = m.stage
+        notStages = m.notStage
     }
 
     /// Caffe's StateMeetsRule: every condition the rule sets must hold.
@@ -59,11 +54,11 @@ public struct ParamSpec: Sendable, Equatable {
     public var decayMult: Double
     public var permissiveSharing: Bool
 
-    init(_ m: ProtoMessage) {
-        name = m.has("name") ? m.string("name") : nil
-        lrMult = m.float("lr_mult")
-        decayMult = m.float("decay_mult")
-        permissiveSharing = m.enumName("share_mode") == "PERMISSIVE"
+    init(_ m: Caffe.ParamSpec) {
+        name = m.has(.name) ? m.name : nil
+        lrMult = m.lrMult
+        decayMult = m.decayMult
+        permissiveSharing = m.shareMode == .permissive
     }
 }
 
@@ -86,16 +81,21 @@ public struct LayerParameter: Sendable {
 
     public init(_ m: ProtoMessage) {
         message = m
-        name = m.string("name")
-        type = m.string("type")
-        bottoms = m.strings("bottom")
-        tops = m.strings("top")
-        lossWeights = m.floats("loss_weight")
-        params = m.messages("param").map(ParamSpec.init)
-        propagateDown = m.values("propagate_down").map { $0 == .bool(true) }
-        include = m.messages("include").map(NetStateRule.init)
-        exclude = m.messages("exclude").map(NetStateRule.init)
+        let l = Caffe.LayerParameter(m)
+        name = l.name
+        type = l.type
+        bottoms = l.bottom
+        tops = l.top
+        lossWeights = l.lossWeight
+        params = l.param.map(ParamSpec.init)
+        propagateDown = l.propagateDown
+        include = l.include.map(NetStateRule.init)
+        exclude = l.exclude.map(NetStateRule.init)
     }
+
+    /// The whole message as a typed view: every field of Caffe's LayerParameter,
+    /// the layer's own parameters (`proto.convolutionParam`) among them.
+    public var proto: Caffe.LayerParameter { Caffe.LayerParameter(message) }
 
     /// "layer 'conv1' (Convolution)", for messages.
     public var label: String { "layer '\(name)' (\(type))" }
@@ -112,9 +112,10 @@ public struct NetParameter: Sendable {
     /// Decodes an upgraded NetParameter message.
     public init(_ m: ProtoMessage) {
         message = m
-        name = m.string("name")
-        layers = m.messages("layer").map(LayerParameter.init)
-        forceBackward = m.bool("force_backward")
-        state = m.message("state").map(NetState.init)
+        let n = Caffe.NetParameter(m)
+        name = n.name
+        layers = n.layer.map { LayerParameter($0.message) }
+        forceBackward = n.forceBackward
+        state = n.has(.state) ? NetState(n.state) : nil
     }
 }

@@ -41,8 +41,8 @@ public struct SolverParameter: Sendable {
     public var clipGradients: Double
     public var snapshot: Int
     public var snapshotPrefix: String?
-    public enum SnapshotFormat: String, Sendable { case hdf5 = "HDF5", binaryproto = "BINARYPROTO" }
-    public enum SolverMode: String, Sendable { case cpu = "CPU", gpu = "GPU" }
+    public typealias SnapshotFormat = Caffe.SolverParameter.SnapshotFormat
+    public typealias SolverMode = Caffe.SolverParameter.SolverMode
     public var snapshotFormat: SnapshotFormat
     public var snapshotAfterTrain: Bool
     public var testComputeLoss: Bool
@@ -50,55 +50,57 @@ public struct SolverParameter: Sendable {
     public var randomSeed: Int
     public var type: SolverType
     public var message: ProtoMessage
+    /// The whole message as a typed view, for fields not decoded above.
+    public var proto: Caffe.SolverParameter { Caffe.SolverParameter(message) }
 
     /// Decodes an upgraded SolverParameter message; strings Caffe compares at
     /// run time (lr_policy, type, regularization_type) become enums here, with
     /// a located error for a value Caffe would reject.
     public init(_ m: ProtoMessage) throws {
         message = m
-        net = m.has("net") ? m.string("net") : nil
-        netParam = m.message("net_param")
-        trainNet = m.has("train_net") ? m.string("train_net") : nil
-        trainNetParam = m.message("train_net_param")
+        let p = Caffe.SolverParameter(m)
+        net = p.has(.net) ? p.net : nil
+        netParam = p.has(.netParam) ? p.netParam.message : nil
+        trainNet = p.has(.trainNet) ? p.trainNet : nil
+        trainNetParam = p.has(.trainNetParam) ? p.trainNetParam.message : nil
         // Caffe's InitTrainNet: exactly one source of the training net.
-        let sources = ["net", "net_param", "train_net", "train_net_param"].filter { m.has($0) }
+        let sources: [Caffe.SolverParameter.Field] = [.net, .netParam, .trainNet, .trainNetParam].filter { p.has($0) }
         if sources.count > 1 {
-            throw CaffeError.at(m.location(of: sources[1]), "the solver gives its training net twice, in \(sources.joined(separator: " and ")); "
+            throw CaffeError.at(p.location(of: sources[1]), "the solver gives its training net twice, in \(sources.map(\.name).joined(separator: " and ")); "
                                 + "Caffe refuses more than one of net, net_param, train_net, train_net_param: keep one")
         }
-        testNets = m.strings("test_net")
-        testNetParams = m.messages("test_net_param")
-        testIter = m.ints("test_iter")
-        testInterval = m.int("test_interval")
-        testInitialization = m.bool("test_initialization")
-        baseLR = m.float("base_lr")
-        display = m.int("display")
-        averageLoss = m.int("average_loss")
-        maxIter = m.int("max_iter")
-        iterSize = m.int("iter_size")
-        gamma = m.float("gamma")
-        power = m.float("power")
-        stepsize = m.int("stepsize")
-        stepvalues = m.ints("stepvalue")
-        momentum = m.float("momentum")
-        momentum2 = m.float("momentum2")
-        delta = m.float("delta")
-        rmsDecay = m.float("rms_decay")
-        weightDecay = m.float("weight_decay")
-        clipGradients = m.float("clip_gradients")
-        snapshot = m.int("snapshot")
-        snapshotPrefix = m.has("snapshot_prefix") ? m.string("snapshot_prefix") : nil
-        // The schema's enums have exactly these names.
-        snapshotFormat = SnapshotFormat(rawValue: m.enumName("snapshot_format"))!
-        snapshotAfterTrain = m.bool("snapshot_after_train")
-        testComputeLoss = m.bool("test_compute_loss")
-        solverMode = SolverMode(rawValue: m.enumName("solver_mode"))!
-        randomSeed = m.int("random_seed")
+        testNets = p.testNet
+        testNetParams = p.testNetParam.map(\.message)
+        testIter = p.testIter
+        testInterval = p.testInterval
+        testInitialization = p.testInitialization
+        baseLR = p.baseLr
+        display = p.display
+        averageLoss = p.averageLoss
+        maxIter = p.maxIter
+        iterSize = p.iterSize
+        gamma = p.gamma
+        power = p.power
+        stepsize = p.stepsize
+        stepvalues = p.stepvalue
+        momentum = p.momentum
+        momentum2 = p.momentum2
+        delta = p.delta
+        rmsDecay = p.rmsDecay
+        weightDecay = p.weightDecay
+        clipGradients = p.clipGradients
+        snapshot = p.snapshot
+        snapshotPrefix = p.has(.snapshotPrefix) ? p.snapshotPrefix : nil
+        snapshotFormat = p.snapshotFormat
+        snapshotAfterTrain = p.snapshotAfterTrain
+        testComputeLoss = p.testComputeLoss
+        solverMode = p.solverMode
+        randomSeed = p.randomSeed
 
-        if m.has("lr_policy") {
-            let s = m.string("lr_policy")
+        if p.has(.lrPolicy) {
+            let s = p.lrPolicy
             guard let p = LearningRatePolicy(rawValue: s) else {
-                throw CaffeError.at(m.location(of: "lr_policy"),
+                throw CaffeError.at(p.location(of: .lrPolicy),
                                     "unknown lr_policy \"\(s)\"; valid values: "
                                         + LearningRatePolicy.allCases.map(\.rawValue).joined(separator: ", "))
             }
@@ -106,16 +108,16 @@ public struct SolverParameter: Sendable {
         } else {
             lrPolicy = nil
         }
-        let t = m.string("type")
+        let t = p.type
         guard let st = SolverType(rawValue: t) else {
-            throw CaffeError.at(m.location(of: "type"),
+            throw CaffeError.at(p.location(of: .type),
                                 "unknown solver type \"\(t)\"; valid values: "
                                     + SolverType.allCases.map(\.rawValue).joined(separator: ", "))
         }
         type = st
-        let r = m.string("regularization_type")
+        let r = p.regularizationType
         guard let reg = Regularization(rawValue: r) else {
-            throw CaffeError.at(m.location(of: "regularization_type"),
+            throw CaffeError.at(p.location(of: .regularizationType),
                                 "unknown regularization_type \"\(r)\"; valid values: L2, L1")
         }
         regularization = reg

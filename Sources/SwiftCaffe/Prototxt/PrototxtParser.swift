@@ -205,8 +205,8 @@ public struct PrototxtParser {
             try take()
             sawColon = true
         }
-        if !field.isRepeated, m.has(field.name) {
-            let first = m.location(of: field.name)
+        if !field.isRepeated, m.has(field) {
+            let first = m.location(of: field)
             throw error(nameToken, "field '\(field.name)' of \(m.schema.name) is given twice but is not repeated",
                         notes: first.map { [Diagnostic(.note, "first given here", at: $0)] } ?? [])
         }
@@ -348,7 +348,7 @@ public struct PrototxtParser {
     }
 
     private func checkRequired(_ m: ProtoMessage, at t: Token) throws {
-        for f in m.schema.fields where f.label == .required && !m.has(f.name) {
+        for f in m.schema.fields where f.label == .required && !m.has(f) {
             throw error(t, "required field '\(f.name)' of \(m.schema.name) is missing")
         }
     }

@@ -43,9 +43,9 @@ public enum DotWriter {
 
     static func colour(_ type: String) -> String {
         switch type {
-        case "Convolution", "Deconvolution": return "#FF5050"
-        case "Pooling": return "#FF9900"
-        case "InnerProduct": return "#CC33CC"
+        case ConvolutionPlan.type, DeconvolutionPlan.type: return "#FF5050"
+        case PoolingPlan.type: return "#FF9900"
+        case InnerProductPlan.type: return "#CC33CC"
         default: return "#6495ED"
         }
     }
@@ -53,21 +53,21 @@ public enum DotWriter {
     /// The parameters that tell layers of one type apart in a drawing.
     static func detail(_ l: LayerParameter) -> String? {
         switch l.type {
-        case "Convolution", "Deconvolution":
-            let p = l.param("convolution_param")
-            let k = p.ints("kernel_size").first ?? p.int("kernel_h")
-            let s = p.ints("stride").first ?? (p.has("stride_h") ? p.int("stride_h") : 1)
-            let pad = p.ints("pad").first ?? p.int("pad_h")
-            return "kernel \(k), stride \(s), pad \(pad)" + (p.int("group") > 1 ? ", group \(p.int("group"))" : "")
-        case "Pooling":
-            let p = l.param("pooling_param")
-            if p.bool("global_pooling") { return "\(p.enumName("pool")) global" }
-            return "\(p.enumName("pool")) kernel \(p.int("kernel_size")), stride \(p.int("stride")), pad \(p.int("pad"))"
-        case "InnerProduct":
-            return "outputs \(l.param("inner_product_param").int("num_output"))"
-        case "LRN":
-            let p = l.param("lrn_param")
-            return "size \(p.int("local_size")), alpha \(p.float("alpha")), beta \(p.float("beta"))"
+        case ConvolutionPlan.type, DeconvolutionPlan.type:
+            let p = l.proto.convolutionParam
+            let k = p.kernelSize.first ?? p.kernelH
+            let s = p.stride.first ?? (p.has(.strideH) ? p.strideH : 1)
+            let pad = p.pad.first ?? p.padH
+            return "kernel \(k), stride \(s), pad \(pad)" + (p.group > 1 ? ", group \(p.group)" : "")
+        case PoolingPlan.type:
+            let p = l.proto.poolingParam
+            if p.globalPooling { return "\(p.pool.name) global" }
+            return "\(p.pool.name) kernel \(p.kernelSize), stride \(p.stride), pad \(p.pad)"
+        case InnerProductPlan.type:
+            return "outputs \(l.proto.innerProductParam.numOutput)"
+        case LRNPlan.type:
+            let p = l.proto.lrnParam
+            return "size \(p.localSize), alpha \(p.alpha), beta \(p.beta)"
         default:
             return nil
         }

@@ -7,7 +7,7 @@ public enum NetComparison {
     /// first record, so two nets are compared on the same items.
     public static func predictions(_ s: Solver) throws -> [Int] {
         guard let net = s.testNets.first, let iterations = s.parameter.testIter.first else { return [] }
-        guard let i = net.layers.firstIndex(where: { $0.type == "Accuracy" || $0.type == "SoftmaxWithLoss" }) else { return [] }
+        guard let i = net.layers.firstIndex(where: { $0.type == AccuracyPlan.type || $0.type == SoftmaxWithLossPlan.type }) else { return [] }
         let scores = net.bottoms(of: i)[0]
         for l in net.prefetchingLayers { l.prefetcher.restart(at: 0) }
         var out: [Int] = []

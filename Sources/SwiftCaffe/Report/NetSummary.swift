@@ -44,7 +44,7 @@ public enum NetSummary {
                 + "\"params\":\(l.paramCount.map(String.init) ?? "null"),"
                 + "\"macs\":\(l.macs.map { String($0 / batch) } ?? "null")}")
         }
-        return "{\"name\":\(quote(g.name)),\"phase\":\(quote(g.state.phase.rawValue)),\"batch\":\(batch),"
+        return "{\"name\":\(quote(g.name)),\"phase\":\(quote(g.state.phase.name)),\"batch\":\(batch),"
             + "\"layers\":[\(layers.joined(separator: ","))],"
             + "\"total_params\":\(g.totalParams.map(String.init) ?? "null"),"
             + "\"total_macs\":\(g.totalMACs.map { String($0 / batch) } ?? "null"),"

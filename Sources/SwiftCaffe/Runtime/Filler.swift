@@ -10,26 +10,30 @@ public struct Filler {
     let value, min, max, mean, std: Float
     let sparse: Int
     /// Which fan xavier and msra divide by.
-    enum VarianceNorm: String { case fanIn = "FAN_IN", fanOut = "FAN_OUT", average = "AVERAGE" }
+    typealias VarianceNorm = Caffe.FillerParameter.VarianceNorm
     let varianceNorm: VarianceNorm
 
-    /// Decodes a FillerParameter (nil: Caffe's default, constant 0).
-    init(_ m: ProtoMessage?, location: SourceLocation?) throws {
-        let p = m ?? ProtoMessage(CaffeSchema.message("FillerParameter"))
-        let t = p.string("type")
-        guard let k = Kind(rawValue: t) else {
-            throw CaffeError.at(p.location(of: "type") ?? location,
-                                "unknown filler type \"\(t)\"; valid types: " + Kind.allCases.map(\.rawValue).joined(separator: ", "))
+    /// Decodes a FillerParameter (an empty one: Caffe's default, constant 0).
+    init(_ p: Caffe.FillerParameter = Caffe.FillerParameter()) throws {
+        guard let k = Kind(rawValue: p.type) else {
+            throw CaffeError.at(p.location(of: .type),
+                                "unknown filler type \"\(p.type)\"; valid types: " + Kind.allCases.map(\.rawValue).joined(separator: ", "))
         }
         kind = k
-        value = Float(p.float("value"))
-        min = Float(p.float("min"))
-        max = Float(p.float("max"))
-        mean = Float(p.float("mean"))
-        std = Float(p.float("std"))
-        sparse = p.int("sparse")
-        // The schema's VarianceNorm has exactly these names.
-        varianceNorm = VarianceNorm(rawValue: p.enumName("variance_norm"))!
+        value = Float(p.value)
+        min = Float(p.min)
+        max = Float(p.max)
+        mean = Float(p.mean)
+        std = Float(p.std)
+        sparse = p.sparse
+        varianceNorm = p.varianceNorm
+    }
+
+    /// A constant filler (a default Caffe's layer code sets, e.g. Scale's γ = 1).
+    static func constant(_ value: Double) throws -> Filler {
+        var p = Caffe.FillerParameter()
+        p.set(.value, .float(value))
+        return try Filler(p)
     }
 
     public func fill(_ blob: Blob, _ rng: inout RandomSource) {

@@ -14,12 +14,12 @@ public enum FormulaParameters {
 
     public static func parameters(layerIndex i: Int, blob j: Int, shape: Shape, type: String) -> [Float] {
         let n = count(shape), salt = Double(i) + 0.5 * Double(j)
-        if type == "BatchNorm" {
+        if type == BatchNormPlan.type {
             if j == 2 { return Array(repeating: 2, count: n) }
             let v = values(n, salt: salt, scale: 1)
             return j == 1 ? v.map { $0 + 1.5 } : v
         }
-        if type == "Scale", j == 0 { return values(n, salt: salt, scale: 0.5).map { $0 + 1 } }
+        if type == ScalePlan.type, j == 0 { return values(n, salt: salt, scale: 0.5).map { $0 + 1 } }
         if j == 0, shape.count > 1 { return values(n, salt: salt, scale: (3.0 / Double(n / shape[0])).squareRoot()) }
         return values(n, salt: salt, scale: 0.1)
     }

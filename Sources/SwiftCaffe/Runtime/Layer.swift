@@ -41,17 +41,12 @@ public class Layer {
         var rng = ctx.rng
         let fillers = try self.fillers()
         for (i, p) in params.enumerated() {
-            (i < fillers.count ? fillers[i] : try Filler(nil, location: nil)).fill(p, &rng)
+            (i < fillers.count ? fillers[i] : try Filler()).fill(p, &rng)
         }
     }
 
     /// The filler of each parameter blob (default: constant 0).
     func fillers() throws -> [Filler] { [] }
-
-    /// A filler from the layer's parameter message, e.g. ("convolution_param", "weight_filler").
-    func filler(_ param: String, _ field: String) throws -> Filler {
-        try Filler(parameter.param(param).message(field), location: parameter.location)
-    }
 
     /// Sets the tops' shapes for the bottoms' current shapes.
     func reshape(_ bottoms: [Blob], _ tops: [Blob]) throws {

@@ -299,8 +299,8 @@ public final class Net {
                   zip(source.params, l.params).allSatisfy({ $0.shape == $1.shape }) else {
                 throw CaffeError.at(l.parameter.location, "\(l.parameter.label): its parameters are "
                                     + l.params.map { describe($0.shape) }.joined(separator: ", ")
-                                    + " in the \(phase.rawValue) net but " + source.params.map { describe($0.shape) }.joined(separator: ", ")
-                                    + " in the \(other.phase.rawValue) net; a layer of one name must have one shape in both")
+                                    + " in the \(phase.name) net but " + source.params.map { describe($0.shape) }.joined(separator: ", ")
+                                    + " in the \(other.phase.name) net; a layer of one name must have one shape in both")
             }
             l.params = source.params
         }

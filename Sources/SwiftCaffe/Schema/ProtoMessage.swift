@@ -67,76 +67,101 @@ public struct ProtoMessage: Sendable, Equatable {
         self.location = location
     }
 
-    // MARK: reading
+    // MARK: reading, by a generated view's field
 
-    public func has(_ name: String) -> Bool { index(of: name) != nil }
+    public func has<F: CaffeField>(_ f: F) -> Bool { index(of: field(f)) != nil }
 
-    public func values(_ name: String) -> [ProtoValue] {
-        guard let i = index(of: name) else { return [] }
+    public func values<F: CaffeField>(_ f: F) -> [ProtoValue] { values(field(f)) }
+
+    /// Where the field's `i`-th value was written, else where the message starts.
+    public func location<F: CaffeField>(of f: F, at i: Int = 0) -> SourceLocation? { location(of: field(f), at: i) }
+
+    public func entry<F: CaffeField>(_ f: F) -> FieldEntry? { index(of: field(f)).map { entries[$0] } }
+
+    // Typed reads for the generated views: the last value written (protobuf's
+    // rule for a singular field), else the schema's default.
+
+    func int<F: CaffeField>(_ f: F) -> Int { single(f).asInt ?? 0 }
+    func ints<F: CaffeField>(_ f: F) -> [Int] { values(f).compactMap(\.asInt) }
+    func double<F: CaffeField>(_ f: F) -> Double { single(f).asDouble ?? 0 }
+    func doubles<F: CaffeField>(_ f: F) -> [Double] { values(f).compactMap(\.asDouble) }
+
+    func bool<F: CaffeField>(_ f: F) -> Bool {
+        if case .bool(let b) = single(f) { return b }
+        return false
+    }
+
+    func bools<F: CaffeField>(_ f: F) -> [Bool] {
+        values(f).compactMap { if case .bool(let b) = $0 { return b } else { return nil } }
+    }
+
+    func string<F: CaffeField>(_ f: F) -> String {
+        if case .string(let s) = single(f) { return s }
+        return ""
+    }
+
+    func strings<F: CaffeField>(_ f: F) -> [String] {
+        values(f).compactMap { if case .string(let s) = $0 { return s } else { return nil } }
+    }
+
+    func bytes<F: CaffeField>(_ f: F) -> [UInt8] {
+        if case .bytes(let b) = single(f) { return b }
+        return []
+    }
+
+    func bytesValues<F: CaffeField>(_ f: F) -> [[UInt8]] {
+        values(f).compactMap { if case .bytes(let b) = $0 { return b } else { return nil } }
+    }
+
+    func enumNumber<F: CaffeField>(_ f: F) -> Int32 {
+        if case .enumValue(let n) = single(f) { return n }
+        return 0
+    }
+
+    func enumNumbers<F: CaffeField>(_ f: F) -> [Int32] {
+        values(f).compactMap { if case .enumValue(let n) = $0 { return n } else { return nil } }
+    }
+
+    /// A nested message, empty (all defaults) when unset, as protobuf reads it.
+    func message<F: CaffeField>(_ f: F) -> ProtoMessage {
+        if case .message(let m) = single(f) { return m }
+        return ProtoMessage(field(f).messageSchema, location: location)
+    }
+
+    func messages<F: CaffeField>(_ f: F) -> [ProtoMessage] {
+        values(f).compactMap { if case .message(let m) = $0 { return m } else { return nil } }
+    }
+
+    private func single<F: CaffeField>(_ f: F) -> ProtoValue {
+        let fs = field(f)
+        return values(fs).last ?? fs.effectiveDefault
+    }
+
+    // MARK: reading, by the schema's field
+
+    public func has(_ f: FieldSchema) -> Bool { index(of: f) != nil }
+
+    public func values(_ f: FieldSchema) -> [ProtoValue] {
+        guard let i = index(of: f) else { return [] }
         return entries[i].values
     }
 
-    /// The field's single value, or nil when unset.
-    public func value(_ name: String) -> ProtoValue? { values(name).last }
-
-    public func location(of name: String, at i: Int = 0) -> SourceLocation? {
-        guard let e = index(of: name) else { return location }
+    public func location(of f: FieldSchema, at i: Int = 0) -> SourceLocation? {
+        guard let e = index(of: f) else { return location }
         let locs = entries[e].locations
         return (i < locs.count ? locs[i] : locs.last ?? nil) ?? location
     }
 
-    public func message(_ name: String) -> ProtoMessage? {
-        if case .message(let m)? = value(name) { return m }
-        return nil
-    }
-
-    public func messages(_ name: String) -> [ProtoMessage] {
-        values(name).compactMap { if case .message(let m) = $0 { return m } else { return nil } }
-    }
-
-    public func strings(_ name: String) -> [String] {
-        values(name).compactMap { if case .string(let s) = $0 { return s } else { return nil } }
-    }
-
-    public func string(_ name: String) -> String {
-        if case .string(let s) = value(name) ?? schema.require(name).effectiveDefault { return s }
-        return ""
-    }
-
-    public func int(_ name: String) -> Int {
-        (value(name) ?? schema.require(name).effectiveDefault).asInt ?? 0
-    }
-
-    public func ints(_ name: String) -> [Int] { values(name).compactMap(\.asInt) }
-
-    public func float(_ name: String) -> Double {
-        (value(name) ?? schema.require(name).effectiveDefault).asDouble ?? 0
-    }
-
-    public func floats(_ name: String) -> [Double] { values(name).compactMap(\.asDouble) }
-
-    public func bool(_ name: String) -> Bool {
-        if case .bool(let b) = value(name) ?? schema.require(name).effectiveDefault { return b }
-        return false
-    }
-
-    /// An enum field's value name ("MAX"), with the declared default when unset.
-    public func enumName(_ name: String) -> String {
-        let f = schema.require(name)
-        guard case .enumeration(let e) = f.kind,
-              case .enumValue(let n) = value(name) ?? f.effectiveDefault
-        else { return "" }
-        return e.name(of: n) ?? String(n)
-    }
+    public func entry(_ f: FieldSchema) -> FieldEntry? { index(of: f).map { entries[$0] } }
 
     // MARK: writing
 
-    public mutating func append(_ name: String, _ v: ProtoValue, at loc: SourceLocation? = nil) {
-        append(field: schema.require(name), v, at: loc)
+    public mutating func append<F: CaffeField>(_ f: F, _ v: ProtoValue, at loc: SourceLocation? = nil) {
+        append(field: field(f), v, at: loc)
     }
 
     public mutating func append(field f: FieldSchema, _ v: ProtoValue, at loc: SourceLocation? = nil) {
-        if let i = entries.firstIndex(where: { $0.field === f }) {
+        if let i = index(of: f) {
             if f.isRepeated {
                 entries[i].values.append(v)
                 entries[i].locations.append(loc)
@@ -149,34 +174,44 @@ public struct ProtoMessage: Sendable, Equatable {
         }
     }
 
-    public mutating func set(_ name: String, _ v: ProtoValue, at loc: SourceLocation? = nil) {
-        clear(name)
-        append(name, v, at: loc)
+    public mutating func set<F: CaffeField>(_ f: F, _ v: ProtoValue, at loc: SourceLocation? = nil) {
+        clear(f)
+        append(f, v, at: loc)
     }
 
     /// Replaces a field's values; each keeps the source location of the value it replaces.
-    public mutating func set(_ name: String, values vs: [ProtoValue]) {
-        let old = entry(name)?.locations ?? []
-        clear(name)
-        for (i, v) in vs.enumerated() { append(name, v, at: i < old.count ? old[i] : nil) }
+    public mutating func set<F: CaffeField>(_ f: F, values vs: [ProtoValue]) {
+        set(field: field(f), values: vs)
     }
 
-    public mutating func set(_ name: String, entry: FieldEntry) {
-        clear(name)
-        entries.append(FieldEntry(field: schema.require(name), values: entry.values, locations: entry.locations))
+    public mutating func set(field f: FieldSchema, values vs: [ProtoValue]) {
+        let old = entry(f)?.locations ?? []
+        clear(field: f)
+        for (i, v) in vs.enumerated() { append(field: f, v, at: i < old.count ? old[i] : nil) }
     }
 
-    public mutating func clear(_ name: String) {
-        entries.removeAll { $0.field.name == name }
+    /// Sets a field to another message's entry for a field of the same name and kind.
+    public mutating func set(field f: FieldSchema, entry: FieldEntry) {
+        clear(field: f)
+        entries.append(FieldEntry(field: f, values: entry.values, locations: entry.locations))
     }
+
+    public mutating func clear<F: CaffeField>(_ f: F) { clear(field: field(f)) }
+
+    public mutating func clear(field f: FieldSchema) { entries.removeAll { $0.field === f } }
 
     /// Changes a nested message in place, creating it when unset.
-    public mutating func update(_ name: String, _ body: (inout ProtoMessage) -> Void) {
-        let f = schema.require(name)
-        guard case .message(let ms) = f.kind else { return }
-        var m = message(name) ?? ProtoMessage(ms, location: location)
+    public mutating func update<F: CaffeField>(_ f: F, _ body: (inout ProtoMessage) -> Void) {
+        var m = message(f)
         body(&m)
-        set(name, .message(m), at: location(of: name))
+        set(f, .message(m), at: location(of: f))
+    }
+
+    /// Changes a nested message through its view, creating it when unset.
+    public mutating func update<V: CaffeMessageView, F: CaffeField>(_ f: F, as _: V.Type, _ body: (inout V) -> Void) {
+        var v = V(message(f))
+        body(&v)
+        set(f, .message(v.message), at: location(of: f))
     }
 
     /// Entries in field-number order, as Caffe's printer writes them.
@@ -184,9 +219,12 @@ public struct ProtoMessage: Sendable, Equatable {
         entries.sorted { $0.field.number < $1.field.number }
     }
 
-    public func entry(_ name: String) -> FieldEntry? { index(of: name).map { entries[$0] } }
+    private func field<F: CaffeField>(_ f: F) -> FieldSchema {
+        precondition(F.schema === schema, "SwiftCaffe bug: a field of \(F.schema.name) read from \(schema.name)")
+        return f.fieldSchema
+    }
 
-    private func index(of name: String) -> Int? { entries.firstIndex { $0.field.name == name } }
+    private func index(of f: FieldSchema) -> Int? { entries.firstIndex { $0.field === f } }
 
     /// Equal when the same fields hold the same values; order across
     /// different fields and source locations do not matter.

@@ -78,6 +78,12 @@ public final class FieldSchema: @unchecked Sendable {
     public var isRepeated: Bool { label == .repeated }
     public var isMessage: Bool { if case .message = kind { return true } else { return false } }
 
+    /// The nested message's schema; only for a message field.
+    var messageSchema: MessageSchema {
+        guard case .message(let m) = kind else { fatalError("SwiftCaffe bug: \(name) is not a message field") }
+        return m
+    }
+
     /// The value a reader sees when the field is absent: the declared default,
     /// else protobuf's zero value for the kind.
     public var effectiveDefault: ProtoValue {
@@ -114,13 +120,6 @@ public final class MessageSchema: @unchecked Sendable {
 
     public func field(named n: String) -> FieldSchema? { byName[n] }
     public func field(number: Int32) -> FieldSchema? { byNumber[number] }
-
-    /// The field called `n`; a name missing from the schema is a programming
-    /// error in SwiftCaffe itself, never something a user file can cause.
-    public func require(_ n: String) -> FieldSchema {
-        guard let f = byName[n] else { fatalError("SwiftCaffe bug: \(name) has no field '\(n)'") }
-        return f
-    }
 
     fileprivate func finish(fields fs: [FieldSchema]) {
         fields = fs

@@ -84,7 +84,7 @@ public final class Solver {
         parameter = loaded.solver
         solverPath = loaded.path
         let p = loaded.solver
-        let m = loaded.message
+        let m = Caffe.SolverParameter(loaded.message)
 
         // Nets: the train net, then explicit test nets, then the generic
         // net in the TEST phase for the remaining test_iter entries.
@@ -94,7 +94,7 @@ public final class Solver {
         for (i, name) in p.testNets.enumerated() {
             let candidates = ModelFile.candidatePaths(name, near: loaded.path)
             guard let found = candidates.first(where: { FileManager.default.fileExists(atPath: $0) }) else {
-                throw CaffeError.at(m.location(of: "test_net", at: i), "test_net file \"\(name)\" was not found; looked at: "
+                throw CaffeError.at(m.location(of: .testNet, at: i), "test_net file \"\(name)\" was not found; looked at: "
                                     + candidates.joined(separator: ", "))
             }
             testLoaded.append(try ModelFile.loadNet(path: found, options: options))
@@ -113,10 +113,10 @@ public final class Solver {
         rule = UpdateRule(p)
         snapshotPrefix = Self.defaultPrefix(p, solverPath: loaded.path)
 
-        let trainState = m.message("train_state").map { NetState(fromMessage: $0, phase: .train) } ?? NetState(phase: .train)
+        let trainState = NetState(m.trainState, phase: .train)
         net = try Self.build(trainLoaded, state: trainState, seed: seed)
         // Caffe would run such a net and print loss 0 forever: nothing to minimise.
-        let netLocation = trainLoaded.message.location ?? m.location(of: "net") ?? m.location(of: "net_param") ?? m.location
+        let netLocation = trainLoaded.message.location ?? (m.has(.net) ? m.location(of: .net) : m.has(.netParam) ? m.location(of: .netParam) : m.location)
         if net.layers.isEmpty {
             throw CaffeError.at(netLocation, "the training net has no layers in the TRAIN phase (check the include/exclude rules): there is nothing to train")
         }
@@ -125,9 +125,9 @@ public final class Solver {
                                 + "so training would change nothing; add a loss layer (e.g. SoftmaxWithLoss)")
         }
         var tests: [Net] = []
-        let testStates = m.messages("test_state")
+        let testStates = m.testState
         for (i, l) in testLoaded.enumerated() {
-            let state = i < testStates.count ? NetState(fromMessage: testStates[i], phase: .test) : NetState(phase: .test)
+            let state = i < testStates.count ? NetState(testStates[i], phase: .test) : NetState(phase: .test)
             let t = try Self.build(l, state: state, seed: seed &+ UInt64(i + 1))
             try t.shareParameters(with: net)
             tests.append(t)
@@ -168,10 +168,10 @@ public final class Solver {
         var isDir: ObjCBool = false
         if !FileManager.default.fileExists(atPath: folder, isDirectory: &isDir) || !isDir.boolValue {
             problems.append(Diagnostic(.error, "snapshot_prefix \"\(prefix)\": the folder \"\(folder)\" does not exist; create it first",
-                                       at: p.message.location(of: "snapshot_prefix") ?? p.message.location))
+                                       at: p.proto.location(of: .snapshotPrefix)))
         } else if access(folder, W_OK) != 0 {
             problems.append(Diagnostic(.error, "snapshot_prefix \"\(prefix)\": the folder \"\(folder)\" is not writable",
-                                       at: p.message.location(of: "snapshot_prefix") ?? p.message.location))
+                                       at: p.proto.location(of: .snapshotPrefix)))
         }
     }
 
@@ -570,8 +570,9 @@ public final class Solver {
 }
 
 extension NetState {
-    init(fromMessage m: ProtoMessage, phase defaultPhase: Phase) {
-        self.init(phase: m.has("phase") ? Phase(number: m.int("phase")) : defaultPhase, level: m.int("level"), stages: m.strings("stage"))
+    /// A solver's train_state or test_state; an unset phase is the net's own.
+    init(_ m: Caffe.NetState, phase defaultPhase: Phase) {
+        self.init(phase: m.has(.phase) ? m.phase : defaultPhase, level: m.level, stages: m.stage)
     }
 }
 

@@ -145,9 +145,8 @@ public final class CaffeModel {
     }
 
     private static func v1TypeName(_ t: Caffe__V1LayerParameter__LayerType) -> String {
-        guard case .enumeration(let e) = CaffeSchema.v1LayerParameter.require("type").kind,
-              let name = e.name(of: Int32(t.rawValue)) else { return "" }
-        return V1NetUpgrade.typeNames[name] ?? name
+        guard let type = Caffe.V1LayerParameter.LayerType(rawValue: Int32(t.rawValue)) else { return "" }
+        return V1NetUpgrade.typeNames[type] ?? type.name
     }
 }
 

@@ -6,26 +6,27 @@ struct ArgMaxPlan: LayerPlan {
     let topK: Int
     let outMaxVal: Bool
     let axis: Int?
+    let param: Caffe.ArgMaxParameter
 
     init(_ l: LayerParameter) throws {
-        let p = l.param("argmax_param")
-        topK = p.int("top_k")
-        outMaxVal = p.bool("out_max_val")
-        axis = p.has("axis") ? p.int("axis") : nil
-        guard topK >= 1 else { throw PlanError("top_k must be ≥ 1", at: "argmax_param", "top_k") }
+        param = l.proto.argmaxParam
+        topK = param.topK
+        outMaxVal = param.outMaxVal
+        axis = param.has(.axis) ? param.axis : nil
+        guard topK >= 1 else { throw PlanError("top_k must be ≥ 1", at: param.location(of: .topK)) }
     }
 
     func plan(_ b: [Shape]) throws -> PlannedShapes {
         let s = b[0]
         if let ax = axis {
-            let a = try canonicalAxis(ax, s.count, field: "argmax_param", "axis")
-            guard topK <= s[a] else { throw PlanError("top_k (\(topK)) exceeds axis \(a) of size \(s[a])", at: "argmax_param", "top_k") }
+            let a = try canonicalAxis(ax, s.count, at: param.location(of: .axis))
+            guard topK <= s[a] else { throw PlanError("top_k (\(topK)) exceeds axis \(a) of size \(s[a])", at: param.location(of: .topK)) }
             var top = s
             top[a] = topK
             return PlannedShapes(tops: [top])
         }
         guard topK <= count(s, from: 1) else {
-            throw PlanError("top_k (\(topK)) exceeds the \(count(s, from: 1)) values per item", at: "argmax_param", "top_k")
+            throw PlanError("top_k (\(topK)) exceeds the \(count(s, from: 1)) values per item", at: param.location(of: .topK))
         }
         var top = Array(repeating: 1, count: max(s.count, 3))
         top[0] = s[0]

@@ -6,9 +6,12 @@ struct BatchNormPlan: LayerPlan {
     static let type = "BatchNorm"
     static let bottoms = 1...1
     static let tops = 1...1
+    let param: Caffe.BatchNormParameter
+
     init(_ l: LayerParameter) throws {
-        let f = l.param("batch_norm_param").float("moving_average_fraction")
-        guard f >= 0, f <= 1 else { throw PlanError("moving_average_fraction must be in [0, 1]", at: "batch_norm_param", "moving_average_fraction") }
+        param = l.proto.batchNormParam
+        let f = l.proto.batchNormParam.movingAverageFraction
+        guard f >= 0, f <= 1 else { throw PlanError("moving_average_fraction must be in [0, 1]", at: param.location(of: .movingAverageFraction)) }
     }
 
     func plan(_ b: [Shape]) throws -> PlannedShapes {
@@ -32,10 +35,10 @@ final class BatchNormLayer: Layer {
     private var mean: [Float] = [], invStd: [Float] = []
 
     required init(_ ctx: LayerContext) throws {
-        let p = ctx.parameter.param("batch_norm_param")
-        useGlobal = p.has("use_global_stats") ? p.bool("use_global_stats") : ctx.phase == .test
-        fraction = Float(p.float("moving_average_fraction"))
-        eps = Float(p.float("eps"))
+        let p = ctx.parameter.proto.batchNormParam
+        useGlobal = p.has(.useGlobalStats) ? p.useGlobalStats : ctx.phase == .test
+        fraction = Float(p.movingAverageFraction)
+        eps = Float(p.eps)
         for (i, spec) in ctx.parameter.params.enumerated() where spec.lrMult != 0 {
             throw CaffeError.at(ctx.parameter.location, "\(ctx.parameter.label): param \(i) has lr_mult \(spec.lrMult); "
                                 + "batch normalisation statistics are not learned, give lr_mult 0 or no param")

@@ -5,19 +5,20 @@ struct BiasPlan: LayerPlan {
     static let tops = 1...1
     let axis: Int
     let numAxes: Int
+    let param: Caffe.BiasParameter
 
     init(_ l: LayerParameter) throws {
-        let p = l.param("bias_param")
-        axis = p.int("axis")
-        numAxes = p.int("num_axes")
+        param = l.proto.biasParam
+        axis = param.axis
+        numAxes = param.numAxes
     }
 
     func plan(_ b: [Shape]) throws -> PlannedShapes {
         if b.count == 2 {
-            try checkOperand(b[0], b[1], axis: axis, field: "bias_param")
+            try checkOperand(b[0], b[1], axis: axis, at: param.location(of: .axis))
             return PlannedShapes(tops: [b[0]])
         }
-        return PlannedShapes(tops: [b[0]], params: [try broadcastShape(b[0], axis: axis, numAxes: numAxes, field: "bias_param")])
+        return PlannedShapes(tops: [b[0]], params: [try broadcastShape(b[0], axis: axis, numAxes: numAxes, at: param.location(of: .axis), param.location(of: .numAxes))])
     }
 }
 
@@ -31,7 +32,7 @@ final class BiasLayer: Layer {
         try super.init(ctx)
     }
 
-    override func fillers() throws -> [Filler] { [try filler("bias_param", "filler")] }
+    override func fillers() throws -> [Filler] { [try Filler(parameter.proto.biasParam.filler)] }
 
     private func operand(_ bottoms: [Blob]) -> Blob { bottoms.count == 2 ? bottoms[1] : params[0] }
 

@@ -4,19 +4,20 @@ struct ConcatPlan: LayerPlan {
     static let bottoms = 1...Int.max
     static let tops = 1...1
     let axis: Int
+    let param: Caffe.ConcatParameter
 
     init(_ l: LayerParameter) throws {
-        let p = l.param("concat_param")
-        if p.has("concat_dim") {
-            guard !p.has("axis") else { throw PlanError("give axis or concat_dim, not both", at: "concat_param", "concat_dim") }
-            axis = p.int("concat_dim")
+        param = l.proto.concatParam
+        if param.has(.concatDim) {
+            guard !param.has(.axis) else { throw PlanError("give axis or concat_dim, not both", at: param.location(of: .concatDim)) }
+            axis = param.concatDim
         } else {
-            axis = p.int("axis")
+            axis = param.axis
         }
     }
 
     func plan(_ b: [Shape]) throws -> PlannedShapes {
-        let a = try canonicalAxis(axis, b[0].count, field: "concat_param", "axis")
+        let a = try canonicalAxis(axis, b[0].count, at: param.location(of: .axis))
         var top = b[0]
         for (i, s) in b.enumerated().dropFirst() {
             guard s.count == top.count, s.indices.allSatisfy({ $0 == a || s[$0] == b[0][$0] }) else {

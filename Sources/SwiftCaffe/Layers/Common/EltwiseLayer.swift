@@ -3,16 +3,17 @@ struct EltwisePlan: LayerPlan {
     static let type = "Eltwise"
     static let bottoms = 2...Int.max
     static let tops = 1...1
+    let param: Caffe.EltwiseParameter
 
     init(_ l: LayerParameter) throws {
-        let p = l.param("eltwise_param")
-        let coeffs = p.floats("coeff")
+        param = l.proto.eltwiseParam
+        let coeffs = param.coeff
         if !coeffs.isEmpty {
-            guard p.enumName("operation") == "SUM" else {
-                throw PlanError("coeff is only for the SUM operation", at: "eltwise_param", "coeff")
+            guard param.operation == .sum else {
+                throw PlanError("coeff is only for the SUM operation", at: param.location(of: .coeff))
             }
             guard coeffs.count == l.bottoms.count else {
-                throw PlanError("give one coeff per bottom (\(l.bottoms.count)), found \(coeffs.count)", at: "eltwise_param", "coeff")
+                throw PlanError("give one coeff per bottom (\(l.bottoms.count)), found \(coeffs.count)", at: param.location(of: .coeff))
             }
         }
     }
@@ -27,7 +28,7 @@ struct EltwisePlan: LayerPlan {
 /// computed without division as Caffe's stable_prod_grad), MAX (y = max x_i,
 /// dy to the bottom that held the maximum, the first on ties).
 final class EltwiseLayer: Layer {
-    enum Operation: String { case prod = "PROD", sum = "SUM", max = "MAX" }
+    typealias Operation = Caffe.EltwiseParameter.EltwiseOp
 
     private let operation: Operation
     private let coefficients: [Float]
@@ -35,10 +36,9 @@ final class EltwiseLayer: Layer {
     private var argmax: [Int32] = [0]
 
     required init(_ ctx: LayerContext) throws {
-        let p = ctx.parameter.param("eltwise_param")
-        // The schema's enum has exactly these three names.
-        operation = Operation(rawValue: p.enumName("operation"))!
-        let c = p.floats("coeff").map(Float.init)
+        let p = ctx.parameter.proto.eltwiseParam
+        operation = p.operation
+        let c = p.coeff.map(Float.init)
         coefficients = c.isEmpty ? Array(repeating: 1, count: ctx.parameter.bottoms.count) : c
         try super.init(ctx)
     }

@@ -6,14 +6,15 @@ struct EmbedPlan: LayerPlan {
     let numOutput: Int
     let inputDim: Int
     let biasTerm: Bool
+    let param: Caffe.EmbedParameter
 
     init(_ l: LayerParameter) throws {
-        let p = l.param("embed_param")
-        numOutput = p.int("num_output")
-        inputDim = p.int("input_dim")
-        biasTerm = p.bool("bias_term")
+        param = l.proto.embedParam
+        numOutput = param.numOutput
+        inputDim = param.inputDim
+        biasTerm = param.biasTerm
         guard numOutput > 0, inputDim > 0 else {
-            throw PlanError("num_output and input_dim must be > 0", at: "embed_param")
+            throw PlanError("num_output and input_dim must be > 0", at: param.location)
         }
     }
 

@@ -5,18 +5,19 @@ struct FlattenPlan: LayerPlan {
     static let tops = 1...1
     let axis: Int
     let endAxis: Int
+    let param: Caffe.FlattenParameter
 
     init(_ l: LayerParameter) throws {
-        let p = l.param("flatten_param")
-        axis = p.int("axis")
-        endAxis = p.int("end_axis")
+        param = l.proto.flattenParam
+        axis = param.axis
+        endAxis = param.endAxis
     }
 
     func plan(_ b: [Shape]) throws -> PlannedShapes {
         let s = b[0]
-        let a = try canonicalAxis(axis, s.count, field: "flatten_param", "axis")
-        let e = try canonicalAxis(endAxis, s.count, field: "flatten_param", "end_axis")
-        guard a <= e else { throw PlanError("axis (\(a)) must not come after end_axis (\(e))", at: "flatten_param") }
+        let a = try canonicalAxis(axis, s.count, at: param.location(of: .axis))
+        let e = try canonicalAxis(endAxis, s.count, at: param.location(of: .endAxis))
+        guard a <= e else { throw PlanError("axis (\(a)) must not come after end_axis (\(e))", at: param.location) }
         return PlannedShapes(tops: [Array(s[..<a]) + [count(s, from: a, to: e + 1)] + Array(s[(e + 1)...])])
     }
 }

@@ -9,18 +9,19 @@ struct InnerProductPlan: LayerPlan {
     let biasTerm: Bool
     let axis: Int
     let transpose: Bool
+    let param: Caffe.InnerProductParameter
 
     init(_ l: LayerParameter) throws {
-        let p = l.param("inner_product_param")
-        numOutput = p.int("num_output")
-        guard numOutput > 0 else { throw PlanError("num_output must be > 0 (found \(numOutput))", at: "inner_product_param", "num_output") }
-        biasTerm = p.bool("bias_term")
-        axis = p.int("axis")
-        transpose = p.bool("transpose")
+        param = l.proto.innerProductParam
+        numOutput = param.numOutput
+        guard numOutput > 0 else { throw PlanError("num_output must be > 0 (found \(numOutput))", at: param.location(of: .numOutput)) }
+        biasTerm = param.biasTerm
+        axis = param.axis
+        transpose = param.transpose
     }
 
     func plan(_ b: [Shape]) throws -> PlannedShapes {
-        let a = try canonicalAxis(axis, b[0].count, field: "inner_product_param", "axis")
+        let a = try canonicalAxis(axis, b[0].count, at: param.location(of: .axis))
         let k = count(b[0], from: a), m = count(b[0], to: a)
         let w = transpose ? [k, numOutput] : [numOutput, k]
         return PlannedShapes(tops: [Array(b[0][..<a]) + [numOutput]],
@@ -41,7 +42,7 @@ final class InnerProductLayer: Layer {
     }
 
     override func fillers() throws -> [Filler] {
-        [try filler("inner_product_param", "weight_filler"), try filler("inner_product_param", "bias_filler")]
+        [try Filler(parameter.proto.innerProductParam.weightFiller), try Filler(parameter.proto.innerProductParam.biasFiller)]
     }
 
     override func reshape(_ bottoms: [Blob], _ tops: [Blob]) throws {

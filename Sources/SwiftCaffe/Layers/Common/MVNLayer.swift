@@ -19,10 +19,10 @@ final class MVNLayer: Layer {
     private var sigma: [Float] = []
 
     required init(_ ctx: LayerContext) throws {
-        let p = ctx.parameter.param("mvn_param")
-        normalizeVariance = p.bool("normalize_variance")
-        acrossChannels = p.bool("across_channels")
-        eps = Float(p.float("eps"))
+        let p = ctx.parameter.proto.mvnParam
+        normalizeVariance = p.normalizeVariance
+        acrossChannels = p.acrossChannels
+        eps = Float(p.eps)
         try super.init(ctx)
     }
 

@@ -4,10 +4,15 @@ struct ReductionPlan: LayerPlan {
     static let bottoms = 1...1
     static let tops = 1...1
     let axis: Int
-    init(_ l: LayerParameter) throws { axis = l.param("reduction_param").int("axis") }
+    let param: Caffe.ReductionParameter
+
+    init(_ l: LayerParameter) throws {
+        param = l.proto.reductionParam
+        axis = l.proto.reductionParam.axis
+    }
 
     func plan(_ b: [Shape]) throws -> PlannedShapes {
-        let a = try canonicalAxis(axis, b[0].count, field: "reduction_param", "axis")
+        let a = try canonicalAxis(axis, b[0].count, at: param.location(of: .axis))
         return PlannedShapes(tops: [Array(b[0][..<a])])
     }
 }

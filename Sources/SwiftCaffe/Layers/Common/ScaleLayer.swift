@@ -6,22 +6,23 @@ struct ScalePlan: LayerPlan {
     let axis: Int
     let numAxes: Int
     let biasTerm: Bool
+    let param: Caffe.ScaleParameter
 
     init(_ l: LayerParameter) throws {
-        let p = l.param("scale_param")
-        axis = p.int("axis")
-        numAxes = p.int("num_axes")
-        biasTerm = p.bool("bias_term")
+        param = l.proto.scaleParam
+        axis = param.axis
+        numAxes = param.numAxes
+        biasTerm = param.biasTerm
     }
 
     func plan(_ b: [Shape]) throws -> PlannedShapes {
         let shape: Shape
         var params: [Shape] = []
         if b.count == 2 {
-            try checkOperand(b[0], b[1], axis: axis, field: "scale_param")
+            try checkOperand(b[0], b[1], axis: axis, at: param.location(of: .axis))
             shape = b[1]
         } else {
-            shape = try broadcastShape(b[0], axis: axis, numAxes: numAxes, field: "scale_param")
+            shape = try broadcastShape(b[0], axis: axis, numAxes: numAxes, at: param.location(of: .axis), param.location(of: .numAxes))
             params.append(shape)
         }
         if biasTerm { params.append(shape) }
@@ -49,11 +50,9 @@ final class ScaleLayer: Layer {
     }
 
     override func fillers() throws -> [Filler] {
-        let p = parameter.param("scale_param")
-        var one = ProtoMessage(CaffeSchema.message("FillerParameter"))
-        one.append("value", .float(1))
-        let gamma = try Filler(p.has("filler") ? p.message("filler") : one, location: parameter.location)
-        let beta = try filler("scale_param", "bias_filler")
+        let p = parameter.proto.scaleParam
+        let gamma = try p.has(.filler) ? Filler(p.filler) : Filler.constant(1)
+        let beta = try Filler(p.biasFiller)
         return parameter.bottoms.count == 2 ? [beta] : [gamma, beta]
     }
 

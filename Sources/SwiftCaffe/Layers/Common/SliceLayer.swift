@@ -6,24 +6,25 @@ struct SlicePlan: LayerPlan {
     let axis: Int
     let points: [Int]
     let topCount: Int
+    let param: Caffe.SliceParameter
 
     init(_ l: LayerParameter) throws {
-        let p = l.param("slice_param")
-        if p.has("slice_dim") {
-            guard !p.has("axis") else { throw PlanError("give axis or slice_dim, not both", at: "slice_param", "slice_dim") }
-            axis = p.int("slice_dim")
+        param = l.proto.sliceParam
+        if param.has(.sliceDim) {
+            guard !param.has(.axis) else { throw PlanError("give axis or slice_dim, not both", at: param.location(of: .sliceDim)) }
+            axis = param.sliceDim
         } else {
-            axis = p.int("axis")
+            axis = param.axis
         }
-        points = p.ints("slice_point")
+        points = param.slicePoint
         topCount = l.tops.count
         guard points.isEmpty || points.count == topCount - 1 else {
-            throw PlanError("\(topCount) tops need \(topCount - 1) slice points, found \(points.count)", at: "slice_param", "slice_point")
+            throw PlanError("\(topCount) tops need \(topCount - 1) slice points, found \(points.count)", at: param.location(of: .slicePoint))
         }
     }
 
     func plan(_ b: [Shape]) throws -> PlannedShapes {
-        let a = try canonicalAxis(axis, b[0].count, field: "slice_param", "axis")
+        let a = try canonicalAxis(axis, b[0].count, at: param.location(of: .axis))
         let dim = b[0][a]
         var sizes: [Int]
         if points.isEmpty {
@@ -35,7 +36,7 @@ struct SlicePlan: LayerPlan {
             let edges = [0] + points + [dim]
             sizes = zip(edges.dropFirst(), edges).map { $0 - $1 }
             guard sizes.allSatisfy({ $0 > 0 }) else {
-                throw PlanError("slice points must increase strictly within 1…\(dim - 1), found \(points)", at: "slice_param", "slice_point")
+                throw PlanError("slice points must increase strictly within 1…\(dim - 1), found \(points)", at: param.location(of: .slicePoint))
             }
         }
         return PlannedShapes(tops: sizes.map { var s = b[0]; s[a] = $0; return s })

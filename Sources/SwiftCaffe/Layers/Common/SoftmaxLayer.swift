@@ -6,10 +6,15 @@ struct SoftmaxPlan: LayerPlan {
     static let bottoms = 1...1
     static let tops = 1...1
     let axis: Int
-    init(_ l: LayerParameter) throws { axis = l.param("softmax_param").int("axis") }
+    let param: Caffe.SoftmaxParameter
+
+    init(_ l: LayerParameter) throws {
+        param = l.proto.softmaxParam
+        axis = l.proto.softmaxParam.axis
+    }
 
     func plan(_ b: [Shape]) throws -> PlannedShapes {
-        _ = try canonicalAxis(axis, b[0].count, field: "softmax_param", "axis")
+        _ = try canonicalAxis(axis, b[0].count, at: param.location(of: .axis))
         return PlannedShapes(tops: [b[0]])
     }
 }
@@ -19,7 +24,7 @@ final class SoftmaxLayer: Layer {
     private let axis: Int
 
     required init(_ ctx: LayerContext) throws {
-        axis = ctx.parameter.param("softmax_param").int("axis")
+        axis = ctx.parameter.proto.softmaxParam.axis
         try super.init(ctx)
     }
 

@@ -3,25 +3,26 @@ struct DummyDataPlan: SourcePlan {
     static let type = "DummyData"
     static let tops = 1...Int.max
     let shapes: [Shape]
+    let param: Caffe.DummyDataParameter
 
     init(_ l: LayerParameter) throws {
-        let p = l.param("dummy_data_param")
-        let nd = p.messages("shape").map { $0.ints("dim") }
+        param = l.proto.dummyDataParam
+        let nd = param.shape.map { $0.dim }
         if !nd.isEmpty {
             shapes = nd
         } else {
-            let n = p.ints("num"), c = p.ints("channels"), h = p.ints("height"), w = p.ints("width")
+            let n = param.num, c = param.channels, h = param.height, w = param.width
             let k = max(n.count, c.count, h.count, w.count)
             guard [n, c, h, w].allSatisfy({ $0.count == k || $0.count == 1 }), k > 0 else {
                 throw PlanError("give 'shape', or num, channels, height and width each once or once per top",
-                                at: "dummy_data_param")
+                                at: param.location)
             }
             func v(_ a: [Int], _ i: Int) -> Int { a.count == 1 ? a[0] : a[i] }
             shapes = (0..<k).map { [v(n, $0), v(c, $0), v(h, $0), v(w, $0)] }
         }
         guard shapes.count == 1 || shapes.count == l.tops.count else {
             throw PlanError("\(l.tops.count) top(s) need 1 or \(l.tops.count) shapes, found \(shapes.count)",
-                            at: "dummy_data_param")
+                            at: param.location)
         }
     }
 
@@ -41,12 +42,11 @@ final class DummyDataLayer: Layer {
     required init(_ ctx: LayerContext) throws {
         rng = ctx.rng
         try super.init(ctx)
-        let ms = parameter.param("dummy_data_param").messages("data_filler")
+        let ms = parameter.proto.dummyDataParam.dataFiller
         guard ms.count <= 1 || ms.count == parameter.tops.count else {
             throw fail("give 0, 1 or \(parameter.tops.count) data_filler entries, found \(ms.count)")
         }
-        let given: [ProtoMessage?] = ms.isEmpty ? [nil] : ms
-        topFillers = try given.map { try Filler($0, location: parameter.location) }
+        topFillers = try (ms.isEmpty ? [Caffe.FillerParameter()] : ms).map { try Filler($0) }
     }
 
     override func reshape(_ bottoms: [Blob], _ tops: [Blob]) throws {

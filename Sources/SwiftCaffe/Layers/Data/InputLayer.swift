@@ -4,14 +4,16 @@ struct InputPlan: SourcePlan {
     static let type = "Input"
     static let tops = 1...Int.max
     let shapes: [Shape]
+    let param: Caffe.InputParameter
 
     init(_ l: LayerParameter) throws {
-        shapes = l.param("input_param").messages("shape").map { $0.ints("dim") }
+        param = l.proto.inputParam
+        shapes = l.proto.inputParam.shape.map { $0.dim }
         if shapes.count > 1, shapes.count != l.tops.count {
-            throw PlanError("\(l.tops.count) top(s) need 1 or \(l.tops.count) shapes, found \(shapes.count)", at: "input_param")
+            throw PlanError("\(l.tops.count) top(s) need 1 or \(l.tops.count) shapes, found \(shapes.count)", at: param.location)
         }
         for s in shapes where s.contains(where: { $0 < 0 }) {
-            throw PlanError("input shape \(s) has a negative dimension", at: "input_param")
+            throw PlanError("input shape \(s) has a negative dimension", at: param.location)
         }
     }
 

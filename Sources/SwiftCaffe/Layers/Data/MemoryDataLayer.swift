@@ -4,12 +4,13 @@ struct MemoryDataPlan: SourcePlan {
     static let type = "MemoryData"
     static let tops = 2...2
     let shape: Shape
+    let param: Caffe.MemoryDataParameter
 
     init(_ l: LayerParameter) throws {
-        let p = l.param("memory_data_param")
-        shape = [p.int("batch_size"), p.int("channels"), p.int("height"), p.int("width")]
+        param = l.proto.memoryDataParam
+        shape = [param.batchSize, param.channels, param.height, param.width]
         guard shape.allSatisfy({ $0 > 0 }) else {
-            throw PlanError("batch_size, channels, height and width must all be > 0", at: "memory_data_param")
+            throw PlanError("batch_size, channels, height and width must all be > 0", at: param.location)
         }
     }
 
@@ -28,8 +29,8 @@ public final class MemoryDataLayer: Layer {
     private var rng: RandomSource
 
     required init(_ ctx: LayerContext) throws {
-        let p = ctx.parameter.param("memory_data_param")
-        shape = [p.int("batch_size"), p.int("channels"), p.int("height"), p.int("width")]
+        let p = ctx.parameter.proto.memoryDataParam
+        shape = [p.batchSize, p.channels, p.height, p.width]
         transformer = try DataTransformer(ctx.parameter, phase: ctx.phase)
         rng = ctx.rng
         try super.init(ctx)

@@ -10,8 +10,8 @@ struct DataPlan: SourcePlan {
     let crop: Int?
 
     init(_ l: LayerParameter) throws {
-        batch = l.param("data_param").int("batch_size")
-        guard batch > 0 else { throw PlanError("batch_size must be > 0", at: "data_param", "batch_size") }
+        batch = l.proto.dataParam.batchSize
+        guard batch > 0 else { throw PlanError("batch_size must be > 0", at: l.proto.dataParam.location(of: .batchSize)) }
         crop = croppedSize(l)
     }
 
@@ -35,13 +35,13 @@ struct ImageDataPlan: SourcePlan {
     let size: (Int, Int)?
 
     init(_ l: LayerParameter) throws {
-        let p = l.param("image_data_param")
-        batch = p.int("batch_size")
-        guard batch > 0 else { throw PlanError("batch_size must be > 0", at: "image_data_param", "batch_size") }
-        channels = p.bool("is_color") ? 3 : 1
-        let nh = p.int("new_height"), nw = p.int("new_width")
+        let p = l.proto.imageDataParam
+        batch = p.batchSize
+        guard batch > 0 else { throw PlanError("batch_size must be > 0", at: l.proto.imageDataParam.location(of: .batchSize)) }
+        channels = p.isColor ? 3 : 1
+        let nh = p.newHeight, nw = p.newWidth
         if (nh > 0) != (nw > 0) {
-            throw PlanError("new_height and new_width must be set together", at: "image_data_param")
+            throw PlanError("new_height and new_width must be set together", at: l.proto.imageDataParam.location)
         }
         if let c = croppedSize(l) { size = (c, c) } else if nh > 0 { size = (nh, nw) } else { size = nil }
     }
@@ -64,10 +64,9 @@ class PrefetchingDataLayer: Layer {
         var shuffleStream = ctx.rng
         let source: RecordSource
         do { source = try RecordSources.open(for: parameter, shuffleSeed: shuffleStream.next()) } catch {
-            throw fail("cannot open \(RecordSources.paramName(of: parameter)).source: \(error)")
+            throw fail("cannot open \(RecordSources.batching(of: parameter).paramName).source: \(error)")
         }
-        let randSkip = parameter.param(RecordSources.paramName(of: parameter)).int("rand_skip")
-        let batchSize = parameter.param(RecordSources.paramName(of: parameter)).int("batch_size")
+        let (_, batchSize, randSkip) = RecordSources.batching(of: parameter)
         let transformer = try DataTransformer(parameter, phase: phase)
         let first = try source.record(0)
         try transformer.validate(first, name: "\(source.name), record #0")

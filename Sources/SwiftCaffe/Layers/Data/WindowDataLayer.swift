@@ -3,13 +3,14 @@ struct WindowDataPlan: SourcePlan {
     static let tops = 2...2
     let batch: Int
     let crop: Int
+    let param: Caffe.WindowDataParameter
 
     init(_ l: LayerParameter) throws {
-        let p = l.param("window_data_param")
-        batch = p.int("batch_size")
-        crop = croppedSize(l) ?? p.int("crop_size")
+        param = l.proto.windowDataParam
+        batch = param.batchSize
+        crop = croppedSize(l) ?? param.cropSize
         guard batch > 0, crop > 0 else {
-            throw PlanError("WindowData needs batch_size > 0 and crop_size > 0", at: "window_data_param")
+            throw PlanError("WindowData needs batch_size > 0 and crop_size > 0", at: param.location)
         }
     }
 

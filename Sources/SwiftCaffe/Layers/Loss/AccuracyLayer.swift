@@ -5,18 +5,19 @@ struct AccuracyPlan: LayerPlan {
     static let tops = 1...2
     let axis: Int
     let topK: Int
+    let param: Caffe.AccuracyParameter
 
     init(_ l: LayerParameter) throws {
-        let p = l.param("accuracy_param")
-        axis = p.int("axis")
-        topK = p.int("top_k")
-        guard topK > 0 else { throw PlanError("top_k must be > 0", at: "accuracy_param", "top_k") }
+        param = l.proto.accuracyParam
+        axis = param.axis
+        topK = param.topK
+        guard topK > 0 else { throw PlanError("top_k must be > 0", at: param.location(of: .topK)) }
     }
 
     func plan(_ b: [Shape]) throws -> PlannedShapes {
-        let a = try checkLabels(b[0], b[1], axis: axis, field: "accuracy_param")
+        let a = try checkLabels(b[0], b[1], axis: axis, at: param.location(of: .axis))
         guard topK <= b[0][a] else {
-            throw PlanError("top_k (\(topK)) must not exceed the \(b[0][a]) classes", at: "accuracy_param", "top_k")
+            throw PlanError("top_k (\(topK)) must not exceed the \(b[0][a]) classes", at: param.location(of: .topK))
         }
         return PlannedShapes(tops: [[], [b[0][a]]])
     }
@@ -32,8 +33,8 @@ final class AccuracyLayer: Layer {
 
     required init(_ ctx: LayerContext) throws {
         accuracy = try AccuracyPlan(ctx.parameter)
-        let p = ctx.parameter.param("accuracy_param")
-        ignoreLabel = p.has("ignore_label") ? p.int("ignore_label") : nil
+        let p = ctx.parameter.proto.accuracyParam
+        ignoreLabel = p.has(.ignoreLabel) ? p.ignoreLabel : nil
         try super.init(ctx)
     }
 

@@ -4,8 +4,8 @@
 
 /// Loss layers: a scalar top (Caffe's empty shape) and, for some, extra outputs.
 /// The label count must equal the number of predictions, as Caffe checks.
-func checkLabels(_ pred: Shape, _ label: Shape, axis: Int, field: String) throws -> Int {
-    let a = try canonicalAxis(axis, pred.count, field: field, "axis")
+func checkLabels(_ pred: Shape, _ label: Shape, axis: Int, at axisLocation: SourceLocation?) throws -> Int {
+    let a = try canonicalAxis(axis, pred.count, at: axisLocation)
     let expected = product(count(pred, to: a), count(pred, from: a + 1))
     guard count(label) == expected else {
         throw PlanError("the label blob has \(count(label)) values but the predictions \(describe(pred)) need \(expected) "
@@ -36,24 +36,23 @@ extension LabelLossPlan {
     static var isLoss: Bool { true }
     static var tops: ClosedRange<Int> { 1...1 }
     func plan(_ b: [Shape]) throws -> PlannedShapes {
-        _ = try checkLabels(b[0], b[1], axis: 1, field: "loss_param")
+        _ = try checkLabels(b[0], b[1], axis: 1, at: nil)
         return PlannedShapes(tops: [[]])
     }
 }
 
 /// loss_param.normalization: what a loss is divided by. FULL: every position;
 /// VALID: positions not ignored; BATCH_SIZE: the outer count; NONE: 1.
-enum LossNormalization: String {
-    case full = "FULL", valid = "VALID", batchSize = "BATCH_SIZE", none = "NONE"
+typealias LossNormalization = Caffe.LossParameter.NormalizationMode
 
+extension LossNormalization {
     /// The field, or the deprecated `normalize` flag (true: VALID, false:
     /// BATCH_SIZE), or the layer's own default.
-    init(_ lp: ProtoMessage, default d: LossNormalization) {
-        if lp.has("normalization") {
-            // The schema's NormalizationMode has exactly these names.
-            self = LossNormalization(rawValue: lp.enumName("normalization"))!
-        } else if lp.has("normalize") {
-            self = lp.bool("normalize") ? .valid : .batchSize
+    init(_ lp: Caffe.LossParameter, default d: LossNormalization) {
+        if lp.has(.normalization) {
+            self = lp.normalization
+        } else if lp.has(.normalize) {
+            self = lp.normalize ? .valid : .batchSize
         } else {
             self = d
         }

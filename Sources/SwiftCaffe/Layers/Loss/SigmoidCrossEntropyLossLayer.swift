@@ -14,8 +14,8 @@ final class SigmoidCrossEntropyLossLayer: Layer {
     private let normalization: LossNormalization
 
     required init(_ ctx: LayerContext) throws {
-        let lp = ctx.parameter.param("loss_param")
-        ignoreLabel = lp.has("ignore_label") ? lp.int("ignore_label") : nil
+        let lp = ctx.parameter.proto.lossParam
+        ignoreLabel = lp.has(.ignoreLabel) ? lp.ignoreLabel : nil
         normalization = LossNormalization(lp, default: .batchSize)
         try super.init(ctx)
     }

@@ -7,10 +7,15 @@ struct SoftmaxWithLossPlan: LayerPlan {
     static let bottoms = 2...2
     static let tops = 1...2
     let axis: Int
-    init(_ l: LayerParameter) throws { axis = l.param("softmax_param").int("axis") }
+    let param: Caffe.SoftmaxParameter
+
+    init(_ l: LayerParameter) throws {
+        param = l.proto.softmaxParam
+        axis = l.proto.softmaxParam.axis
+    }
 
     func plan(_ b: [Shape]) throws -> PlannedShapes {
-        _ = try checkLabels(b[0], b[1], axis: axis, field: "softmax_param")
+        _ = try checkLabels(b[0], b[1], axis: axis, at: param.location(of: .axis))
         return PlannedShapes(tops: [[], b[0]])
     }
 }
@@ -27,9 +32,9 @@ final class SoftmaxWithLossLayer: Layer {
     private let prob = Blob()
 
     required init(_ ctx: LayerContext) throws {
-        axis = ctx.parameter.param("softmax_param").int("axis")
-        let lp = ctx.parameter.param("loss_param")
-        ignoreLabel = lp.has("ignore_label") ? lp.int("ignore_label") : nil
+        axis = ctx.parameter.proto.softmaxParam.axis
+        let lp = ctx.parameter.proto.lossParam
+        ignoreLabel = lp.has(.ignoreLabel) ? lp.ignoreLabel : nil
         normalization = LossNormalization(lp, default: .valid)
         try super.init(ctx)
     }

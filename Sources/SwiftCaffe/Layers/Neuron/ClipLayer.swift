@@ -6,13 +6,14 @@ struct ClipPlan: NeuronPlan {
     static let type = "Clip"
     let min: Float
     let max: Float
+    let param: Caffe.ClipParameter
 
     init(_ l: LayerParameter) throws {
-        let p = l.param("clip_param")
-        guard p.has("min"), p.has("max") else { throw PlanError("clip_param needs both min and max", at: "clip_param") }
-        guard p.float("min") <= p.float("max") else { throw PlanError("clip_param min must be ≤ max", at: "clip_param", "min") }
-        min = Float(p.float("min"))
-        max = Float(p.float("max"))
+        param = l.proto.clipParam
+        guard param.has(.min), param.has(.max) else { throw PlanError("clip_param needs both min and max", at: param.location) }
+        guard param.min <= param.max else { throw PlanError("clip_param min must be ≤ max", at: param.location(of: .min)) }
+        min = Float(param.min)
+        max = Float(param.max)
     }
 }
 

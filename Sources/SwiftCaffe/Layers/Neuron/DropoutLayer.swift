@@ -3,9 +3,12 @@ import Foundation
 /// Training: x · mask / (1 − ratio) with mask ~ Bernoulli(1 − ratio); testing: x.
 struct DropoutPlan: NeuronPlan {
     static let type = "Dropout"
+    let param: Caffe.DropoutParameter
+
     init(_ l: LayerParameter) throws {
-        let r = l.param("dropout_param").float("dropout_ratio")
-        guard r >= 0, r < 1 else { throw PlanError("dropout_ratio must be in [0, 1), found \(r)", at: "dropout_param", "dropout_ratio") }
+        param = l.proto.dropoutParam
+        let r = l.proto.dropoutParam.dropoutRatio
+        guard r >= 0, r < 1 else { throw PlanError("dropout_ratio must be in [0, 1), found \(r)", at: param.location(of: .dropoutRatio)) }
     }
 }
 
@@ -17,7 +20,7 @@ final class DropoutLayer: Layer {
     private var mask: [Bool] = []
 
     required init(_ ctx: LayerContext) throws {
-        ratio = Float(ctx.parameter.param("dropout_param").float("dropout_ratio"))
+        ratio = Float(ctx.parameter.proto.dropoutParam.dropoutRatio)
         rng = ctx.rng
         try super.init(ctx)
     }

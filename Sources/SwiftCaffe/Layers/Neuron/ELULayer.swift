@@ -11,7 +11,7 @@ final class ELULayer: NeuronLayer {
     private let alpha: Float
 
     required init(_ ctx: LayerContext) throws {
-        alpha = Float(ctx.parameter.param("elu_param").float("alpha"))
+        alpha = Float(ctx.parameter.proto.eluParam.alpha)
         try super.init(ctx)
     }
 

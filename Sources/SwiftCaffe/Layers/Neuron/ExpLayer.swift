@@ -3,9 +3,12 @@ import Foundation
 /// base^(shift + scale · x), base e when base is −1.
 struct ExpPlan: NeuronPlan {
     static let type = "Exp"
+    let param: Caffe.ExpParameter
+
     init(_ l: LayerParameter) throws {
-        let b = l.param("exp_param").float("base")
-        guard b == -1 || b > 0 else { throw PlanError("base must be > 0, or −1 for e; found \(b)", at: "exp_param", "base") }
+        param = l.proto.expParam
+        let b = l.proto.expParam.base
+        guard b == -1 || b > 0 else { throw PlanError("base must be > 0, or −1 for e; found \(b)", at: param.location(of: .base)) }
     }
 }
 
@@ -14,11 +17,11 @@ final class ExpLayer: NeuronLayer {
     private let lnBase, scale, shift: Float
 
     required init(_ ctx: LayerContext) throws {
-        let p = ctx.parameter.param("exp_param")
-        let base = Float(p.float("base"))
+        let p = ctx.parameter.proto.expParam
+        let base = Float(p.base)
         lnBase = base == -1 ? 1 : log(base)
-        scale = Float(p.float("scale"))
-        shift = Float(p.float("shift"))
+        scale = Float(p.scale)
+        shift = Float(p.shift)
         try super.init(ctx)
     }
 

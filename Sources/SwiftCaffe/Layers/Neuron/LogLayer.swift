@@ -3,9 +3,12 @@ import Foundation
 /// log_base(shift + scale · x), base e when base is −1.
 struct LogPlan: NeuronPlan {
     static let type = "Log"
+    let param: Caffe.LogParameter
+
     init(_ l: LayerParameter) throws {
-        let b = l.param("log_param").float("base")
-        guard b == -1 || b > 0 else { throw PlanError("base must be > 0, or −1 for e; found \(b)", at: "log_param", "base") }
+        param = l.proto.logParam
+        let b = l.proto.logParam.base
+        guard b == -1 || b > 0 else { throw PlanError("base must be > 0, or −1 for e; found \(b)", at: param.location(of: .base)) }
     }
 }
 
@@ -14,11 +17,11 @@ final class LogLayer: NeuronLayer {
     private let invLnBase, scale, shift: Float
 
     required init(_ ctx: LayerContext) throws {
-        let p = ctx.parameter.param("log_param")
-        let base = Float(p.float("base"))
+        let p = ctx.parameter.proto.logParam
+        let base = Float(p.base)
         invLnBase = base == -1 ? 1 : 1 / log(base)
-        scale = Float(p.float("scale"))
-        shift = Float(p.float("shift"))
+        scale = Float(p.scale)
+        shift = Float(p.shift)
         try super.init(ctx)
     }
 

@@ -7,7 +7,7 @@ struct PReLUPlan: LayerPlan {
     static let tops = 1...1
     let shared: Bool
 
-    init(_ l: LayerParameter) throws { shared = l.param("prelu_param").bool("channel_shared") }
+    init(_ l: LayerParameter) throws { shared = l.proto.preluParam.channelShared }
 
     func plan(_ bottoms: [Shape]) throws -> PlannedShapes {
         let b = bottoms[0]
@@ -24,11 +24,8 @@ final class PReLULayer: Layer {
     private var saved = Blob()
 
     override func fillers() throws -> [Filler] {
-        let p = parameter.param("prelu_param")
-        if p.has("filler") { return [try filler("prelu_param", "filler")] }
-        var m = ProtoMessage(CaffeSchema.message("FillerParameter"))
-        m.append("value", .float(0.25))
-        return [try Filler(m, location: nil)]
+        let p = parameter.proto.preluParam
+        return [try p.has(.filler) ? Filler(p.filler) : Filler.constant(0.25)]
     }
 
     override func forward(_ bottoms: [Blob], _ tops: [Blob]) throws {

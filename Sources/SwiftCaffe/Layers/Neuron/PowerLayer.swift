@@ -11,10 +11,10 @@ final class PowerLayer: NeuronLayer {
     private let power, scale, shift: Float
 
     required init(_ ctx: LayerContext) throws {
-        let p = ctx.parameter.param("power_param")
-        power = Float(p.float("power"))
-        scale = Float(p.float("scale"))
-        shift = Float(p.float("shift"))
+        let p = ctx.parameter.proto.powerParam
+        power = Float(p.power)
+        scale = Float(p.scale)
+        shift = Float(p.shift)
         try super.init(ctx)
     }
 

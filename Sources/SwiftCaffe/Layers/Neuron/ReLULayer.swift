@@ -11,7 +11,7 @@ final class ReLULayer: NeuronLayer {
     let slope: Float
 
     required init(_ ctx: LayerContext) throws {
-        slope = Float(ctx.parameter.param("relu_param").float("negative_slope"))
+        slope = Float(ctx.parameter.proto.reluParam.negativeSlope)
         try super.init(ctx)
     }
 

@@ -11,7 +11,7 @@ final class SwishLayer: NeuronLayer {
     private let beta: Float
 
     required init(_ ctx: LayerContext) throws {
-        beta = Float(ctx.parameter.param("swish_param").float("beta"))
+        beta = Float(ctx.parameter.proto.swishParam.beta)
         try super.init(ctx)
     }
 

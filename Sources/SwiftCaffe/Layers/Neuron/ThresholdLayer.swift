@@ -11,7 +11,7 @@ final class ThresholdLayer: NeuronLayer {
     private let threshold: Float
 
     required init(_ ctx: LayerContext) throws {
-        threshold = Float(ctx.parameter.param("threshold_param").float("threshold"))
+        threshold = Float(ctx.parameter.proto.thresholdParam.threshold)
         try super.init(ctx)
     }
 

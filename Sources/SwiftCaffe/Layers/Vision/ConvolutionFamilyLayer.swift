@@ -10,53 +10,58 @@ struct ConvolutionGeometry: Sendable {
     let stride: [Int]
     let pad: [Int]
     let dilation: [Int]
+    let param: Caffe.ConvolutionParameter
+    typealias Field = Caffe.ConvolutionParameter.Field
 
     init(_ l: LayerParameter) throws {
-        let p = l.param("convolution_param")
-        let f = "convolution_param"
-        numOutput = p.int("num_output")
-        guard numOutput > 0 else { throw PlanError("num_output must be > 0 (found \(numOutput))", at: f, "num_output") }
-        group = p.int("group")
-        guard group > 0 else { throw PlanError("group must be > 0", at: f, "group") }
+        let p = l.proto.convolutionParam
+        param = p
+        numOutput = p.numOutput
+        guard numOutput > 0 else { throw PlanError("num_output must be > 0 (found \(numOutput))", at: p.location(of: .numOutput)) }
+        group = p.group
+        guard group > 0 else { throw PlanError("group must be > 0", at: p.location(of: .group)) }
         guard numOutput % group == 0 else {
-            throw PlanError("num_output (\(numOutput)) must be divisible by group (\(group))", at: f, "group")
+            throw PlanError("num_output (\(numOutput)) must be divisible by group (\(group))", at: p.location(of: .group))
         }
-        biasTerm = p.bool("bias_term")
-        axis = p.int("axis")
+        biasTerm = p.biasTerm
+        axis = p.axis
 
-        func pick(_ repeatedName: String, _ h: String, _ w: String, default d: Int) throws -> [Int] {
-            let rep = p.ints(repeatedName)
+        func pick(_ rep: [Int], _ repeated: Field, _ h: Field, _ w: Field, default d: Int) throws -> [Int] {
             if p.has(h) || p.has(w) {
-                guard p.has(h), p.has(w) else { throw PlanError("give both \(h) and \(w), or neither", at: f, p.has(h) ? h : w) }
-                guard rep.isEmpty else { throw PlanError("give \(repeatedName) or \(h)/\(w), not both", at: f, h) }
-                return [p.int(h), p.int(w)]
+                guard p.has(h), p.has(w) else {
+                    throw PlanError("give both \(h.name) and \(w.name), or neither", at: p.location(of: p.has(h) ? h : w))
+                }
+                guard rep.isEmpty else { throw PlanError("give \(repeated.name) or \(h.name)/\(w.name), not both", at: p.location(of: h)) }
+                return [p.message.int(h), p.message.int(w)]
             }
             return rep.isEmpty ? [d] : rep
         }
-        let k = try pick("kernel_size", "kernel_h", "kernel_w", default: 0)
-        guard !(k == [0] && !p.has("kernel_size")) else {
-            throw PlanError("kernel size is required: set kernel_size (or kernel_h and kernel_w)", at: f)
+        let k = try pick(p.kernelSize, .kernelSize, .kernelH, .kernelW, default: 0)
+        guard !(k == [0] && !p.has(.kernelSize)) else {
+            throw PlanError("kernel size is required: set kernel_size (or kernel_h and kernel_w)", at: p.location)
         }
-        guard k.allSatisfy({ $0 > 0 }) else { throw PlanError("kernel size must be > 0, found \(k.map(String.init).joined(separator: ", "))", at: f, "kernel_size") }
+        guard k.allSatisfy({ $0 > 0 }) else {
+            throw PlanError("kernel size must be > 0, found \(k.map(String.init).joined(separator: ", "))", at: p.location(of: .kernelSize))
+        }
         kernel = k
-        stride = try pick("stride", "stride_h", "stride_w", default: 1)
-        guard stride.allSatisfy({ $0 > 0 }) else { throw PlanError("stride must be > 0", at: f, "stride") }
-        pad = try pick("pad", "pad_h", "pad_w", default: 0)
-        let dil = p.ints("dilation")
+        stride = try pick(p.stride, .stride, .strideH, .strideW, default: 1)
+        guard stride.allSatisfy({ $0 > 0 }) else { throw PlanError("stride must be > 0", at: p.location(of: .stride)) }
+        pad = try pick(p.pad, .pad, .padH, .padW, default: 0)
+        let dil = p.dilation
         dilation = dil.isEmpty ? [1] : dil
-        guard dilation.allSatisfy({ $0 > 0 }) else { throw PlanError("dilation must be > 0", at: f, "dilation") }
-        try SizeLimit.check(group, "group", field: f, "group")
+        guard dilation.allSatisfy({ $0 > 0 }) else { throw PlanError("dilation must be > 0", at: p.location(of: .dilation)) }
+        try SizeLimit.check(group, "group", at: p.location(of: .group))
         for (name, values) in [("kernel size", kernel), ("stride", stride), ("pad", pad), ("dilation", dilation)] {
-            for v in values { try SizeLimit.check(v, name, field: f) }
+            for v in values { try SizeLimit.check(v, name, at: p.location) }
         }
     }
 
     /// Per-axis values, expanding a single value to every spatial axis.
-    func expand(_ v: [Int], _ name: String, spatial n: Int) throws -> [Int] {
+    func expand(_ v: [Int], _ field: Field, spatial n: Int) throws -> [Int] {
         if v.count == 1 { return Array(repeating: v[0], count: n) }
         guard v.count == n else {
-            throw PlanError("\(name) has \(v.count) values but the input has \(n) spatial axes; give 1 or \(n)",
-                            at: "convolution_param", name)
+            throw PlanError("\(field.name) has \(v.count) values but the input has \(n) spatial axes; give 1 or \(n)",
+                            at: param.location(of: field))
         }
         return v
     }
@@ -73,17 +78,17 @@ struct ConvolutionGeometry: Sendable {
     }
 
     func resolve(_ b: Shape) throws -> Resolved {
-        let a = try canonicalAxis(axis, b.count, field: "convolution_param", "axis")
+        let a = try canonicalAxis(axis, b.count, at: param.location(of: .axis))
         let n = b.count - a - 1
         guard n >= 1 else { throw PlanError("input \(describe(b)) has no spatial axes after channel axis \(a)") }
         let r = Resolved(axis: a, channels: b[a], spatialIn: Array(b[(a + 1)...]),
-                         kernel: try expand(kernel, "kernel_size", spatial: n),
-                         stride: try expand(stride, "stride", spatial: n),
-                         pad: try expand(pad, "pad", spatial: n),
-                         dilation: try expand(dilation, "dilation", spatial: n),
+                         kernel: try expand(kernel, .kernelSize, spatial: n),
+                         stride: try expand(stride, .stride, spatial: n),
+                         pad: try expand(pad, .pad, spatial: n),
+                         dilation: try expand(dilation, .dilation, spatial: n),
                          outer: count(b, to: a))
         guard r.channels % group == 0 else {
-            throw PlanError("input channels (\(r.channels)) must be divisible by group (\(group))", at: "convolution_param", "group")
+            throw PlanError("input channels (\(r.channels)) must be divisible by group (\(group))", at: param.location(of: .group))
         }
         return r
     }
@@ -129,7 +134,7 @@ class ConvolutionFamilyLayer: Layer {
     }
 
     override func fillers() throws -> [Filler] {
-        [try filler("convolution_param", "weight_filler"), try filler("convolution_param", "bias_filler")]
+        [try Filler(geometry.param.weightFiller), try Filler(geometry.param.biasFiller)]
     }
 
     /// Plans the tops, resolves the geometry for the bottom (two spatial axes only).

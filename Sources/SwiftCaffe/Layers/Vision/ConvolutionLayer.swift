@@ -16,7 +16,7 @@ struct ConvolutionPlan: LayerPlan {
             let padded = r.spatialIn[i] + 2 * r.pad[i]
             guard padded >= extent else {
                 throw PlanError("kernel \(extent) (dilated) is larger than the padded input \(padded) on spatial axis \(i)",
-                                at: "convolution_param", "kernel_size")
+                                at: g.param.location(of: .kernelSize))
             }
             return (padded - extent) / r.stride[i] + 1
         }

@@ -5,26 +5,27 @@ struct CropPlan: LayerPlan {
     static let tops = 1...1
     let axis: Int
     let offsets: [Int]
+    let param: Caffe.CropParameter
 
     init(_ l: LayerParameter) throws {
-        let p = l.param("crop_param")
-        axis = p.int("axis")
-        offsets = p.ints("offset")
+        param = l.proto.cropParam
+        axis = param.axis
+        offsets = param.offset
     }
 
     func plan(_ bottoms: [Shape]) throws -> PlannedShapes {
         let (b, ref) = (bottoms[0], bottoms[1])
-        let a = try canonicalAxis(axis, b.count, field: "crop_param", "axis")
+        let a = try canonicalAxis(axis, b.count, at: param.location(of: .axis))
         guard ref.count == b.count else { throw PlanError("both bottoms must have the same number of axes (\(describe(b)) vs \(describe(ref)))") }
         let n = b.count - a
         guard offsets.count <= 1 || offsets.count == n else {
-            throw PlanError("give 0, 1 or \(n) offsets, found \(offsets.count)", at: "crop_param", "offset")
+            throw PlanError("give 0, 1 or \(n) offsets, found \(offsets.count)", at: param.location(of: .offset))
         }
         var top = b
         for i in a..<b.count {
             let off = offsets.isEmpty ? 0 : offsets[offsets.count == 1 ? 0 : i - a]
             guard off + ref[i] <= b[i] else {
-                throw PlanError("crop of size \(ref[i]) at offset \(off) does not fit axis \(i) of size \(b[i])", at: "crop_param")
+                throw PlanError("crop of size \(ref[i]) at offset \(off) does not fit axis \(i) of size \(b[i])", at: param.location)
             }
             top[i] = ref[i]
         }

@@ -14,7 +14,7 @@ struct DeconvolutionPlan: LayerPlan {
     func plan(_ bottoms: [Shape]) throws -> PlannedShapes {
         try g.plan(bottoms, transposed: true) { r, i, extent in
             let o = r.stride[i] * (r.spatialIn[i] - 1) + extent - 2 * r.pad[i]
-            guard o > 0 else { throw PlanError("output size \(o) ≤ 0 on spatial axis \(i): pad is too large", at: "convolution_param", "pad") }
+            guard o > 0 else { throw PlanError("output size \(o) ≤ 0 on spatial axis \(i): pad is too large", at: g.param.location(of: .pad)) }
             return o
         }
     }

@@ -7,11 +7,12 @@ struct LRNPlan: LayerPlan {
     static let type = "LRN"
     static let bottoms = 1...1
     static let tops = 1...1
+    let param: Caffe.LRNParameter
 
     init(_ l: LayerParameter) throws {
-        let p = l.param("lrn_param")
-        let n = p.int("local_size")
-        guard n > 0, n % 2 == 1 else { throw PlanError("local_size must be odd and > 0, found \(n)", at: "lrn_param", "local_size") }
+        param = l.proto.lrnParam
+        let n = param.localSize
+        guard n > 0, n % 2 == 1 else { throw PlanError("local_size must be odd and > 0, found \(n)", at: param.location(of: .localSize)) }
     }
 
     func plan(_ bottoms: [Shape]) throws -> PlannedShapes {
@@ -32,12 +33,12 @@ final class LRNLayer: Layer {
     private let scale = Blob()
 
     required init(_ ctx: LayerContext) throws {
-        let p = ctx.parameter.param("lrn_param")
-        size = p.int("local_size")
-        alpha = Float(p.float("alpha"))
-        beta = Float(p.float("beta"))
-        k = Float(p.float("k"))
-        across = p.enumName("norm_region") == "ACROSS_CHANNELS"
+        let p = ctx.parameter.proto.lrnParam
+        size = p.localSize
+        alpha = Float(p.alpha)
+        beta = Float(p.beta)
+        k = Float(p.k)
+        across = p.normRegion == .acrossChannels
         try super.init(ctx)
     }
 

@@ -8,7 +8,7 @@ struct PoolingPlan: LayerPlan {
     static let type = "Pooling"
     static let bottoms = 1...1
     static let tops = 1...2
-    enum Method: String { case max = "MAX", ave = "AVE", stochastic = "STOCHASTIC" }
+    typealias Method = Caffe.PoolingParameter.PoolMethod
 
     let method: Method
     let global: Bool
@@ -16,52 +16,51 @@ struct PoolingPlan: LayerPlan {
     let stride: (h: Int, w: Int)
     let pad: (h: Int, w: Int)
     let ceilMode: Bool
+    let param: Caffe.PoolingParameter
 
     init(_ l: LayerParameter) throws {
-        let f = "pooling_param"
-        let p = l.param(f)
-        // The schema's PoolMethod has exactly these names.
-        method = Method(rawValue: p.enumName("pool"))!
-        global = p.bool("global_pooling")
-        ceilMode = p.enumName("round_mode") != "FLOOR"
-        let hasK = p.has("kernel_size"), hasHW = p.has("kernel_h") || p.has("kernel_w")
+        param = l.proto.poolingParam
+        method = param.pool
+        global = param.globalPooling
+        ceilMode = param.roundMode != .floor
+        let hasK = param.has(.kernelSize), hasHW = param.has(.kernelH) || param.has(.kernelW)
         if global {
-            guard !hasK, !hasHW else { throw PlanError("with global_pooling the kernel size cannot be given", at: f, hasK ? "kernel_size" : "kernel_h") }
+            guard !hasK, !hasHW else { throw PlanError("with global_pooling the kernel size cannot be given", at: param.location(of: hasK ? .kernelSize : .kernelH)) }
             kernel = (0, 0)
         } else {
             guard hasK != hasHW else {
                 throw PlanError(hasK ? "give kernel_size or kernel_h/kernel_w, not both" : "kernel size is required: set kernel_size (or kernel_h and kernel_w)",
-                                at: f)
+                                at: param.location)
             }
             if hasHW {
-                guard p.has("kernel_h"), p.has("kernel_w") else { throw PlanError("give both kernel_h and kernel_w", at: f) }
-                kernel = (p.int("kernel_h"), p.int("kernel_w"))
+                guard param.has(.kernelH), param.has(.kernelW) else { throw PlanError("give both kernel_h and kernel_w", at: param.location) }
+                kernel = (param.kernelH, param.kernelW)
             } else {
-                kernel = (p.int("kernel_size"), p.int("kernel_size"))
+                kernel = (param.kernelSize, param.kernelSize)
             }
-            guard kernel.h > 0, kernel.w > 0 else { throw PlanError("kernel size must be > 0", at: f, hasK ? "kernel_size" : "kernel_h") }
+            guard kernel.h > 0, kernel.w > 0 else { throw PlanError("kernel size must be > 0", at: param.location(of: hasK ? .kernelSize : .kernelH)) }
         }
-        if p.has("pad_h") || p.has("pad_w") {
-            guard !p.has("pad") else { throw PlanError("give pad or pad_h/pad_w, not both", at: f, "pad") }
-            pad = (p.int("pad_h"), p.int("pad_w"))
+        if param.has(.padH) || param.has(.padW) {
+            guard !param.has(.pad) else { throw PlanError("give pad or pad_h/pad_w, not both", at: param.location(of: .pad)) }
+            pad = (param.padH, param.padW)
         } else {
-            pad = (p.int("pad"), p.int("pad"))
+            pad = (param.pad, param.pad)
         }
-        if p.has("stride_h") || p.has("stride_w") {
-            guard !p.has("stride") else { throw PlanError("give stride or stride_h/stride_w, not both", at: f, "stride") }
-            stride = (p.has("stride_h") ? p.int("stride_h") : 1, p.has("stride_w") ? p.int("stride_w") : 1)
+        if param.has(.strideH) || param.has(.strideW) {
+            guard !param.has(.stride) else { throw PlanError("give stride or stride_h/stride_w, not both", at: param.location(of: .stride)) }
+            stride = (param.has(.strideH) ? param.strideH : 1, param.has(.strideW) ? param.strideW : 1)
         } else {
-            stride = (p.int("stride"), p.int("stride"))
+            stride = (param.stride, param.stride)
         }
-        guard stride.h > 0, stride.w > 0 else { throw PlanError("stride must be > 0", at: f, "stride") }
+        guard stride.h > 0, stride.w > 0 else { throw PlanError("stride must be > 0", at: param.location(of: .stride)) }
         if global {
-            guard pad == (0, 0), stride == (1, 1) else { throw PlanError("with global_pooling only pad 0 and stride 1 are allowed", at: f) }
+            guard pad == (0, 0), stride == (1, 1) else { throw PlanError("with global_pooling only pad 0 and stride 1 are allowed", at: param.location) }
         }
         if pad != (0, 0) {
-            guard method != .stochastic else { throw PlanError("padding works only with MAX and AVE pooling", at: f, "pad") }
-            guard pad.h < kernel.h, pad.w < kernel.w else { throw PlanError("pad must be smaller than the kernel", at: f, "pad") }
+            guard method != .stochastic else { throw PlanError("padding works only with MAX and AVE pooling", at: param.location(of: .pad)) }
+            guard pad.h < kernel.h, pad.w < kernel.w else { throw PlanError("pad must be smaller than the kernel", at: param.location(of: .pad)) }
         }
-        for v in [kernel.h, kernel.w, stride.h, stride.w, pad.h, pad.w] { try SizeLimit.check(v, "kernel, stride or pad", field: f) }
+        for v in [kernel.h, kernel.w, stride.h, stride.w, pad.h, pad.w] { try SizeLimit.check(v, "kernel, stride or pad", at: param.location) }
         if l.tops.count == 2, method != .max {
             throw PlanError("a second top (the argmax mask) exists only for MAX pooling")
         }
@@ -76,7 +75,7 @@ struct PoolingPlan: LayerPlan {
             var o = Int(ceilMode ? span.rounded(.up) : span.rounded(.down)) + 1
             if p > 0, (o - 1) * s >= input + p { o -= 1 }
             guard o > 0, input + 2 * p >= k else {
-                throw PlanError("kernel \(k) is larger than the padded input \(input + 2 * p)", at: "pooling_param")
+                throw PlanError("kernel \(k) is larger than the padded input \(input + 2 * p)", at: param.location)
             }
             return o
         }
