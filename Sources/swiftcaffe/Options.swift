@@ -73,23 +73,10 @@ let rankPrefix: String = {
 /// Data and ImageData layers are read for their first record, so their
 /// shapes are the data's; when the data cannot be read, the graph is
 /// planned without them (and says which shapes are unknown).
+/// The net's graph for a command; data that cannot be read leaves its shapes
+/// unknown, with a note.
 func buildGraph(_ loaded: LoadedNet, options: NetGraph.Options) throws -> NetGraph {
-    var options = options
-    // Read only when some data layer's shape is not given already.
-    if loaded.net.layers.contains(where: { ($0.type == "Data" || $0.type == "ImageData") && options.inputShapes[$0.tops.first ?? ""] == nil }) {
-        do {
-            let probed = try DataShapes.probe(loaded.net, state: options.state)
-            options.inputShapes.merge(probed) { given, _ in given }
-        } catch {
-            note("note: the data could not be read, so its shapes are unknown: \(error)")
-        }
-    }
-    do {
-        return try NetGraph.build(loaded.net, options: options)
-    } catch let e as CaffeError {
-        if case .diagnostics(let ds, nil) = e, let src = loaded.source { throw CaffeError.diagnostics(ds, source: src) }
-        throw e
-    }
+    try loaded.graph(options, data: .ifReadable { note("note: the data could not be read, so its shapes are unknown: \($0)") })
 }
 
 /// Ends the process at once for a signal (exit 128 + signal): unfinished

@@ -46,32 +46,6 @@ struct TrainCommand: ParsableCommand {
     @OptionGroup var parse: ParseOptions
 
     func run() throws {
-        // Under mpirun with several ranks: data-parallel training (MPI build).
-        let group = try DataParallel.launch()
-        guard let group else { return try train(group: nil, lastSnapshot: nil) }
-        let last = LastSnapshot()
-        do {
-            try train(group: group, lastSnapshot: last)
-        } catch let e as ExitCode {
-            DataParallel.finish(group)
-            throw e
-        } catch {
-            // The other ranks may be waiting for this one inside a sum: say
-            // what happened and where to resume, then end them all.
-            let text = (error as? CaffeError)?.description ?? "\(error)"
-            if group.rank == 0 {
-                // Where to resume, once training has written something to resume from.
-                note(text + (last.hasSnapshot ? "\n" + last.resumeHint(ranks: group.size, solver: solver) : ""))
-            } else {
-                note("rank \(group.rank): " + text)
-            }
-            DataParallel.abort(group, code: (error as? CaffeError).map { if case .usage = $0 { 2 } else { 1 } } ?? 1)
-        }
-        DataParallel.finish(group)
-    }
-
-    private func train(group: ProcessGroup?, lastSnapshot: LastSnapshot?) throws {
-        let isRoot = (group?.rank ?? 0) == 0
         try runtime.apply()
         if let i = iterations, i < 0 { throw CaffeError.usage("--iterations must be >= 0, found \(i)") }
         if weights != nil, snapshot != nil {
@@ -81,59 +55,36 @@ struct TrainCommand: ParsableCommand {
             throw CaffeError.usage("--snapshot \(s) is a .caffemodel (weights); --snapshot resumes from a .solverstate. "
                                    + "To start from these weights, use --weights \(s)")
         }
-        let loaded = try ModelFile.loadSolver(path: solver, options: parse.prototxt)
-        if let group {
-            let net = try ModelFile.trainNet(of: loaded, options: parse.prototxt)
-            try DataParallel.checkSameRun(group, [("swiftcaffe binary", try readFile("/proc/self/exe")),
-                                                  ("solver file", try readFile(solver)),
-                                                  ("train net", net.source?.bytes ?? Array(PrototxtPrinter.print(net.message).utf8))])
+        if let sigma = pcaNoise, !(sigma > 0) { throw CaffeError.usage("--pca-noise must be > 0, found \(sigma)") }
+        var setup = TrainingSetup(solverPath: solver)
+        (setup.weights, setup.snapshot, setup.iterations) = (weights, snapshot, iterations)
+        (setup.logFile, setup.metrics, setup.colorNoise, setup.force, setup.prototxt) = (logFile, metrics, pcaNoise, force, parse.prototxt)
+        // Under mpirun with several ranks: data-parallel training (MPI build).
+        guard let group = try DataParallel.launch() else {
+            if try train(setup, group: nil, lastSnapshot: nil) { throw ExitCode(130) }
+            return
         }
-        // The ranks' files are the same (checked above), so are their warnings: rank 0 prints them.
-        if isRoot { printWarnings(loaded.warnings) }
+        var signalled = false
+        let last = LastSnapshot()
+        DataParallel.run(group, lastSnapshot: last, solverPath: solver, report: note) {
+            signalled = try train(setup, group: group, lastSnapshot: last)
+        }
+        if signalled { throw ExitCode(130) }
+    }
+
+    /// Trains; true when a signal stopped the run.
+    private func train(_ setup: TrainingSetup, group: ProcessGroup?, lastSnapshot: LastSnapshot?) throws -> Bool {
         // What differs between machines is said by every rank, with its number.
-        if let w = BLAS.kernelWarning { note(rankPrefix + w) }
-        // Rank 0 alone logs, tests and snapshots.
-        let inputs = [("solver file", solver)] + (weights.map { [("weights file", $0)] } ?? []) + (snapshot.map { [("solver state", $0)] } ?? [])
-            + (loaded.netPath.map { [("net file", $0)] } ?? [])
-        for (what, path) in [("log file", logFile), ("metrics file", metrics)] {
-            if let path { try refuseOverwritingInputs(output: path, what: what, inputs: inputs) }
-        }
-        var files: [LiveFile] = []
-        if let f = logFile, isRoot { files.append(try LiveFile(f)) }
-        let log = CaffeLogWriter(standardError: isRoot, files: files)
-        log.write("Initializing solver from parameters: \(solver)", source: "caffe.cpp:218")
-        let s = try Solver(loaded, options: parse.prototxt)
-        for w in s.warnings { log.write("warning: \(w.message)", source: "solver.cpp:0") }
-        if let sigma = pcaNoise { try s.enableColorNoise(sigma: sigma) }
-        s.observers.append(log)
-        if let m = metrics, isRoot { s.observers.append(try MetricsWriter(path: m)) }
-        let progress = isRoot ? ProgressBar(total: iterations.map { min(s.parameter.maxIter, $0) } ?? s.parameter.maxIter) : nil
+        if group != nil, let w = BLAS.kernelWarning { note(rankPrefix + w) }
+        let run = try TrainingRun(setup, group: group, lastSnapshot: lastSnapshot, warn: note)
+        let s = run.solver
+        let progress = run.isRoot ? ProgressBar(total: run.plannedIterations) : nil
         if let progress {
             s.observers.append(progress)
-            log.aroundLine = { before in before ? progress.clear() : progress.draw() }
+            run.log.aroundLine = { before in before ? progress.clear() : progress.draw() }
         }
-        log.write("Training net: \(s.net.graph.name), \(s.net.learnableParams.count) parameter blobs, "
-                  + "\(s.net.learnableParams.reduce(0) { $0 + $1.count }) values; \(s.testNets.count) test net(s)", source: "solver.cpp:48")
-        log.write("Threads: \(Parallel.threads); BLAS: \(BLAS.summary)", source: "caffe.cpp:250")
-        if let w = weights, isRoot {
-            log.write("Finetuning from \(w)", source: "caffe.cpp:254")
-            let report = try s.copyWeights(from: w)
-            if !report.missing.isEmpty { log.write("layers not in \(w), left as initialised: \(report.missing.joined(separator: ", "))") }
-        }
-        if let r = snapshot, isRoot {
-            log.write("Resuming from \(r)", source: "caffe.cpp:250")
-            try s.restore(from: r, force: force)
-        }
-        // Fine-tuning from P_iter_N with the same solver would write P_iter_N again, over the start.
-        if let w = weights, let over = s.snapshot(over: w, maxIterations: iterations) {
-            throw CaffeError.usage("this run would write its snapshot \(over) over \(w), which it starts from; "
-                                   + "copy the weights elsewhere or change snapshot_prefix")
-        }
-        // Rank 0's weights and state go to every rank; each reads its shard of the data.
-        if let group { try s.join(group) }
         let stop = StopFlag(effect: sigintEffect)
         if let group, let lastSnapshot {
-            s.observers.append(lastSnapshot)
             // mpirun ends every rank with SIGTERM when one rank is lost; this
             // rank may be waiting inside a sum and never reach its snapshot,
             // so it says at once where the run can resume.
@@ -147,24 +98,14 @@ struct TrainCommand: ParsableCommand {
         stop.install()
         s.stopRequest = { stop.request }
         do {
-            try s.solve(maxIterations: iterations)
+            try run.train()
         } catch let e as CaffeError {
             progress?.clear()
             if case .diverged = e { note("(the weights are unchanged since iteration \(s.iteration); no snapshot was written for the diverged state)") }
             throw e
         }
         progress?.finish()
-        let waits = s.net.dataWaitSeconds
-        if let wait = s.communicationWait {
-            log.write(String(format: "Data parallel: waited %.3f s for the gradient sums of the other ranks (%.2f%% of %.1f s training)",
-                             wait.seconds, 100 * wait.share, s.trainSeconds), source: "parallel.cpp:0")
-        }
-        if waits.batches > 0 {
-            log.write(String(format: "Data: %d batches; the net waited %.3f s for data in total (%.2f%% of %.1f s training)",
-                             waits.batches, waits.seconds, 100 * waits.seconds / max(s.trainSeconds, 1e-9), s.trainSeconds),
-                      source: "caffe.cpp:260")
-        }
-        if stop.signalled { throw ExitCode(130) }
+        return stop.signalled
     }
 }
 
@@ -212,32 +153,6 @@ final class StopFlag: @unchecked Sendable {
             src.resume()
             sources.append(src)
         }
-    }
-}
-
-/// The newest snapshot of a data-parallel run, readable from the signal
-/// queue while the training thread writes the next one.
-final class LastSnapshot: SolverObserver, @unchecked Sendable {
-    private let lock = NSLock()
-    private var state: String?
-
-    func solver(_ s: Solver, snapshotted model: String, state: String) {
-        lock.lock()
-        self.state = state
-        lock.unlock()
-    }
-
-    var hasSnapshot: Bool {
-        lock.lock(); defer { lock.unlock() }
-        return state != nil
-    }
-
-    /// Where to resume from, as a command.
-    func resumeHint(ranks: Int, solver: String) -> String {
-        lock.lock(); defer { lock.unlock() }
-        guard let state else { return "No snapshot was written yet in this run; training restarts from the beginning." }
-        return "Last snapshot: \(state). Resume with: mpirun -np \(ranks) swiftcaffe train --solver \(solver) --snapshot \(state) "
-            + "(any rank count whose steps divide the records read so far)"
     }
 }
 

@@ -210,7 +210,7 @@ final class GraphTests: XCTestCase {
                              inputs: ["data": [4, 3, 16, 16]])
         XCTAssertEqual(g.layers[1].topShapes, [[4, 2, 14, 14]])
         let ds = diagnostics { try buildNet(net(input: [1], ""), inputs: ["image": [1]]) }
-        XCTAssertEqual(ds.map(\.message), ["--input-shape names 'image', which no input or data layer produces; inputs: data"])
+        XCTAssertEqual(ds.map(\.message), ["input shapes are given for 'image', which no input or data layer produces; inputs: data"])
     }
 
     func testAbsurdSizesAreErrorsNotCrashes() {

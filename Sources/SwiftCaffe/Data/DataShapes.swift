@@ -24,3 +24,40 @@ public enum DataShapes {
         return out
     }
 }
+
+/// Whether a graph must know the shapes its Data and ImageData layers deliver.
+public enum DataShapeProbe: Sendable {
+    /// An unreadable data source is an error (training, testing, running).
+    case required
+    /// An unreadable data source leaves those shapes unknown (summary, draw),
+    /// and the caller hears why.
+    case ifReadable(unreadable: @Sendable (any Error) -> Void)
+}
+
+extension LoadedNet {
+    /// The net's graph, its data layers' top shapes read from the first record
+    /// of their sources where `options.inputShapes` does not give them, and
+    /// its errors shown against the net's own text.
+    public func graph(_ options: NetGraph.Options = .init(), data: DataShapeProbe = .required) throws -> NetGraph {
+        var options = options
+        let isProbed = { (l: LayerParameter) in l.type == DataPlan.type || l.type == ImageDataPlan.type }
+        if net.layers.contains(where: { isProbed($0) && options.inputShapes[$0.tops.first ?? ""] == nil }) {
+            do {
+                options.inputShapes.merge(try DataShapes.probe(net, state: options.state)) { given, _ in given }
+            } catch {
+                guard case .ifReadable(let unreadable) = data else { throw withSource(error) }
+                unreadable(error)
+            }
+        }
+        do {
+            return try NetGraph.build(net, options: options)
+        } catch {
+            throw withSource(error)
+        }
+    }
+
+    private func withSource(_ error: any Error) -> any Error {
+        if let e = error as? CaffeError, let source { return e.with(source: source) }
+        return error
+    }
+}

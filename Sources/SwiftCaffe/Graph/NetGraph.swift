@@ -52,6 +52,15 @@ public struct NetGraph: Sendable {
         return 1
     }
 
+    /// Whether some top weighs in a loss: a loss_weight other than 0, or a loss
+    /// layer's first top by default (the rule the runtime's Net applies).
+    public var hasLoss: Bool {
+        layers.contains { g in
+            let weights = g.layer.lossWeights
+            return weights.isEmpty ? LayerCatalog.plan(g.type)?.isLoss == true && !g.layer.tops.isEmpty : weights.contains { $0 != 0 }
+        }
+    }
+
     /// Learnable values, each shared blob (ParamSpec with the same name) once,
     /// as Caffe's learnable_params holds them.
     public var totalParams: Int? {
@@ -177,7 +186,7 @@ public struct NetGraph: Sendable {
         let unused = Set(options.inputShapes.keys).subtracting(usedInputs)
         if !unused.isEmpty {
             let inputs = split.filter { LayerCatalog.plan($0.type) is any SourcePlan.Type }.flatMap(\.tops)
-            problems.append(Diagnostic(.error, "--input-shape names \(unused.sorted().map { "'\($0)'" }.joined(separator: ", ")), "
+            problems.append(Diagnostic(.error, "input shapes are given for \(unused.sorted().map { "'\($0)'" }.joined(separator: ", ")), "
                                         + "which no input or data layer produces; inputs: \(inputs.joined(separator: ", "))", at: nil))
         }
         if !problems.isEmpty { throw CaffeError.diagnostics(problems, source: nil) }

@@ -239,20 +239,7 @@ public struct PrototxtParser {
         -> ProtoValue
     {
         if case .message(let schema) = field.kind {
-            let open = try take()
-            let closer: UInt8
-            if isSymbol(open, "{") {
-                closer = UInt8(ascii: "}")
-            } else if isSymbol(open, "<") {
-                closer = UInt8(ascii: ">")
-            } else {
-                throw error(open, "expected '{' after '\(field.name)' (message \(schema.name)), found \(open.describe)")
-            }
-            var sub = ProtoMessage(schema, location: loc(nameToken))
-            try parseFields(into: &sub, closer: closer,
-                            opener: Opener(name: field.name, token: open, closer: closer), depth: depth + 1)
-            try checkRequired(sub, at: open)
-            return .message(sub)
+            return try parseMessage(field, schema, nameToken: nameToken, depth: depth)
         }
         guard sawColon else {
             let t = try peek()
@@ -264,48 +251,10 @@ public struct PrototxtParser {
             negative = true
             t = try take()
         }
-        let what = "'\(field.name)' (\(field.kind.displayName))"
-        func mismatch(_ expected: String) -> CaffeError {
-            error(t, "expected \(expected) for \(what), found \(negative ? "'-' " : "")\(t.describe)")
-        }
+        let v = Scalar(token: t, negative: negative, what: "'\(field.name)' (\(field.kind.displayName))")
         switch field.kind {
-        case .int32, .int64, .uint32, .uint64:
-            guard case .number(let text) = t.kind else { throw mismatch("an integer") }
-            guard let magnitude = parseUnsigned(text) else { throw mismatch("an integer") }
-            let (lo, hi): (Int64, UInt64) = switch field.kind {
-            case .int32: (Int64(Int32.min), UInt64(Int32.max))
-            case .int64: (Int64.min, UInt64(Int64.max))
-            case .uint32: (0, UInt64(UInt32.max))
-            default: (0, UInt64.max)
-            }
-            if negative {
-                guard lo < 0, magnitude <= lo.magnitude else {
-                    throw error(t, "value -\(text) is out of range for \(what)\(lo == 0 ? ": it cannot be negative" : "")")
-                }
-                return .int(Int64(truncatingIfNeeded: 0 &- magnitude))
-            }
-            guard magnitude <= hi else { throw error(t, "value \(text) is out of range for \(what) (largest: \(hi))") }
-            switch field.kind {
-            case .int32, .int64: return .int(Int64(magnitude))
-            default: return .uint(magnitude)
-            }
-        case .float, .double:
-            var v: Double
-            switch t.kind {
-            case .number(let text):
-                guard let d = parseFloat(text) else { throw mismatch("a number") }
-                v = d
-            case .identifier(let s):
-                switch s.lowercased() {
-                case "inf", "infinity": v = .infinity
-                case "nan": v = .nan
-                default: throw mismatch("a number")
-                }
-            default: throw mismatch("a number")
-            }
-            if negative { v = -v }
-            if case .float = field.kind { v = Double(Float(v)) }
-            return .float(v)
+        case .int32, .int64, .uint32, .uint64: return try integer(v, field.kind)
+        case .float, .double: return try real(v, isFloat: field.kind == .float)
         case .bool:
             if !negative {
                 switch t.kind {
@@ -316,34 +265,107 @@ public struct PrototxtParser {
                 default: break
                 }
             }
-            throw mismatch("true or false")
+            throw mismatch(v, "true or false")
         case .string, .bytes:
-            guard !negative, case .string(var b) = t.kind else { throw mismatch("a quoted string") }
+            guard !negative, case .string(var b) = t.kind else { throw mismatch(v, "a quoted string") }
+            // Adjacent literals join, as in C.
             while case .string(let more) = try peek().kind {
                 b += more
                 try take()
             }
             if case .bytes = field.kind { return .bytes(b) }
             return .string(String(decoding: b, as: UTF8.self))
-        case .enumeration(let e):
-            let valid = e.values.map(\.name).joined(separator: ", ")
-            switch t.kind {
-            case .identifier(let s) where !negative:
-                if let n = e.number(named: s) { return .enumValue(n) }
-                var message = "unknown value '\(s)' for \(what)"
-                if let c = closestName(to: s, among: e.values.map(\.name)) { message += " (did you mean '\(c)'?)" }
-                throw error(t, message + "; valid values: \(valid)")
-            case .number(let text):
-                if let u = parseUnsigned(text), u <= UInt64(Int32.max) {
-                    let n = negative ? -Int32(u) : Int32(u)
-                    if e.name(of: n) != nil { return .enumValue(n) }
-                }
-                throw error(t, "unknown value \(negative ? "-" : "")\(text) for \(what); valid values: \(valid)")
-            default:
-                throw mismatch("one of \(valid)")
+        case .enumeration(let e): return try enumValue(v, e)
+        case .message: fatalError("unreachable")
+        }
+    }
+
+    /// `name { ... }` or `name < ... >`.
+    private mutating func parseMessage(_ field: FieldSchema, _ schema: MessageSchema, nameToken: Token, depth: Int) throws -> ProtoValue {
+        let open = try take()
+        let closer: UInt8
+        if isSymbol(open, "{") {
+            closer = UInt8(ascii: "}")
+        } else if isSymbol(open, "<") {
+            closer = UInt8(ascii: ">")
+        } else {
+            throw error(open, "expected '{' after '\(field.name)' (message \(schema.name)), found \(open.describe)")
+        }
+        var sub = ProtoMessage(schema, location: loc(nameToken))
+        try parseFields(into: &sub, closer: closer, opener: Opener(name: field.name, token: open, closer: closer), depth: depth + 1)
+        try checkRequired(sub, at: open)
+        return .message(sub)
+    }
+
+    /// A scalar value's token, whether a '-' came before it, and the field it is for.
+    private struct Scalar {
+        let token: Token
+        let negative: Bool
+        let what: String
+    }
+
+    private func mismatch(_ v: Scalar, _ expected: String) -> CaffeError {
+        error(v.token, "expected \(expected) for \(v.what), found \(v.negative ? "'-' " : "")\(v.token.describe)")
+    }
+
+    /// Decimal, hex or octal, checked against the field's range.
+    private func integer(_ v: Scalar, _ kind: FieldKind) throws -> ProtoValue {
+        guard case .number(let text) = v.token.kind, let magnitude = parseUnsigned(text) else { throw mismatch(v, "an integer") }
+        let (lo, hi): (Int64, UInt64) = switch kind {
+        case .int32: (Int64(Int32.min), UInt64(Int32.max))
+        case .int64: (Int64.min, UInt64(Int64.max))
+        case .uint32: (0, UInt64(UInt32.max))
+        default: (0, UInt64.max)
+        }
+        if v.negative {
+            guard lo < 0, magnitude <= lo.magnitude else {
+                throw error(v.token, "value -\(text) is out of range for \(v.what)\(lo == 0 ? ": it cannot be negative" : "")")
             }
-        case .message:
-            fatalError("unreachable")
+            return .int(Int64(truncatingIfNeeded: 0 &- magnitude))
+        }
+        guard magnitude <= hi else { throw error(v.token, "value \(text) is out of range for \(v.what) (largest: \(hi))") }
+        switch kind {
+        case .int32, .int64: return .int(Int64(magnitude))
+        default: return .uint(magnitude)
+        }
+    }
+
+    /// A number, inf or nan; a float field keeps the value rounded to Float.
+    private func real(_ v: Scalar, isFloat: Bool) throws -> ProtoValue {
+        var x: Double
+        switch v.token.kind {
+        case .number(let text):
+            guard let d = parseFloat(text) else { throw mismatch(v, "a number") }
+            x = d
+        case .identifier(let s):
+            switch s.lowercased() {
+            case "inf", "infinity": x = .infinity
+            case "nan": x = .nan
+            default: throw mismatch(v, "a number")
+            }
+        default: throw mismatch(v, "a number")
+        }
+        if v.negative { x = -x }
+        return .float(isFloat ? Double(Float(x)) : x)
+    }
+
+    /// A value's name, or a number the enum declares.
+    private func enumValue(_ v: Scalar, _ e: EnumSchema) throws -> ProtoValue {
+        let valid = e.values.map(\.name).joined(separator: ", ")
+        switch v.token.kind {
+        case .identifier(let s) where !v.negative:
+            if let n = e.number(named: s) { return .enumValue(n) }
+            var message = "unknown value '\(s)' for \(v.what)"
+            if let c = closestName(to: s, among: e.values.map(\.name)) { message += " (did you mean '\(c)'?)" }
+            throw error(v.token, message + "; valid values: \(valid)")
+        case .number(let text):
+            if let u = parseUnsigned(text), u <= UInt64(Int32.max) {
+                let n = v.negative ? -Int32(u) : Int32(u)
+                if e.name(of: n) != nil { return .enumValue(n) }
+            }
+            throw error(v.token, "unknown value \(v.negative ? "-" : "")\(text) for \(v.what); valid values: \(valid)")
+        default:
+            throw mismatch(v, "one of \(valid)")
         }
     }
 

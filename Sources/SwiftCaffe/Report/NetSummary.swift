@@ -37,14 +37,14 @@ public enum NetSummary {
         var layers: [String] = []
         for l in g.layers {
             let shapes = l.topShapes.map { s in s.map { "[" + $0.map(String.init).joined(separator: ",") + "]" } ?? "null" }
-            layers.append("{\"name\":\(quote(l.name)),\"type\":\(quote(l.type)),"
-                + "\"bottoms\":[\(l.layer.bottoms.map(quote).joined(separator: ","))],"
-                + "\"tops\":[\(l.layer.tops.map(quote).joined(separator: ","))],"
+            layers.append("{\"name\":\(JSON.string(l.name)),\"type\":\(JSON.string(l.type)),"
+                + "\"bottoms\":[\(l.layer.bottoms.map(JSON.string).joined(separator: ","))],"
+                + "\"tops\":[\(l.layer.tops.map(JSON.string).joined(separator: ","))],"
                 + "\"top_shapes\":[\(shapes.joined(separator: ","))],"
                 + "\"params\":\(l.paramCount.map(String.init) ?? "null"),"
                 + "\"macs\":\(l.macs.map { String($0 / batch) } ?? "null")}")
         }
-        return "{\"name\":\(quote(g.name)),\"phase\":\(quote(g.state.phase.name)),\"batch\":\(batch),"
+        return "{\"name\":\(JSON.string(g.name)),\"phase\":\(JSON.string(g.state.phase.name)),\"batch\":\(batch),"
             + "\"layers\":[\(layers.joined(separator: ","))],"
             + "\"total_params\":\(g.totalParams.map(String.init) ?? "null"),"
             + "\"total_macs\":\(g.totalMACs.map { String($0 / batch) } ?? "null"),"
@@ -88,21 +88,6 @@ public enum NetSummary {
     static func format(_ x: Double) -> String {
         let r = (x * 10).rounded() / 10
         return r == r.rounded() ? String(Int(r)) + ".0" : String(r)
-    }
-
-    static func quote(_ s: String) -> String {
-        var o = "\""
-        for u in s.unicodeScalars {
-            switch u {
-            case "\"": o += "\\\""
-            case "\\": o += "\\\\"
-            case "\n": o += "\\n"
-            case "\t": o += "\\t"
-            default:
-                if u.value < 0x20 { o += String(format: "\\u%04x", u.value) } else { o.unicodeScalars.append(u) }
-            }
-        }
-        return o + "\""
     }
 
     static func render(_ rows: [[String]], rightAligned: Set<Int>) -> String {

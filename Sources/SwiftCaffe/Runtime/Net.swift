@@ -281,7 +281,7 @@ public final class Net {
 
     /// Batches delivered by the data layers, and the seconds the net waited for them.
     public var dataWaitSeconds: (batches: Int, seconds: Double) {
-        prefetchingLayers.reduce((0, 0.0)) { ($0.0 + $1.prefetcher.delivered, $0.1 + $1.prefetcher.waitSeconds) }
+        prefetchingLayers.reduce((0, 0.0)) { ($0.0 + $1.delivered.batches, $0.1 + $1.delivered.waitSeconds) }
     }
 
     /// The layers that read batches from a source (Data, ImageData).

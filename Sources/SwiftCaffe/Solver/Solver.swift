@@ -141,14 +141,7 @@ public final class Solver {
     public private(set) var warnings: [Diagnostic] = []
 
     static func build(_ loaded: LoadedNet, state: NetState, seed: UInt64) throws -> Net {
-        do {
-            let shapes = try DataShapes.probe(loaded.net, state: state)
-            let graph = try NetGraph.build(loaded.net, options: .init(state: state, inputShapes: shapes))
-            return try Net(graph: graph, seed: seed)
-        } catch let e as CaffeError {
-            if let src = loaded.source { throw e.with(source: src) }
-            throw e
-        }
+        try Net(graph: try loaded.graph(.init(state: state)), seed: seed)
     }
 
     static func defaultPrefix(_ p: SolverParameter, solverPath: String) -> String {
@@ -300,7 +293,7 @@ public final class Solver {
     public func join(_ group: ProcessGroup) throws {
         precondition(self.group == nil, "a solver joins one group")
         self.group = group
-        for l in net.prefetchingLayers { l.prefetcher.shard = (group.rank, group.size) }
+        for l in net.prefetchingLayers { l.shard(rank: group.rank, of: group.size) }
         for l in net.layers {
             for p in l.params { try group.broadcast(UnsafeMutableRawPointer(p.data), bytes: p.count * 4) }
         }
@@ -308,15 +301,15 @@ public final class Solver {
         // Iteration, lr step and the records each data layer has consumed
         // (rank 0 still counts as one process here).
         let layers = net.prefetchingLayers
-        var counters = [Int64(iteration), Int64(currentStep)] + layers.map { Int64($0.prefetcher.nextIndex * $0.prefetcher.batchSize) }
+        var counters = [Int64(iteration), Int64(currentStep)] + layers.map { Int64($0.batchesRead * $0.batchSize) }
         try counters.withUnsafeMutableBytes { try group.broadcast($0.baseAddress!, bytes: $0.count) }
         iteration = Int(counters[0])
         currentStep = Int(counters[1])
         for (l, records) in zip(layers, counters.dropFirst(2)) {
-            l.prefetcher.restart(at: try Self.batches(records: Int(records), of: l, ranks: group.size))
+            l.restart(atBatch: try Self.batches(records: Int(records), of: l, ranks: group.size))
         }
         exchange = GradientExchange(net: net, group: group)
-        let batch = layers.first?.prefetcher.batchSize
+        let batch = layers.first?.batchSize
         log("Data parallel: \(group.size) ranks" + (batch.map { " × batch \($0) = effective batch \($0 * group.size)" } ?? "")
             + "; gradients summed across ranks and divided by \(group.size), as Caffe's multi-GPU training")
     }
@@ -324,10 +317,10 @@ public final class Solver {
     /// The batch each rank continues at after `records` records of a data
     /// layer: they must be a whole number of steps of all ranks together.
     static func batches(records: Int, of layer: PrefetchingDataLayer, ranks: Int) throws -> Int {
-        let step = layer.prefetcher.batchSize * ranks
+        let step = layer.batchSize * ranks
         guard records % step == 0 else {
             throw CaffeError.usage("data layer '\(layer.name)' stopped after \(records) records, which is not a whole number of steps of "
-                                   + "\(ranks) rank(s) × batch \(layer.prefetcher.batchSize) = \(step) records; resume with a rank count "
+                                   + "\(ranks) rank(s) × batch \(layer.batchSize) = \(step) records; resume with a rank count "
                                    + "and batch size whose product divides \(records)")
         }
         return records / step
@@ -455,9 +448,9 @@ public final class Solver {
         log("Snapshotting solver state to binary proto file \(state)")
         try SolverState.write(iteration: iteration, learnedNet: model, historyBlobs: history, currentStep: currentStep,
                               solverType: rule.type.rawValue,
-                              dataBatches: net.prefetchingLayers.map { $0.prefetcher.nextIndex * (group?.size ?? 1) },
-                              dataRecords: net.prefetchingLayers.map { $0.prefetcher.nextIndex * $0.prefetcher.batchSize * (group?.size ?? 1) },
-                              testDataRecords: testNets.flatMap(\.prefetchingLayers).map { $0.prefetcher.nextIndex * $0.prefetcher.batchSize },
+                              dataBatches: net.prefetchingLayers.map { $0.batchesRead * (group?.size ?? 1) },
+                              dataRecords: net.prefetchingLayers.map { $0.batchesRead * $0.batchSize * (group?.size ?? 1) },
+                              testDataRecords: testNets.flatMap(\.prefetchingLayers).map { $0.batchesRead * $0.batchSize },
                               to: state)
         snapshots.append((model, state))
         for o in observers { o.solver(self, snapshotted: model, state: state) }
@@ -522,28 +515,27 @@ public final class Solver {
         // Where each data layer stopped: records (any rank count and batch
         // size), or, in older states, batches of this size.
         if s.dataRecords.isEmpty {
-            for (layer, batches) in zip(net.prefetchingLayers, s.dataBatches) { layer.prefetcher.restart(at: batches) }
+            for (layer, batches) in zip(net.prefetchingLayers, s.dataBatches) { layer.restart(atBatch: batches) }
         } else {
             for (layer, records) in zip(net.prefetchingLayers, s.dataRecords) {
-                layer.prefetcher.restart(at: try Self.batches(records: records, of: layer, ranks: 1))
+                layer.restart(atBatch: try Self.batches(records: records, of: layer, ranks: 1))
             }
         }
         // The tests go on where they were: a test set that test_iter does not
         // cover exactly is read from a different record each time.
         for (layer, records) in zip(testNets.flatMap(\.prefetchingLayers), s.testDataRecords) {
-            layer.prefetcher.restart(at: try Self.batches(records: records, of: layer, ranks: 1))
+            layer.restart(atBatch: try Self.batches(records: records, of: layer, ranks: 1))
         }
     }
 
     /// The AlexNet paper's PCA colour noise on the train net's data layers.
     public func enableColorNoise(sigma: Float) throws {
-        guard sigma > 0 else { throw CaffeError.usage("--pca-noise must be > 0, found \(sigma)") }
+        guard sigma > 0 else { throw CaffeError.usage("PCA colour noise needs σ > 0, found \(sigma)") }
         let layers = net.prefetchingLayers
-        guard !layers.isEmpty else { throw CaffeError.usage("--pca-noise: the train net has no Data or ImageData layer to add noise to") }
+        guard !layers.isEmpty else { throw CaffeError.usage("the train net has no Data or ImageData layer to add PCA colour noise to") }
         for l in layers {
-            l.prefetcher.transformer.colorNoise = try ColorNoise.estimate(sigma: sigma, source: l.prefetcher.source)
-            log("PCA colour noise on \(l.name): σ \(sigma), component deviations "
-                + l.prefetcher.transformer.colorNoise!.deviations.map { fmt($0) }.joined(separator: ", "))
+            let deviations = try l.addColorNoise(sigma: sigma)
+            log("PCA colour noise on \(l.name): σ \(sigma), component deviations " + deviations.map { fmt($0) }.joined(separator: ", "))
         }
     }
 

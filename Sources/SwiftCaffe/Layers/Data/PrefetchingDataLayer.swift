@@ -55,7 +55,7 @@ struct ImageDataPlan: SourcePlan {
 /// transformer, and a prefetch thread; forward copies the next prepared
 /// batch into the tops (data, and labels when the layer has a second top).
 class PrefetchingDataLayer: Layer {
-    var prefetcher: BatchPrefetcher!
+    private var prefetcher: BatchPrefetcher!
 
     /// Opens the source and starts nothing yet (the first forward does).
     required init(_ ctx: LayerContext) throws {
@@ -90,6 +90,28 @@ class PrefetchingDataLayer: Layer {
     }
 
     override func allowsForceBackward(_ bottom: Int) -> Bool { false }
+
+    // What the solver needs to know and set about the data stream.
+
+    var batchSize: Int { prefetcher.batchSize }
+    /// Batches delivered so far by this process (the next batch's number).
+    var batchesRead: Int { prefetcher.nextIndex }
+    /// Batches and data-wait seconds, for the training report.
+    var delivered: (batches: Int, waitSeconds: Double) { (prefetcher.delivered, prefetcher.waitSeconds) }
+
+    /// Reads only batches rank, rank + count, ... (data-parallel training).
+    func shard(rank: Int, of count: Int) { prefetcher.shard = (rank, count) }
+
+    /// Continues from batch `first` (a resumed run).
+    func restart(atBatch first: Int) { prefetcher.restart(at: first) }
+
+    /// Adds the AlexNet paper's PCA colour noise to this layer's TRAIN
+    /// records, its components estimated from the data; returns their deviations.
+    func addColorNoise(sigma: Float) throws -> [Float] {
+        let noise = try ColorNoise.estimate(sigma: sigma, source: prefetcher.source)
+        prefetcher.transformer.colorNoise = noise
+        return noise.deviations
+    }
 
     /// Labels past the class count are reported at their record.
     override func limitLabels(top: Int, classes: Int) {

@@ -1,0 +1,185 @@
+import Foundation
+
+/// One class and the score the net gave it.
+public struct ClassScore: Sendable, Equatable {
+    public var index: Int
+    public var score: Float
+
+    public init(index: Int, score: Float) {
+        self.index = index
+        self.score = score
+    }
+
+    /// The `k` best of `scores`, best first: ties go to the lower class, and a
+    /// NaN score ranks last (its JSON is null).
+    public static func top<C: Collection>(_ k: Int, of scores: C) -> [ClassScore] where C.Element == Float {
+        scores.enumerated().map { ClassScore(index: $0.offset, score: $0.element) }
+            .sorted { a, b in
+                if a.score.isNaN != b.score.isNaN { return b.score.isNaN }
+                return a.score != b.score && !a.score.isNaN ? a.score > b.score : a.index < b.index
+            }
+            .prefix(k).map { $0 }
+    }
+}
+
+/// What a classifier said about each input, with what a person needs to read
+/// it: the preprocessing, the labels, and warnings about the run.
+public struct Classification: Sendable {
+    public struct Item: Sendable {
+        /// The image's path, or "record #N".
+        public var name: String
+        public var top: [ClassScore]
+        /// A record's label in its data source.
+        public var trueLabel: Int?
+    }
+
+    public var items: [Item]
+    public var preprocessing: String
+    /// Whether the net ends in Softmax, so the scores are probabilities.
+    public var isProbability: Bool
+    public var labels: [String]?
+    /// Things the user should know (layers the weights lack, a label count that does not match).
+    public var warnings: [String]
+
+    /// The label of class `c`, or "class c".
+    public func label(_ c: Int) -> String { labels.flatMap { c < $0.count ? $0[c] : nil } ?? "class \(c)" }
+
+    /// Items whose best class is their true label.
+    public var topOneCorrect: Int { items.filter { $0.trueLabel != nil && $0.top.first?.index == $0.trueLabel }.count }
+
+    /// One line per class under each item; records show their true label and the top-1 count.
+    public var text: String {
+        var lines: [String] = []
+        for item in items {
+            lines.append(item.trueLabel.map { "\(item.name) (true: \(label($0))):" } ?? "\(item.name):")
+            for c in item.top { lines.append(String(format: "  %.4f  ", c.score) + label(c.index)) }
+        }
+        if items.contains(where: { $0.trueLabel != nil }) { lines.append("top-1 correct: \(topOneCorrect) of \(items.count)") }
+        return lines.joined(separator: "\n")
+    }
+
+    public var json: String {
+        let key = isProbability ? "probability" : "score"
+        let results = items.map { item in
+            let name = item.trueLabel == nil ? "\"image\":\(JSON.string(item.name))" : "\"record\":\(JSON.string(item.name))"
+            let truth = item.trueLabel.map { ",\"true\":{\"class\":\($0),\"label\":\(JSON.string(label($0)))}" } ?? ""
+            return "{\(name)\(truth),\"top\":[" + item.top.map { c in
+                "{\"class\":\(c.index),\"label\":\(JSON.string(label(c.index))),\"\(key)\":\(c.score.isFinite ? "\(c.score)" : "null")}"
+            }.joined(separator: ",") + "]}"
+        }
+        return "{\"preprocessing\":\(JSON.string(preprocessing)),\"results\":[\(results.joined(separator: ","))]}"
+    }
+
+    /// Class names from a file with one per line (synset_words.txt); blank lines are skipped.
+    public static func readLabels(path: String) throws -> [String] {
+        textLines(try readFile(path)).map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }.filter { !$0.isEmpty }
+    }
+}
+
+/// A deploy net and its weights, ready to classify images (preprocessed as
+/// Caffe's classifier does) or the records of a data source.
+public struct Classifier {
+    public let model: LoadedNet
+    public let weights: CaffeModel
+    /// The Input layer's top and its N×C×H×W shape in the deploy file.
+    public let input: String
+    public let inputShape: Shape
+    private let modelName: String
+
+    /// Fails when the net has no 4-D Input layer to feed (the file is named `modelName` in that error).
+    public init(model: LoadedNet, weights: CaffeModel, modelName: String) throws {
+        let probe = try model.graph()
+        guard let layer = probe.layers.first(where: { $0.type == InputPlan.type }), let name = layer.layer.tops.first,
+              let shape = layer.topShapes.first ?? nil, shape.count == 4
+        else { throw CaffeError.usage("\(modelName) has no N×C×H×W Input layer to feed images to (use swiftcaffe deploy to make one)") }
+        self.model = model
+        self.weights = weights
+        self.modelName = modelName
+        input = name
+        inputShape = shape
+    }
+
+    /// Classifies JPEG/PNG images: all their crops go through the net as one
+    /// batch, and each image's scores are the mean over its crops.
+    public func classify(images: [String], preprocessing: ClassifierPreprocessing, top: Int, labels: [String]?) throws -> Classification {
+        guard inputShape[1] == 3 else {
+            throw CaffeError.usage("\(modelName) takes \(inputShape[1])-channel input; classify feeds 3-channel BGR images")
+        }
+        var batch: [Float] = []
+        var perImage = 1
+        for path in images {
+            let crops = try preprocessing.crops(try RGBImage.read(path: path))
+            perImage = crops.count
+            for c in crops { batch += c }
+        }
+        let run = try scores(batch, items: images.count * perImage)
+        let items = images.enumerated().map { i, path in
+            var mean = [Float](repeating: 0, count: run.classes)
+            for k in 0..<perImage {
+                for c in 0..<run.classes { mean[c] += run.rows[i * perImage + k][c] / Float(perImage) }
+            }
+            return Classification.Item(name: path, top: ClassScore.top(top, of: mean), trueLabel: nil)
+        }
+        return classification(items, run: run, preprocessing: preprocessing.description, labels: labels)
+    }
+
+    /// Classifies records of a data source as the net's data layer would give
+    /// them, out = (x − mean) · scale, with each record's true label.
+    public func classify(records source: RecordSource, indices: [Int], meanValues: [Float], scale: Float, top: Int,
+                         labels: [String]?) throws -> Classification {
+        var batch: [Float] = []
+        var truth: [Int] = []
+        for i in indices {
+            let d = try source.record(i)
+            guard d.shape == Array(inputShape.dropFirst()) else {
+                throw CaffeError.usage("\(source.name), record #\(i) is \(d.shape.map(String.init).joined(separator: "×")) but \(modelName) takes "
+                                       + inputShape.dropFirst().map(String.init).joined(separator: "×"))
+            }
+            let plane = d.height * d.width
+            for k in 0..<(d.channels * plane) {
+                let v = d.pixels.isEmpty ? d.floats[k] : Float(d.pixels[k])
+                let m = meanValues.isEmpty ? 0 : meanValues[meanValues.count == 1 ? 0 : min(k / plane, meanValues.count - 1)]
+                batch.append((v - m) * scale)
+            }
+            truth.append(d.label)
+        }
+        let run = try scores(batch, items: indices.count)
+        let items = indices.enumerated().map { n, i in
+            Classification.Item(name: "record #\(i)", top: ClassScore.top(top, of: run.rows[n]), trueLabel: truth[n])
+        }
+        let means = meanValues.isEmpty ? "" : ", minus mean values " + meanValues.map { String(format: "%g", $0) }.joined(separator: ",")
+        return classification(items, run: run, preprocessing: "records as stored\(means), times \(scale)", labels: labels)
+    }
+
+    private struct Run {
+        var rows: [[Float]]
+        var classes: Int
+        var isProbability: Bool
+        var missing: [String]
+    }
+
+    /// One forward pass of `items` inputs (`batch` holds them one after the other).
+    private func scores(_ batch: [Float], items: Int) throws -> Run {
+        let graph = try model.graph(.init(inputShapes: [input: [items] + inputShape.dropFirst()]))
+        let net = try Net(graph: graph)
+        let report = try WeightCopier.copy(weights, into: net)
+        net.blob(input)!.set(batch)
+        try net.forward()
+        guard let output = net.outputBlobs.first, items > 0, output.count % items == 0 else {
+            throw CaffeError.usage("\(modelName) has no output to read")
+        }
+        let classes = output.count / items
+        let rows = (0..<items).map { n in Array(UnsafeBufferPointer(start: output.data + n * classes, count: classes)) }
+        return Run(rows: rows, classes: classes, isProbability: graph.layers.last?.type == SoftmaxPlan.type, missing: report.missing)
+    }
+
+    private func classification(_ items: [Classification.Item], run: Run, preprocessing: String, labels: [String]?) -> Classification {
+        var warnings: [String] = []
+        if !run.missing.isEmpty {
+            warnings.append("\(run.missing.joined(separator: ", ")) not in \(weights.path); they keep their filler values")
+        }
+        if let l = labels, l.count != run.classes { warnings.append("\(l.count) labels but the net gives \(run.classes) classes") }
+        return Classification(items: items, preprocessing: preprocessing, isProbability: run.isProbability, labels: labels,
+                              warnings: warnings)
+    }
+}

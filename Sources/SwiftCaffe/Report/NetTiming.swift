@@ -1,0 +1,105 @@
+import Dispatch
+import Foundation
+
+/// A net's forward and backward times, per layer and per whole pass, measured
+/// as `caffe time` does: one warm-up pass, then `iterations` timed ones.
+public struct NetTiming: Sendable {
+    public struct LayerTime: Sendable {
+        public var name: String
+        public var type: String
+        /// Mean seconds per iteration.
+        public var forward: Double
+        /// nil when the layer needs no backward pass.
+        public var backward: Double?
+    }
+
+    public var layers: [LayerTime]
+    /// Mean seconds of one forward pass, and of one forward and backward pass.
+    public var forwardPass: Double
+    public var fullPass: Double
+    public var iterations: Int
+    public var batch: Int
+    /// Floating-point operations of one forward pass (2 × the MACs), when known.
+    public var forwardFlops: Double?
+
+    /// Times `net`. A net without a loss has its output gradients set to 1 so
+    /// its backward pass still runs (its graph must have force_backward set).
+    public static func measure(_ net: Net, iterations: Int) throws -> NetTiming {
+        precondition(iterations > 0, "timing needs at least one iteration")
+        let hasLoss = !net.lossOutputs.isEmpty
+        let indices = net.layers.indices
+        func backward() throws {
+            if hasLoss { return try net.backward() }
+            net.seedOutputGradients()
+            for i in indices.reversed() { try net.backward(layer: i) }
+        }
+        // Per-layer times (their timers add overhead, so the passes are timed apart below).
+        try net.forward()
+        var fwd = Array(repeating: 0.0, count: indices.count), bwd = fwd
+        for _ in 0..<iterations {
+            for i in indices { fwd[i] += try seconds { try net.forward(layer: i) } }
+            if hasLoss { net.setLossDiffs() } else { net.seedOutputGradients() }
+            for i in indices.reversed() { bwd[i] += try seconds { try net.backward(layer: i) } }
+        }
+        var forwardPass = 0.0, fullPass = 0.0
+        for _ in 0..<iterations { forwardPass += try seconds { try net.forward() } }
+        for _ in 0..<iterations {
+            fullPass += try seconds {
+                try net.forward()
+                try backward()
+            }
+        }
+        let n = Double(iterations)
+        let layers = net.layers.enumerated().map { i, l in
+            LayerTime(name: l.name, type: l.type, forward: fwd[i] / n, backward: net.layerNeedsBackward(i) ? bwd[i] / n : nil)
+        }
+        return NetTiming(layers: layers, forwardPass: forwardPass / n, fullPass: fullPass / n, iterations: iterations,
+                         batch: net.graph.batchSize, forwardFlops: net.graph.totalMACs.map { 2 * Double($0) })
+    }
+
+    /// The per-layer table and the totals, in milliseconds.
+    public var report: String {
+        var rows = [["layer", "type", "forward ms", "backward ms"]]
+        for l in layers { rows.append([l.name, l.type, Self.ms(l.forward), l.backward.map(Self.ms) ?? "-"]) }
+        var widths = Array(repeating: 0, count: rows[0].count)
+        for r in rows { for (i, c) in r.enumerated() { widths[i] = max(widths[i], c.count) } }
+        let table = rows.map { r in
+            r.enumerated().map { i, c in
+                let pad = String(repeating: " ", count: widths[i] - c.count)
+                return i >= 2 ? pad + c : c + pad
+            }.joined(separator: "  ")
+        }
+        let forwardSum = layers.reduce(0) { $0 + $1.forward }, backwardSum = layers.reduce(0) { $0 + ($1.backward ?? 0) }
+        return (table + [
+            "Sum of layers:   forward \(Self.ms(forwardSum)) ms, backward \(Self.ms(backwardSum)) ms",
+            "Forward pass:    \(Self.ms(forwardPass)) ms, \(Self.rate(Double(batch) / forwardPass)) images/s, "
+                + "\(Self.rate((forwardFlops ?? 0) / forwardPass / 1e9)) GFLOP/s",
+            "Forward-backward: \(Self.ms(fullPass)) ms, \(Self.rate(Double(batch) / fullPass)) images/s",
+        ]).joined(separator: "\n")
+    }
+
+    private static func seconds(_ body: () throws -> Void) rethrows -> Double {
+        let t0 = DispatchTime.now().uptimeNanoseconds
+        try body()
+        return Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
+    }
+
+    private static func ms(_ s: Double) -> String { String(format: "%.3f", s * 1000) }
+    private static func rate(_ x: Double) -> String { String(format: "%.1f", x) }
+}
+
+extension LoadedNet {
+    /// `given` plus, for each Input and DummyData top it does not name, the
+    /// file's shape with its first axis set to `batch` (`caffe time`'s batch).
+    public func inputShapes(batch: Int, state: NetState, given: [String: Shape]) throws -> [String: Shape] {
+        precondition(batch > 0, "a batch size is at least 1")
+        var shapes = given
+        let probe = try graph(.init(state: state, inputShapes: given), data: .ifReadable { _ in })
+        for l in probe.layers where l.type == InputPlan.type || l.type == DummyDataPlan.type {
+            for (t, s) in zip(l.layer.tops, l.topShapes) where shapes[t] == nil {
+                if var s, !s.isEmpty { s[0] = batch; shapes[t] = s }
+            }
+        }
+        return shapes
+    }
+}

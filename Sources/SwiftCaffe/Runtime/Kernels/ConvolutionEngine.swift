@@ -1,0 +1,60 @@
+/// One way to compute a convolution's forward pass. ConvolutionLayer picks
+/// one at reshape, for its geometry and batch (`ConvolutionEngines.choose`);
+/// backward is the im2col + GEMM one for all of them.
+protocol ConvolutionEngine {
+    /// y[n] = conv(x[n]) mapped by `map`, for `images` images; image n's
+    /// output starts at y + n·yStride (its channels contiguous planes).
+    func forward(x: UnsafePointer<Float>, images: Int, weights: UnsafePointer<Float>, map: ConvEpilogue.Resolved,
+                 y: UnsafeMutablePointer<Float>, yStride: Int, workspace: Workspace)
+}
+
+extension DirectConvolution: ConvolutionEngine {}
+extension WinogradF43: ConvolutionEngine {}
+
+/// The sizes of one image's product y_g = W_g · columns_g.
+struct ConvProductShape: Sendable {
+    /// Outputs per group, column rows per group, output positions per image.
+    let m, k, hw: Int
+    let group, outputs: Int
+
+    init(_ conv: ConvGeometry2D, group: Int, outputs: Int) {
+        (m, k, hw) = (outputs / group, conv.colRows / group, conv.colCols)
+        (self.group, self.outputs) = (group, outputs)
+    }
+
+    /// One image on the calling thread: the product written into the
+    /// image's place in the top, then the bias or fused epilogue applied
+    /// there while it is still in this core's cache.
+    func imageForward(weights: UnsafePointer<Float>, columns: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>,
+                      map: ConvEpilogue.Resolved) {
+        for g in 0..<group {
+            BLAS.gemmOnThisThread(m: m, n: hw, k: k, a: weights + g * m * k, b: columns + g * k * hw,
+                                  c: y + g * m * hw, lda: k, ldb: hw, ldc: hw)
+        }
+        if map.isIdentity { return }
+        for o in 0..<outputs { map.apply(channel: o, from: y + o * hw, to: y + o * hw, count: hw) }
+    }
+}
+
+enum ConvolutionEngines {
+    /// The fastest engine that suits the geometry: a 1×1 kernel with stride 1
+    /// and no pad needs no columns (Pointwise); a 3×3 stride-1 kernel runs by
+    /// Winograd's F(4×4, 3×3), a quarter of the multiplies; few input
+    /// channels (a first layer), or small maps from up to 32 channels, by
+    /// direct summation; small images with one per thread take whole images
+    /// through columns, product and epilogue (SmallImage); the rest im2col +
+    /// one GEMM over chunks of images (Columns).
+    static func choose(_ conv: ConvGeometry2D, group: Int, outputs: Int, images: Int) -> any ConvolutionEngine {
+        let isPointwise = conv.kernelH == 1 && conv.kernelW == 1 && conv.strideH == 1 && conv.strideW == 1
+            && conv.padH == 0 && conv.padW == 0
+        if isPointwise { return PointwiseConvolution(conv: conv, group: group, outputs: outputs) }
+        if WinogradF43.suits(conv, group: group, outputs: outputs, images: images) {
+            return WinogradF43(conv: conv, group: group, outputs: outputs)
+        }
+        if DirectConvolution.suits(conv, group: group) { return DirectConvolution(conv: conv, outputs: outputs) }
+        if images >= Parallel.threads && conv.colRows * conv.colCols * 4 <= SmallImageConvolution.maxColumnBytes {
+            return SmallImageConvolution(conv: conv, group: group, outputs: outputs)
+        }
+        return ColumnConvolution(conv: conv, group: group, outputs: outputs)
+    }
+}
