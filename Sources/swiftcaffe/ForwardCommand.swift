@@ -71,16 +71,8 @@ struct ForwardCommand: ParsableCommand {
         // its mapping is gone by then, which keeps peak memory near twice the file.
         let model = try weights.map { try CaffeModel(path: $0) }
         let net = try Net(graph: graph, seed: seed)
-        if let w = weights, let model {
-            let report = try WeightCopier.copy(model, into: net, reinit: Set((reinit ?? "").split(separator: ",").map(String.init)))
-            if verbose || !report.isClean {
-                note("\(w): \(model.format.rawValue) weights\(model.netName.isEmpty ? "" : " of '\(model.netName)'")"
-                     + (model.knownModel.map { ", the published \($0)" } ?? ""))
-                note(report.table)
-            }
-            if !report.missing.isEmpty {
-                note("warning: \(report.missing.joined(separator: ", ")) not in \(w); they keep their filler values")
-            }
+        if let model {
+            try copy(model, into: net)
         } else if reinit != nil {
             throw CaffeError.usage("--reinit needs --weights")
         }
@@ -102,6 +94,31 @@ struct ForwardCommand: ParsableCommand {
         if !read.isDisjoint(with: net.blobsLeftUnwrittenByFusion) { net.fusesForInference = false }
         try net.forward()
 
+        let wanted = try wantedBlobs(of: net)
+        if let dir = outputDir { try write(wanted, of: net, to: dir, inputs: inputFiles) }
+        if let dir = compare {
+            let comparison = try BlobComparison(net: net, directory: dir)
+            print(comparison.table, terminator: "")
+            // A differing blob fails the command, so scripts and CI can rely on the exit status.
+            if comparison.firstDivergence != nil { throw ExitCode(1) }
+        }
+    }
+
+    /// The weights, copied by layer name (--reinit layers keep their fillers), and what was copied when asked or not clean.
+    private func copy(_ model: CaffeModel, into net: Net) throws {
+        let report = try WeightCopier.copy(model, into: net, reinit: Set((reinit ?? "").split(separator: ",").map(String.init)))
+        if verbose || !report.isClean {
+            note("\(model.path): \(model.format.rawValue) weights\(model.netName.isEmpty ? "" : " of '\(model.netName)'")"
+                 + (model.knownModel.map { ", the published \($0)" } ?? ""))
+            note(report.table)
+        }
+        if !report.missing.isEmpty {
+            note("warning: \(report.missing.joined(separator: ", ")) not in \(model.path); they keep their filler values")
+        }
+    }
+
+    /// --all-blobs, --blobs, or the net's outputs.
+    private func wantedBlobs(of net: Net) throws -> [String] {
         let wanted: [String]
         if allBlobs {
             wanted = net.blobNames
@@ -114,24 +131,20 @@ struct ForwardCommand: ParsableCommand {
         } else {
             wanted = net.blobNames.filter { n in net.outputBlobs.contains { $0 === net.blob(n) } }
         }
-        if let dir = outputDir {
-            try createFolder(dir)
-            for name in wanted {
-                let path = "\(dir)/\(fileName(name)).npy"
-                try refuseOverwritingInputs(output: path, what: "blob file", inputs: inputFiles)
-            }
-            for name in wanted {
-                let b = net.blob(name)!
-                try NPY.write(NPY.Array(shape: b.shape, values: b.values), to: "\(dir)/\(fileName(name)).npy")
-            }
-            note("wrote \(wanted.count) blob(s) to \(dir)")
+        return wanted
+    }
+
+    /// One .npy file per blob; none replaces an input.
+    private func write(_ wanted: [String], of net: Net, to dir: String, inputs: [(String, String)]) throws {
+        try createFolder(dir)
+        for name in wanted {
+            try refuseOverwritingInputs(output: "\(dir)/\(fileName(name)).npy", what: "blob file", inputs: inputs)
         }
-        if let dir = compare {
-            let comparison = try BlobComparison(net: net, directory: dir)
-            print(comparison.table, terminator: "")
-            // A differing blob fails the command, so scripts and CI can rely on the exit status.
-            if comparison.firstDivergence != nil { throw ExitCode(1) }
+        for name in wanted {
+            let b = net.blob(name)!
+            try NPY.write(NPY.Array(shape: b.shape, values: b.values), to: "\(dir)/\(fileName(name)).npy")
         }
+        note("wrote \(wanted.count) blob(s) to \(dir)")
     }
 
     private func fileName(_ blob: String) -> String { BlobComparison.fileName(blob) }

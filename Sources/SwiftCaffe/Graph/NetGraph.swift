@@ -139,43 +139,7 @@ public struct NetGraph: Sendable {
                                paramShapes: nil, macs: nil, isInserted: inserted.contains(i),
                                inPlaceTops: Set(layer.tops.indices.filter { $0 < layer.bottoms.count && layer.bottoms[$0] == layer.tops[$0] }))
             do {
-                var planned: PlannedShapes?
-                if let source = plan as? any SourcePlan {
-                    planned = try source.plan(topCount: layer.tops.count)
-                } else if bottomShapes.allSatisfy({ $0 != nil }) {
-                    planned = try plan.plan(bottomShapes.map { $0! })
-                }
-                if var p = planned {
-                    if plan is any SourcePlan {
-                        var overridden = false
-                        for (j, t) in layer.tops.enumerated() where j < p.tops.count {
-                            if let s = options.inputShapes[t] {
-                                p.tops[j] = s
-                                usedInputs.insert(t)
-                                overridden = true
-                            }
-                        }
-                        // A new batch size for the data applies to its labels too.
-                        if let first = layer.tops.first, let batch = options.inputShapes[first]?.first {
-                            for j in p.tops.indices.dropFirst() where options.inputShapes[layer.tops[j]] == nil {
-                                if var s = p.tops[j], !s.isEmpty {
-                                    s[0] = batch
-                                    p.tops[j] = s
-                                }
-                            }
-                        }
-                        if !overridden || p.tops.contains(where: { $0 == nil }) {
-                            for w in p.warnings {
-                                graph.warnings.append(Diagnostic(.warning, "\(layer.label): \(w)", at: layer.location))
-                            }
-                        }
-                    }
-                    for (j, t) in p.tops.enumerated() { if let t { try SizeLimit.check(shape: t, what: "top \(j)") } }
-                    for (j, w) in p.params.enumerated() { try SizeLimit.check(shape: w, what: "parameter blob \(j)") }
-                    g.topShapes = Array(p.tops.prefix(layer.tops.count))
-                    g.paramShapes = p.params
-                    g.macs = p.macs
-                }
+                try planShapes(&g, by: plan, given: options.inputShapes, used: &usedInputs, warnings: &graph.warnings)
             } catch let e as PlanError {
                 problems.append(diagnostic(e, layer))
             }
@@ -191,6 +155,57 @@ public struct NetGraph: Sendable {
         }
         if !problems.isEmpty { throw CaffeError.diagnostics(problems, source: nil) }
         return graph
+    }
+
+    /// One layer's top and parameter shapes and MACs, when its bottoms' shapes
+    /// are known; a data or input layer takes the shapes `given` names.
+    private static func planShapes(_ g: inout GraphLayer, by plan: any LayerPlan, given: [String: Shape], used: inout Set<String>,
+                             warnings: inout [Diagnostic]) throws {
+        var planned: PlannedShapes?
+        if let source = plan as? any SourcePlan {
+            planned = try source.plan(topCount: g.layer.tops.count)
+        } else if g.bottomShapes.allSatisfy({ $0 != nil }) {
+            planned = try plan.plan(g.bottomShapes.map { $0! })
+        }
+        if var p = planned {
+            if plan is any SourcePlan {
+                let overridden = applyGivenShapes(&p, tops: g.layer.tops, given: given, used: &used)
+                if !overridden || p.tops.contains(where: { $0 == nil }) {
+                    for w in p.warnings {
+                        warnings.append(Diagnostic(.warning, "\(g.layer.label): \(w)", at: g.layer.location))
+                    }
+                }
+            }
+            for (j, t) in p.tops.enumerated() { if let t { try SizeLimit.check(shape: t, what: "top \(j)") } }
+            for (j, w) in p.params.enumerated() { try SizeLimit.check(shape: w, what: "parameter blob \(j)") }
+            g.topShapes = Array(p.tops.prefix(g.layer.tops.count))
+            g.paramShapes = p.params
+            g.macs = p.macs
+        }
+    }
+
+    /// A data or input layer's planned tops with the shapes `given` names
+    /// (a new batch size for its data carries to its labels); true when
+    /// some top's shape was given.
+    private static func applyGivenShapes(_ p: inout PlannedShapes, tops: [String], given: [String: Shape],
+                                         used: inout Set<String>) -> Bool {
+        var overridden = false
+        for (j, t) in tops.enumerated() where j < p.tops.count {
+            if let s = given[t] {
+                p.tops[j] = s
+                used.insert(t)
+                overridden = true
+            }
+        }
+        if let first = tops.first, let batch = given[first]?.first {
+            for j in p.tops.indices.dropFirst() where j < tops.count && given[tops[j]] == nil {
+                if var s = p.tops[j], !s.isEmpty {
+                    s[0] = batch
+                    p.tops[j] = s
+                }
+            }
+        }
+        return overridden
     }
 
     /// Parameters shared by ParamSpec name must have one shape (Caffe's

@@ -12,14 +12,14 @@ enum SplitInsertion {
     static func layerName(_ layer: String, _ blob: String, _ top: Int) -> String { "\(blob)_\(layer)_\(top)_split" }
     static func blobName(_ layer: String, _ blob: String, _ top: Int, _ k: Int) -> String { "\(blob)_\(layer)_\(top)_split_\(k)" }
 
-    /// The layers with Splits inserted, and the indices of the inserted ones.
-    /// A layer writing in place a value another layer also reads is an error,
-    /// as in Caffe, where its bottom becomes a split top and its top a second
-    /// blob of the same name ("produced by multiple sources"): the other
-    /// reader would otherwise see the value overwritten.
-    static func apply(_ layers: [LayerParameter], problems: inout [Diagnostic]) -> ([LayerParameter], Set<Int>) {
+    /// Which top each bottom reads ((layer, bottom) → producing top), how
+    /// often each top is used (a non-zero loss weight counts as a use), the
+    /// names of its readers, and its loss weight.
+    private static func countUses(_ layers: [LayerParameter])
+        -> (source: [TopRef: TopRef], uses: [TopRef: Int], readers: [TopRef: [String]], lossWeight: [TopRef: Double])
+    {
         var lastTop: [String: TopRef] = [:]
-        var source: [TopRef: TopRef] = [:]  // (layer, bottom) → producing top
+        var source: [TopRef: TopRef] = [:]
         var uses: [TopRef: Int] = [:]
         var readers: [TopRef: [String]] = [:]
         var lossWeight: [TopRef: Double] = [:]
@@ -37,6 +37,16 @@ enum SplitInsertion {
                 if l.lossWeights[j] != 0 { uses[ref, default: 0] += 1 }
             }
         }
+        return (source, uses, readers, lossWeight)
+    }
+
+    /// The layers with Splits inserted, and the indices of the inserted ones.
+    /// A layer writing in place a value another layer also reads is an error,
+    /// as in Caffe, where its bottom becomes a split top and its top a second
+    /// blob of the same name ("produced by multiple sources"): the other
+    /// reader would otherwise see the value overwritten.
+    static func apply(_ layers: [LayerParameter], problems: inout [Diagnostic]) -> ([LayerParameter], Set<Int>) {
+        let (source, uses, readers, lossWeight) = countUses(layers)
         var nextSplit: [TopRef: Int] = [:]
         var out: [LayerParameter] = []
         var inserted: Set<Int> = []

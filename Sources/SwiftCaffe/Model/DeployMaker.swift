@@ -30,30 +30,7 @@ public enum DeployMaker {
         var notes: [String] = []
         let labelBlobs = Set(dataLayers.flatMap { $0.tops.dropFirst() })
         let dataBlobs = dataLayers.compactMap(\.tops.first)
-        var shapes: [Shape] = []
-        for (l, b) in zip(dataLayers, dataBlobs) {
-            guard var shape = inputShapes[b] ?? graph.layers.first(where: { $0.name == l.name })?.topShapes.first ?? nil else {
-                throw CaffeError.at(l.location, "\(l.label): the shape of '\(b)' comes from its data files; give it with --input-shape \(b)=N,C,H,W")
-            }
-            if inputShapes[b] == nil, l.type != InputPlan.type, !shape.isEmpty {
-                shape[0] = 1
-                notes.append("'\(b)': batch set to 1 (was the data layer's batch size); use --input-shape to choose")
-            }
-            shapes.append(shape)
-        }
-
-        var input = Caffe.LayerParameter(at: first.location)
-        input.append(.name, .string(first.name))
-        input.append(.type, .string(InputPlan.type))
-        var param = Caffe.InputParameter()
-        for (b, s) in zip(dataBlobs, shapes) {
-            input.append(.top, .string(b))
-            var bs = Caffe.BlobShape()
-            for d in s { bs.append(.dim, .int(Int64(d))) }
-            param.append(.shape, .message(bs.message))
-        }
-        input.append(.inputParam, .message(param.message))
-        notes.append("data layer(s) \(dataLayers.map { "'\($0.name)'" }.joined(separator: ", ")) → Input '\(first.name)' for \(dataBlobs.joined(separator: ", "))")
+        let input = try inputLayer(for: dataLayers, graph: graph, inputShapes: inputShapes, notes: &notes)
 
         // The head that becomes "prob": a loss reading a prediction only label readers read.
         let heads = layers.filter { l in
@@ -68,17 +45,10 @@ public enum DeployMaker {
         for l in layers where !isData(l) {
             let readsLabel = l.bottoms.contains { labelBlobs.contains($0) }
             if readsLabel, l.name == mainHead, let pred = l.bottoms.first, available.contains(pred), !available.contains("prob") {
-                let softmax = l.type == SoftmaxWithLossPlan.type
-                var m = Caffe.LayerParameter(at: l.location)
-                m.append(.name, .string("prob"))
-                m.append(.type, .string(softmax ? SoftmaxPlan.type : SigmoidPlan.type))
-                m.append(.bottom, .string(pred))
-                m.append(.top, .string("prob"))
-                if softmax, l.proto.has(.softmaxParam) { m.append(.softmaxParam, .message(l.proto.softmaxParam.message)) }
-                out.append(.message(m.message))
+                out.append(.message(probLayer(replacing: l, prediction: pred).message))
                 kept.append(nil)
                 available.insert("prob")
-                notes.append("\(l.label) → \(softmax ? "Softmax" : "Sigmoid") 'prob'")
+                notes.append("\(l.label) → \(l.type == SoftmaxWithLossPlan.type ? "Softmax" : "Sigmoid") 'prob'")
                 continue
             }
             guard !readsLabel, l.bottoms.allSatisfy({ available.contains($0) }) else {
@@ -97,6 +67,47 @@ public enum DeployMaker {
         if !net.name.isEmpty { deploy.append(.name, .string(net.name)) }
         deploy.set(.layer, values: out)
         return Result(message: deploy.message, notes: notes)
+    }
+
+    /// One Input layer for the data blobs, named as the first data layer; a
+    /// data layer's batch becomes 1 unless `inputShapes` says otherwise.
+    private static func inputLayer(for dataLayers: [LayerParameter], graph: NetGraph, inputShapes: [String: Shape],
+                                   notes: inout [String]) throws -> Caffe.LayerParameter {
+        let first = dataLayers[0]
+        let dataBlobs = dataLayers.compactMap(\.tops.first)
+        var input = Caffe.LayerParameter(at: first.location)
+        input.append(.name, .string(first.name))
+        input.append(.type, .string(InputPlan.type))
+        var param = Caffe.InputParameter()
+        for (l, b) in zip(dataLayers, dataBlobs) {
+            guard var shape = inputShapes[b] ?? graph.layers.first(where: { $0.name == l.name })?.topShapes.first ?? nil else {
+                throw CaffeError.at(l.location, "\(l.label): the shape of '\(b)' comes from its data files; give it with --input-shape \(b)=N,C,H,W")
+            }
+            if inputShapes[b] == nil, l.type != InputPlan.type, !shape.isEmpty {
+                shape[0] = 1
+                notes.append("'\(b)': batch set to 1 (was the data layer's batch size); use --input-shape to choose")
+            }
+            input.append(.top, .string(b))
+            var bs = Caffe.BlobShape()
+            for d in shape { bs.append(.dim, .int(Int64(d))) }
+            param.append(.shape, .message(bs.message))
+        }
+        input.append(.inputParam, .message(param.message))
+        notes.append("data layer(s) \(dataLayers.map { "'\($0.name)'" }.joined(separator: ", ")) → Input '\(first.name)' for \(dataBlobs.joined(separator: ", "))")
+        return input
+    }
+
+    /// The Softmax (for SoftmaxWithLoss, keeping its softmax_param) or
+    /// Sigmoid layer "prob" that takes the loss head's place.
+    private static func probLayer(replacing l: LayerParameter, prediction: String) -> Caffe.LayerParameter {
+        let softmax = l.type == SoftmaxWithLossPlan.type
+        var m = Caffe.LayerParameter(at: l.location)
+        m.append(.name, .string("prob"))
+        m.append(.type, .string(softmax ? SoftmaxPlan.type : SigmoidPlan.type))
+        m.append(.bottom, .string(prediction))
+        m.append(.top, .string("prob"))
+        if softmax, l.proto.has(.softmaxParam) { m.append(.softmaxParam, .message(l.proto.softmaxParam.message)) }
+        return m
     }
 
     /// Drops, from the end backwards, layers whose outputs only dropped layers

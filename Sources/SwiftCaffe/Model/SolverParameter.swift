@@ -9,7 +9,7 @@ public enum SolverType: String, Sendable, CaseIterable {
         adam = "Adam"
 }
 
-public enum Regularization: String, Sendable { case l2 = "L2", l1 = "L1" }
+public enum Regularization: String, Sendable, CaseIterable { case l2 = "L2", l1 = "L1" }
 
 /// A solver file's settings, typed, with Caffe's defaults.
 public struct SolverParameter: Sendable {
@@ -97,29 +97,18 @@ public struct SolverParameter: Sendable {
         solverMode = p.solverMode
         randomSeed = p.randomSeed
 
-        if p.has(.lrPolicy) {
-            let s = p.lrPolicy
-            guard let p = LearningRatePolicy(rawValue: s) else {
-                throw CaffeError.at(p.location(of: .lrPolicy),
-                                    "unknown lr_policy \"\(s)\"; valid values: "
-                                        + LearningRatePolicy.allCases.map(\.rawValue).joined(separator: ", "))
-            }
-            lrPolicy = p
-        } else {
-            lrPolicy = nil
+        lrPolicy = p.has(.lrPolicy) ? try Self.decode(p.lrPolicy, "lr_policy", at: p.location(of: .lrPolicy)) : nil
+        type = try Self.decode(p.type, "solver type", at: p.location(of: .type))
+        regularization = try Self.decode(p.regularizationType, "regularization_type", at: p.location(of: .regularizationType))
+    }
+
+    /// A string field Caffe compares at run time, as one of its values.
+    private static func decode<E: RawRepresentable & CaseIterable>(_ s: String, _ what: String, at location: SourceLocation?) throws -> E
+        where E.RawValue == String
+    {
+        guard let e = E(rawValue: s) else {
+            throw CaffeError.at(location, "unknown \(what) \"\(s)\"; valid values: " + E.allCases.map(\.rawValue).joined(separator: ", "))
         }
-        let t = p.type
-        guard let st = SolverType(rawValue: t) else {
-            throw CaffeError.at(p.location(of: .type),
-                                "unknown solver type \"\(t)\"; valid values: "
-                                    + SolverType.allCases.map(\.rawValue).joined(separator: ", "))
-        }
-        type = st
-        let r = p.regularizationType
-        guard let reg = Regularization(rawValue: r) else {
-            throw CaffeError.at(p.location(of: .regularizationType),
-                                "unknown regularization_type \"\(r)\"; valid values: L2, L1")
-        }
-        regularization = reg
+        return e
     }
 }

@@ -63,35 +63,8 @@ public final class Net {
             let layer = try type.init(LayerContext(graphLayer: g, phase: phase, rng: rng.fork(), workspace: workspace))
             // The graph has checked that every bottom was made before.
             let bs = p.bottoms.map { blobs[$0] ?? Blob() }
-            var ts: [Blob] = []
-            for (j, t) in p.tops.enumerated() {
-                if j < p.bottoms.count, p.bottoms[j] == t {
-                    ts.append(bs[j])
-                } else {
-                    let shape = (j < g.topShapes.count ? g.topShapes[j] : nil) ?? []
-                    let b = g.sharesBottomData ? Blob(shape, sharingDataOf: bs[0]) : Blob(shape)
-                    if blobs[t] == nil { blobNames.append(t) }
-                    blobs[t] = b
-                    ts.append(b)
-                }
-            }
-            // Parameters: sharing by name, learning-rate multipliers.
-            var layerLearns = false
-            for i in layer.params.indices {
-                let spec = i < p.params.count ? p.params[i] : nil
-                let lr = layer.statisticsOnly ? 0 : Float(spec?.lrMult ?? 1)
-                if let name = spec?.name, !name.isEmpty, let owner = ownerByName[name] {
-                    // The graph has checked that shared blobs agree (NetGraph.checkSharedParameters).
-                    precondition(spec!.permissiveSharing ? layer.params[i].count == owner.blob.count : layer.params[i].shape == owner.blob.shape)
-                    layer.params[i] = owner.blob
-                } else {
-                    if let name = spec?.name, !name.isEmpty { ownerByName[name] = (layer.params[i], p.name, i) }
-                    learnableParams.append(layer.params[i])
-                    learningRateMultipliers.append(lr)
-                    decayMultipliers.append(Float(spec?.decayMult ?? 1))
-                }
-                if lr != 0 { layerLearns = true }
-            }
+            let ts = makeTops(g, bottoms: bs)
+            let layerLearns = registerParameters(of: layer, specs: p.params, layerName: p.name, owners: &ownerByName)
             // Loss weights: given, or 1 on the first top of a loss layer.
             for j in p.tops.indices {
                 let w: Float = j < p.lossWeights.count ? Float(p.lossWeights[j]) : layer.defaultLossWeight(top: j)
@@ -115,6 +88,49 @@ public final class Net {
         for (layer, needs) in zip(layers, needsBackward) { layer.runsBackward = needs }
         try reshape()
         limitLabels()
+    }
+
+    /// A layer's tops: its bottom when written in place, else a new blob (a
+    /// view of the bottom's data for an inserted Split).
+    private func makeTops(_ g: GraphLayer, bottoms bs: [Blob]) -> [Blob] {
+        let p = g.layer
+        var ts: [Blob] = []
+        for (j, t) in p.tops.enumerated() {
+            if j < p.bottoms.count, p.bottoms[j] == t {
+                ts.append(bs[j])
+            } else {
+                let shape = (j < g.topShapes.count ? g.topShapes[j] : nil) ?? []
+                let b = g.sharesBottomData ? Blob(shape, sharingDataOf: bs[0]) : Blob(shape)
+                if blobs[t] == nil { blobNames.append(t) }
+                blobs[t] = b
+                ts.append(b)
+            }
+        }
+        return ts
+    }
+
+    /// The layer's parameter blobs: one shared by ParamSpec name becomes the
+    /// first owner's blob, the others are learnable with their multipliers.
+    /// True when one of them learns (lr_mult ≠ 0).
+    private func registerParameters(of layer: Layer, specs: [ParamSpec], layerName: String,
+                                    owners ownerByName: inout [String: (blob: Blob, layer: String, index: Int)]) -> Bool {
+        var learns = false
+        for i in layer.params.indices {
+            let spec = i < specs.count ? specs[i] : nil
+            let lr = layer.statisticsOnly ? 0 : Float(spec?.lrMult ?? 1)
+            if let name = spec?.name, !name.isEmpty, let owner = ownerByName[name] {
+                // The graph has checked that shared blobs agree (NetGraph.checkSharedParameters).
+                precondition(spec!.permissiveSharing ? layer.params[i].count == owner.blob.count : layer.params[i].shape == owner.blob.shape)
+                layer.params[i] = owner.blob
+            } else {
+                if let name = spec?.name, !name.isEmpty { ownerByName[name] = (layer.params[i], layerName, i) }
+                learnableParams.append(layer.params[i])
+                learningRateMultipliers.append(lr)
+                decayMultipliers.append(Float(spec?.decayMult ?? 1))
+            }
+            if lr != 0 { learns = true }
+        }
+        return learns
     }
 
     /// The blobs the plan asks for must fit in the MemoryBudget before any

@@ -199,56 +199,23 @@ public final class Solver {
     /// Caffe's Step: `count` iterations.
     public func step(_ count: Int) throws {
         let start = iteration, stop = iteration + count
-        var lastDisplay = DispatchTime.now().uptimeNanoseconds
-        var lastDisplayIteration = iteration
-        var lastDisplayWait = exchange?.waitSeconds ?? 0
+        var clock = DisplayClock(time: DispatchTime.now().uptimeNanoseconds, iteration: iteration, wait: exchange?.waitSeconds ?? 0)
         recentLosses.removeAll()
         while iteration < stop {
             if isRoot, parameter.testInterval > 0, iteration % parameter.testInterval == 0, iteration > 0 || parameter.testInitialization {
                 let t0 = DispatchTime.now().uptimeNanoseconds
                 try testAll()
                 // Testing time does not count against the training speed.
-                lastDisplay += DispatchTime.now().uptimeNanoseconds - t0
+                clock.time += DispatchTime.now().uptimeNanoseconds - t0
             }
             let t0 = DispatchTime.now().uptimeNanoseconds
-            net.clearParamDiffs()
-            var loss: Float = 0
-            for s in 0..<parameter.iterSize {
-                net.reseed(step: UInt64(iteration) &* UInt64(parameter.iterSize) &+ UInt64(s))
-                loss += try net.forward()
-                if let exchange, s == parameter.iterSize - 1 {
-                    exchange.begin()
-                    try net.backward(afterLayer: exchange.layerDone)
-                } else {
-                    try net.backward()
-                }
-            }
-            loss /= Float(parameter.iterSize)
-            if let exchange { loss = try exchange.finish(loss: loss) }
+            let loss = try computeGradients()
             try checkFinite(loss: loss)
             updateSmoothedLoss(loss, start: start)
             lossesForHint.append((iteration, smoothedLoss))
             if lossesForHint.count > 64 { lossesForHint.removeFirst(lossesForHint.count - 64) }
             let display = parameter.display > 0 && iteration % parameter.display == 0
-            if display {
-                let now = DispatchTime.now().uptimeNanoseconds
-                let lapse = Double(now - lastDisplay) / 1e9
-                let perSecond = Double(iteration - lastDisplayIteration) / (lapse > 0 ? lapse : 1)
-                log("Iteration \(iteration) (\(fmt(Float(perSecond))) iter/s, \(fmt(Float(lapse)))s/\(parameter.display) iters), loss = \(fmt(smoothedLoss))")
-                if let exchange {
-                    let waited = exchange.waitSeconds - lastDisplayWait
-                    log(String(format: "    Gradient sums: waited %.1f ms per iteration for the other ranks (%.1f%% of the iteration)",
-                               1000 * waited / Double(max(1, iteration - lastDisplayIteration)), 100 * waited / (lapse > 0 ? lapse : 1)))
-                    lastDisplayWait = exchange.waitSeconds
-                }
-                lastDisplay = now
-                lastDisplayIteration = iteration
-                let outputs = trainOutputs()
-                for (k, o) in outputs.enumerated() {
-                    let weighted = o.lossWeight != 0 ? " (* \(fmt(o.lossWeight)) = \(fmt(o.lossWeight * o.value)) loss)" : ""
-                    log("    Train net output #\(k): \(o.name) = \(fmt(o.value))\(weighted)")
-                }
-            }
+            if display { logDisplay(since: &clock) }
             let rate = try applyUpdate(display: display)
             if display {
                 for o in observers {
@@ -268,6 +235,54 @@ public final class Solver {
                 stoppedEarly = true
                 break
             }
+        }
+    }
+
+    /// One iteration's iter_size forward and backward passes, the gradients
+    /// summed across ranks in a data-parallel run; returns the mean loss.
+    private func computeGradients() throws -> Float {
+        net.clearParamDiffs()
+        var loss: Float = 0
+        for s in 0..<parameter.iterSize {
+            net.reseed(step: UInt64(iteration) &* UInt64(parameter.iterSize) &+ UInt64(s))
+            loss += try net.forward()
+            if let exchange, s == parameter.iterSize - 1 {
+                exchange.begin()
+                try net.backward(afterLayer: exchange.layerDone)
+            } else {
+                try net.backward()
+            }
+        }
+        loss /= Float(parameter.iterSize)
+        if let exchange { loss = try exchange.finish(loss: loss) }
+        return loss
+    }
+
+    /// When, at which iteration and after how much waiting for other ranks the last display line was written.
+    private struct DisplayClock {
+        var time: UInt64
+        var iteration: Int
+        var wait: Double
+    }
+
+    /// Caffe's display lines: speed and smoothed loss, the wait for the
+    /// other ranks, and the train net's outputs.
+    private func logDisplay(since clock: inout DisplayClock) {
+        let now = DispatchTime.now().uptimeNanoseconds
+        let lapse = Double(now - clock.time) / 1e9
+        let perSecond = Double(iteration - clock.iteration) / (lapse > 0 ? lapse : 1)
+        log("Iteration \(iteration) (\(fmt(Float(perSecond))) iter/s, \(fmt(Float(lapse)))s/\(parameter.display) iters), loss = \(fmt(smoothedLoss))")
+        if let exchange {
+            let waited = exchange.waitSeconds - clock.wait
+            log(String(format: "    Gradient sums: waited %.1f ms per iteration for the other ranks (%.1f%% of the iteration)",
+                       1000 * waited / Double(max(1, iteration - clock.iteration)), 100 * waited / (lapse > 0 ? lapse : 1)))
+            clock.wait = exchange.waitSeconds
+        }
+        clock.time = now
+        clock.iteration = iteration
+        for (k, o) in trainOutputs().enumerated() {
+            let weighted = o.lossWeight != 0 ? " (* \(fmt(o.lossWeight)) = \(fmt(o.lossWeight * o.value)) loss)" : ""
+            log("    Train net output #\(k): \(o.name) = \(fmt(o.value))\(weighted)")
         }
     }
 

@@ -78,57 +78,22 @@ public struct SolverState: Sendable {
     /// Writes a state whose history lives in `historyBlobs` (packed from where it lives).
     static func write(iteration: Int, learnedNet: String, historyBlobs: [Blob], currentStep: Int, solverType: String,
                       dataBatches: [Int], dataRecords: [Int], testDataRecords: [Int], to path: String) throws {
-        var allocations: [UnsafeMutableRawPointer] = []
-        defer { for p in allocations { free(p) } }
-        func alloc<T>(_ n: Int, _: T.Type) -> UnsafeMutablePointer<T> {
-            let p = malloc(max(1, n) * MemoryLayout<T>.stride)!.bindMemory(to: T.self, capacity: max(1, n))
-            allocations.append(UnsafeMutableRawPointer(p))
-            return p
-        }
-        func cString(_ s: String) -> UnsafeMutablePointer<CChar> {
-            let p = strdup(s)!
-            allocations.append(UnsafeMutableRawPointer(p))
-            return p
-        }
+        let arena = CMessageArena()
         var state = Caffe__SolverState()
         caffe__solver_state__init(&state)
-        state.has_iter = 1
-        state.iter = Int32(iteration)
-        state.learned_net = cString(learnedNet)
-        state.has_current_step = 1
-        state.current_step = Int32(currentStep)
-        state.solver_type = cString(solverType)
-        let blobs = alloc(historyBlobs.count, UnsafeMutablePointer<Caffe__BlobProto>?.self)
-        for (i, h) in historyBlobs.enumerated() {
-            let bp = alloc(1, Caffe__BlobProto.self)
-            caffe__blob_proto__init(bp)
-            let sp = alloc(1, Caffe__BlobShape.self)
-            caffe__blob_shape__init(sp)
-            let dims = alloc(h.shape.count, Int64.self)
-            for (k, d) in h.shape.enumerated() { dims[k] = Int64(d) }
-            sp.pointee.n_dim = h.shape.count
-            sp.pointee.dim = dims
-            bp.pointee.shape = sp
-            bp.pointee.n_data = h.count
-            bp.pointee.data = h.data
-            blobs[i] = bp
-        }
-        state.n_history = historyBlobs.count
-        state.history = blobs
-        let batches = alloc(dataBatches.count, Int64.self)
-        for (i, b) in dataBatches.enumerated() { batches[i] = Int64(b) }
-        state.n_data_batches = dataBatches.count
-        state.data_batches = batches
-        let records = alloc(dataRecords.count, Int64.self)
-        for (i, r) in dataRecords.enumerated() { records[i] = Int64(r) }
-        state.n_data_records = dataRecords.count
-        state.data_records = records
-        let testRecords = alloc(testDataRecords.count, Int64.self)
-        for (i, r) in testDataRecords.enumerated() { testRecords[i] = Int64(r) }
-        state.n_test_data_records = testDataRecords.count
-        state.test_data_records = testRecords
+        (state.has_iter, state.iter) = (1, Int32(iteration))
+        state.learned_net = arena.cString(learnedNet)
+        (state.has_current_step, state.current_step) = (1, Int32(currentStep))
+        state.solver_type = arena.cString(solverType)
+        let blobs = arena.array(historyBlobs.count, of: UnsafeMutablePointer<Caffe__BlobProto>?.self)
+        for (i, h) in historyBlobs.enumerated() { blobs[i] = arena.blob(shape: h.shape, data: h.data, count: h.count) }
+        (state.n_history, state.history) = (historyBlobs.count, blobs)
+        (state.n_data_batches, state.data_batches) = arena.int64s(dataBatches)
+        (state.n_data_records, state.data_records) = arena.int64s(dataRecords)
+        (state.n_test_data_records, state.test_data_records) = arena.int64s(testDataRecords)
 
         let size = withUnsafePointer(to: &state) { caffe__solver_state__get_packed_size($0) }
         try AtomicFile.writePacked(size: size, to: path) { buffer in withUnsafePointer(to: &state) { caffe__solver_state__pack($0, buffer) } }
+        withExtendedLifetime(arena) {}
     }
 }

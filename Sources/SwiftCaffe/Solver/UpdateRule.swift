@@ -25,6 +25,8 @@ public struct UpdateRule: Sendable {
     /// Computes the update of one parameter in place of its gradient.
     /// `first`/`second` are its history blobs (second only for AdaDelta and
     /// Adam); `iteration` is the solver's (Adam's bias correction uses it + 1).
+    /// Long: one case per update rule, side by side as Caffe's solvers/*.cpp
+    /// define them, so each formula can be read against the others.
     func apply(diff g: UnsafeMutablePointer<Float>, count n: Int, rate: Float,
                first h: UnsafeMutablePointer<Float>, second h2: UnsafeMutablePointer<Float>?, iteration: Int) {
         let (gs, hs) = (SharedPointer(g), SharedPointer(h))

@@ -26,72 +26,29 @@ public enum CaffeModelWriter {
     }
 
     public static func write(netName: String, layers: [LayerSource], to path: String) throws {
-        var allocations: [UnsafeMutableRawPointer] = []
-        defer { for p in allocations { free(p) } }
-        func cString(_ s: String) -> UnsafeMutablePointer<CChar> {
-            let p = strdup(s)!
-            allocations.append(UnsafeMutableRawPointer(p))
-            return p
-        }
-        func array<T>(_ n: Int, of: T.Type) -> UnsafeMutablePointer<T> {
-            let p = malloc(max(1, n) * MemoryLayout<T>.stride)!.bindMemory(to: T.self, capacity: max(1, n))
-            allocations.append(UnsafeMutableRawPointer(p))
-            return p
-        }
-        func strings(_ xs: [String]) -> UnsafeMutablePointer<UnsafeMutablePointer<CChar>?> {
-            let p = array(xs.count, of: UnsafeMutablePointer<CChar>?.self)
-            for (i, s) in xs.enumerated() { p[i] = cString(s) }
-            return p
-        }
-
+        let arena = CMessageArena()
         var net = Caffe__NetParameter()
         caffe__net_parameter__init(&net)
-        net.name = cString(netName)
-        let layerPointers = array(layers.count, of: UnsafeMutablePointer<Caffe__LayerParameter>?.self)
+        net.name = arena.cString(netName)
+        let layerPointers = arena.array(layers.count, of: UnsafeMutablePointer<Caffe__LayerParameter>?.self)
         for (i, l) in layers.enumerated() {
-            let lp = array(1, of: Caffe__LayerParameter.self)
+            let lp = arena.array(1, of: Caffe__LayerParameter.self)
             caffe__layer_parameter__init(lp)
-            lp.pointee.name = cString(l.name)
-            lp.pointee.type = cString(l.type)
-            lp.pointee.n_bottom = l.bottoms.count
-            lp.pointee.bottom = strings(l.bottoms)
-            lp.pointee.n_top = l.tops.count
-            lp.pointee.top = strings(l.tops)
-            let blobPointers = array(l.blobs.count, of: UnsafeMutablePointer<Caffe__BlobProto>?.self)
+            lp.pointee.name = arena.cString(l.name)
+            lp.pointee.type = arena.cString(l.type)
+            (lp.pointee.n_bottom, lp.pointee.bottom) = (l.bottoms.count, arena.strings(l.bottoms))
+            (lp.pointee.n_top, lp.pointee.top) = (l.tops.count, arena.strings(l.tops))
+            let blobPointers = arena.array(l.blobs.count, of: UnsafeMutablePointer<Caffe__BlobProto>?.self)
             for (j, b) in l.blobs.enumerated() {
-                let bp = array(1, of: Caffe__BlobProto.self)
-                caffe__blob_proto__init(bp)
-                if let legacy = b.legacy, legacy.count == 4 {
-                    bp.pointee.has_num = 1
-                    bp.pointee.num = Int32(legacy[0])
-                    bp.pointee.has_channels = 1
-                    bp.pointee.channels = Int32(legacy[1])
-                    bp.pointee.has_height = 1
-                    bp.pointee.height = Int32(legacy[2])
-                    bp.pointee.has_width = 1
-                    bp.pointee.width = Int32(legacy[3])
-                } else {
-                    let sp = array(1, of: Caffe__BlobShape.self)
-                    caffe__blob_shape__init(sp)
-                    let dims = array(b.shape.count, of: Int64.self)
-                    for (k, d) in b.shape.enumerated() { dims[k] = Int64(d) }
-                    sp.pointee.n_dim = b.shape.count
-                    sp.pointee.dim = dims
-                    bp.pointee.shape = sp
-                }
-                bp.pointee.n_data = b.count
-                bp.pointee.data = UnsafeMutablePointer(mutating: b.data)
-                blobPointers[j] = bp
+                blobPointers[j] = arena.blob(shape: b.shape, legacy: b.legacy, data: b.data, count: b.count)
             }
-            lp.pointee.n_blobs = l.blobs.count
-            lp.pointee.blobs = blobPointers
+            (lp.pointee.n_blobs, lp.pointee.blobs) = (l.blobs.count, blobPointers)
             layerPointers[i] = lp
         }
-        net.n_layer = layers.count
-        net.layer = layerPointers
-
+        (net.n_layer, net.layer) = (layers.count, layerPointers)
         let size = withUnsafePointer(to: &net) { caffe__net_parameter__get_packed_size($0) }
         try AtomicFile.writePacked(size: size, to: path) { buffer in withUnsafePointer(to: &net) { caffe__net_parameter__pack($0, buffer) } }
+        withExtendedLifetime(arena) {}
     }
 
     /// A net's parameters as a V2 .caffemodel (every layer that has blobs).

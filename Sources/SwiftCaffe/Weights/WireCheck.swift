@@ -30,6 +30,9 @@ enum WireCheck {
         return nil
     }
 
+    /// Checks the fields in `range` against `schema`, recursing into messages.
+    /// Long: the varint reader and the length checks share the read position
+    /// and the error context; apart, each call would carry both.
     private static func walk(_ b: UnsafeRawBufferPointer, _ range: Range<Int>, _ schema: MessageSchema?, path: String,
                              depth: Int, file: String) throws {
         func fail(_ at: Int, _ why: String) -> CaffeError { CaffeError.io(path: file, reason: "byte \(at), in \(path): \(why)") }

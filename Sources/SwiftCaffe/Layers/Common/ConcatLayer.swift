@@ -1,3 +1,17 @@
+/// The blocks of `parts` laid side by side along `axis` of `whole` (Concat's
+/// bottoms in its top, Slice's tops in its bottom): body(part, outer index,
+/// offset in `whole`, values per block); part p's block o starts at o·n.
+func forEachBlock(of parts: [Blob], in whole: Blob, axis: Int, _ body: (Int, Int, Int, Int) -> Void) throws {
+    let a = try canonicalAxis(axis, whole.numAxes)
+    let outer = whole.count(from: 0, to: a), inner = whole.count(from: a + 1), wholeAxis = whole.dim(a)
+    var offset = 0
+    for (i, p) in parts.enumerated() {
+        let block = p.dim(a) * inner
+        for o in 0..<outer { body(i, o, (o * wholeAxis + offset) * inner, block) }
+        offset += p.dim(a)
+    }
+}
+
 /// Joins bottoms along `axis` (or the deprecated `concat_dim`).
 struct ConcatPlan: LayerPlan {
     static let type = "Concat"
@@ -41,16 +55,8 @@ final class ConcatLayer: Layer {
     /// Whether this concatenates along axis 1 of a 4-D top (depth concat).
     func joinsChannels(of top: Blob) -> Bool { top.numAxes == 4 && (try? canonicalAxis(concat.axis, 4)) == 1 }
 
-    /// Calls body(bottom index, outer index, offset in the top, values per block).
     private func blocks(_ bottoms: [Blob], _ top: Blob, _ body: (Int, Int, Int, Int) -> Void) throws {
-        let a = try canonicalAxis(concat.axis, top.numAxes)
-        let outer = top.count(from: 0, to: a), inner = top.count(from: a + 1), topAxis = top.dim(a)
-        var offset = 0
-        for (i, b) in bottoms.enumerated() {
-            let block = b.dim(a) * inner
-            for o in 0..<outer { body(i, o, (o * topAxis + offset) * inner, block) }
-            offset += b.dim(a)
-        }
+        try forEachBlock(of: bottoms, in: top, axis: concat.axis, body)
     }
 
     override func forward(_ bottoms: [Blob], _ tops: [Blob]) throws {

@@ -53,14 +53,7 @@ final class SliceLayer: Layer {
     }
 
     private func blocks(_ bottom: Blob, _ tops: [Blob], _ body: (Int, Int, Int, Int) -> Void) throws {
-        let a = try canonicalAxis(slice.axis, bottom.numAxes)
-        let outer = bottom.count(from: 0, to: a), inner = bottom.count(from: a + 1), axisSize = bottom.dim(a)
-        var offset = 0
-        for (i, t) in tops.enumerated() {
-            let block = t.dim(a) * inner
-            for o in 0..<outer { body(i, o, (o * axisSize + offset) * inner, block) }
-            offset += t.dim(a)
-        }
+        try forEachBlock(of: tops, in: bottom, axis: slice.axis, body)
     }
 
     override func forward(_ bottoms: [Blob], _ tops: [Blob]) throws {

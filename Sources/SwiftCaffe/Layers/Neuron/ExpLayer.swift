@@ -3,12 +3,11 @@ import Foundation
 /// base^(shift + scale · x), base e when base is −1.
 struct ExpPlan: NeuronPlan {
     static let type = "Exp"
-    let param: Caffe.ExpParameter
+    let lnBase: Float
 
     init(_ l: LayerParameter) throws {
-        param = l.proto.expParam
-        let b = l.proto.expParam.base
-        guard b == -1 || b > 0 else { throw PlanError("base must be > 0, or −1 for e; found \(b)", at: param.location(of: .base)) }
+        let p = l.proto.expParam
+        lnBase = try naturalLogOfBase(p.base, at: p.location(of: .base))
     }
 }
 
@@ -18,8 +17,7 @@ final class ExpLayer: NeuronLayer {
 
     required init(_ ctx: LayerContext) throws {
         let p = ctx.parameter.proto.expParam
-        let base = Float(p.base)
-        lnBase = base == -1 ? 1 : log(base)
+        lnBase = try ExpPlan(ctx.parameter).lnBase
         scale = Float(p.scale)
         shift = Float(p.shift)
         try super.init(ctx)

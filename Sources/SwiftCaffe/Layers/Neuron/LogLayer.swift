@@ -3,12 +3,11 @@ import Foundation
 /// log_base(shift + scale · x), base e when base is −1.
 struct LogPlan: NeuronPlan {
     static let type = "Log"
-    let param: Caffe.LogParameter
+    let lnBase: Float
 
     init(_ l: LayerParameter) throws {
-        param = l.proto.logParam
-        let b = l.proto.logParam.base
-        guard b == -1 || b > 0 else { throw PlanError("base must be > 0, or −1 for e; found \(b)", at: param.location(of: .base)) }
+        let p = l.proto.logParam
+        lnBase = try naturalLogOfBase(p.base, at: p.location(of: .base))
     }
 }
 
@@ -18,8 +17,7 @@ final class LogLayer: NeuronLayer {
 
     required init(_ ctx: LayerContext) throws {
         let p = ctx.parameter.proto.logParam
-        let base = Float(p.base)
-        invLnBase = base == -1 ? 1 : 1 / log(base)
+        invLnBase = 1 / (try LogPlan(ctx.parameter).lnBase)
         scale = Float(p.scale)
         shift = Float(p.shift)
         try super.init(ctx)

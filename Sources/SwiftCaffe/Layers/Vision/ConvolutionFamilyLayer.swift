@@ -94,6 +94,23 @@ struct ConvolutionGeometry: Sendable {
     }
 }
 
+/// Convolution's and Deconvolution's plans: any number of bottoms, one top
+/// each, and the convolution_param geometry.
+protocol ConvolutionFamilyPlan: LayerPlan {
+    var g: ConvolutionGeometry { get }
+    init(geometry: ConvolutionGeometry)
+}
+
+extension ConvolutionFamilyPlan {
+    static var bottoms: ClosedRange<Int> { 1...Int.max }
+    static var tops: ClosedRange<Int> { 1...Int.max }
+
+    init(_ l: LayerParameter) throws {
+        self.init(geometry: try ConvolutionGeometry(l))
+        try ConvolutionGeometry.checkTops(l)
+    }
+}
+
 extension ConvolutionGeometry {
     /// What Convolution and Deconvolution share: same-shaped bottoms, one top
     /// each; `spatialOut` gives each output size from the input size and the

@@ -1,15 +1,10 @@
 /// Convolution: output size ⌊(in + 2·pad − (dilation·(k−1)+1)) / stride⌋ + 1 per spatial axis.
 /// Weights num_output × (channels/group) × kernel; bias num_output.
-struct ConvolutionPlan: LayerPlan {
+struct ConvolutionPlan: ConvolutionFamilyPlan {
     static let type = "Convolution"
-    static let bottoms = 1...Int.max
-    static let tops = 1...Int.max
     let g: ConvolutionGeometry
 
-    init(_ l: LayerParameter) throws {
-        g = try ConvolutionGeometry(l)
-        try ConvolutionGeometry.checkTops(l)
-    }
+    init(geometry: ConvolutionGeometry) { g = geometry }
 
     func plan(_ bottoms: [Shape]) throws -> PlannedShapes {
         try g.plan(bottoms, transposed: false) { r, i, extent in
@@ -80,68 +75,79 @@ final class ConvolutionLayer: ConvolutionFamilyLayer {
     }
 
     override func backward(_ tops: [Blob], _ propagateDown: [Bool], _ bottoms: [Blob]) throws {
-        let (m, k, hw) = sizes
-        let topSize = geometry.numOutput * hw
         for (i, (b, t)) in zip(bottoms, tops).enumerated() {
             if isPointwise {
-                if geometry.biasTerm { biasGradient(t.diff, images: outer, ld: hw) }
-                for image in 0..<outer {
-                    for g in 0..<geometry.group {
-                        BLAS.gemm(transB: true, m: m, n: k, k: hw, a: t.diff + image * topSize + g * m * hw,
-                                  b: b.data + image * imageSize + g * k * hw, beta: 1, c: params[0].diff + g * m * k)
-                        if propagateDown[i] {
-                            BLAS.gemm(transA: true, m: k, n: hw, k: m, a: params[0].data + g * m * k, b: t.diff + image * topSize + g * m * hw,
-                                      c: b.diff + image * imageSize + g * k * hw)
-                        }
-                    }
-                }
-                continue
+                pointwiseBackward(b, t, propagateDown: propagateDown[i])
+            } else {
+                columnBackward(b, t, propagateDown: propagateDown[i])
             }
-            // Chunks of images whose columns stay in cache, as in forward.
-            let per = ColumnConvolution.imagesPerChunk(conv, images: outer)
-            var first = 0
-            while first < outer {
-                let images = min(per, outer - first)
-                let width = images * hw
-                // R: this chunk's dtop as M × (images·HW).
-                let result = workspace.buffer(1, count: geometry.numOutput * width)
-                let r = SharedPointer(result), dy = SharedPointer(t.diff + first * topSize)
-                let outputs = geometry.numOutput
-                Parallel.forEach(images * outputs) { j in
-                    let (n, o) = (j / outputs, j % outputs)
-                    (r.advanced(by: o * width + n * hw)).update(from: dy.advanced(by: n * topSize + o * hw), count: hw)
+        }
+    }
+
+    /// A 1×1 kernel: dW += dy · xᵀ and dx = Wᵀ · dy per image and group.
+    private func pointwiseBackward(_ b: Blob, _ t: Blob, propagateDown: Bool) {
+        let (m, k, hw) = sizes
+        let topSize = geometry.numOutput * hw
+        if geometry.biasTerm { biasGradient(t.diff, images: outer, ld: hw) }
+        for image in 0..<outer {
+            for g in 0..<geometry.group {
+                BLAS.gemm(transB: true, m: m, n: k, k: hw, a: t.diff + image * topSize + g * m * hw,
+                          b: b.data + image * imageSize + g * k * hw, beta: 1, c: params[0].diff + g * m * k)
+                if propagateDown {
+                    BLAS.gemm(transA: true, m: k, n: hw, k: m, a: params[0].data + g * m * k, b: t.diff + image * topSize + g * m * hw,
+                              c: b.diff + image * imageSize + g * k * hw)
                 }
-                if geometry.biasTerm {
-                    let db = params[1].diff
-                    for o in 0..<outputs {
-                        var s: Float = 0
-                        let row = result + o * width
-                        for j in 0..<width { s += row[j] }
-                        db[o] += s
-                    }
+            }
+        }
+    }
+
+    /// Chunks of images whose columns stay in cache, as in forward.
+    private func columnBackward(_ b: Blob, _ t: Blob, propagateDown: Bool) {
+        let (m, k, hw) = sizes
+        let topSize = geometry.numOutput * hw
+        let per = ColumnConvolution.imagesPerChunk(conv, images: outer)
+        var first = 0
+        while first < outer {
+            let images = min(per, outer - first)
+            let width = images * hw
+            // R: this chunk's dtop as M × (images·HW).
+            let result = workspace.buffer(1, count: geometry.numOutput * width)
+            let r = SharedPointer(result), dy = SharedPointer(t.diff + first * topSize)
+            let outputs = geometry.numOutput
+            Parallel.forEach(images * outputs) { j in
+                let (n, o) = (j / outputs, j % outputs)
+                (r.advanced(by: o * width + n * hw)).update(from: dy.advanced(by: n * topSize + o * hw), count: hw)
+            }
+            if geometry.biasTerm {
+                let db = params[1].diff
+                for o in 0..<outputs {
+                    var s: Float = 0
+                    let row = result + o * width
+                    for j in 0..<width { s += row[j] }
+                    db[o] += s
                 }
-                let col = ColumnConvolution.columns(conv, of: b.data, first: first, images: images, workspace: workspace)
+            }
+            let col = ColumnConvolution.columns(conv, of: b.data, first: first, images: images, workspace: workspace)
+            for g in 0..<geometry.group {
+                BLAS.gemm(transB: true, m: m, n: k, k: width, a: result + g * m * width, b: col + g * k * width, beta: 1,
+                          c: params[0].diff + g * m * k)
+            }
+            if propagateDown {
+                // The columns are no longer needed: reuse them for dcol.
                 for g in 0..<geometry.group {
-                    BLAS.gemm(transB: true, m: m, n: k, k: width, a: result + g * m * width, b: col + g * k * width, beta: 1,
-                              c: params[0].diff + g * m * k)
+                    BLAS.gemm(transA: true, m: k, n: width, k: m, a: params[0].data + g * m * k, b: result + g * m * width,
+                              c: col + g * k * width)
                 }
-                if propagateDown[i] {
-                    // The columns are no longer needed: reuse them for dcol.
-                    for g in 0..<geometry.group {
-                        BLAS.gemm(transA: true, m: k, n: width, k: m, a: params[0].data + g * m * k, b: result + g * m * width,
-                                  c: col + g * k * width)
-                    }
-                    // Each image gathers into its own gradient.
-                    let (geometry, size) = (conv, imageSize)
-                    let (src, dst) = (SharedPointer(col), SharedPointer(b.diff + first * imageSize))
-                    let channels = geometry.channels
-                    Parallel.forEach(images * channels) { i in
-                        let image = i / channels
-                        geometry.col2im(src.advanced(by: image * hw), dst.advanced(by: image * size), ld: width, channel: i % channels)
-                    }
+                // Each image gathers into its own gradient.
+                let (geometry, size) = (conv, imageSize)
+                let (src, dst) = (SharedPointer(col), SharedPointer(b.diff + first * imageSize))
+                let channels = geometry.channels
+                Parallel.forEach(images * channels) { i in
+                    let image = i / channels
+                    geometry.col2im(src.advanced(by: image * hw), dst.advanced(by: image * size), ld: width, channel: i % channels)
                 }
-                first += images
             }
+            first += images
         }
     }
 

@@ -1,15 +1,10 @@
 /// Deconvolution (transposed convolution): output stride·(in−1) + dilation·(k−1)+1 − 2·pad.
 /// Weights channels × (num_output/group) × kernel.
-struct DeconvolutionPlan: LayerPlan {
+struct DeconvolutionPlan: ConvolutionFamilyPlan {
     static let type = "Deconvolution"
-    static let bottoms = 1...Int.max
-    static let tops = 1...Int.max
     let g: ConvolutionGeometry
 
-    init(_ l: LayerParameter) throws {
-        g = try ConvolutionGeometry(l)
-        try ConvolutionGeometry.checkTops(l)
-    }
+    init(geometry: ConvolutionGeometry) { g = geometry }
 
     func plan(_ bottoms: [Shape]) throws -> PlannedShapes {
         try g.plan(bottoms, transposed: true) { r, i, extent in

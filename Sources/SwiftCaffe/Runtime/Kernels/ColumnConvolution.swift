@@ -8,11 +8,6 @@ struct ColumnConvolution: ConvolutionEngine {
     let conv: ConvGeometry2D
     let shape: ConvProductShape
 
-    init(conv: ConvGeometry2D, group: Int, outputs: Int) {
-        self.conv = conv
-        shape = ConvProductShape(conv, group: group, outputs: outputs)
-    }
-
     /// Bytes of column matrix per chunk of images.
     static let chunkBytes = 4 << 20
 

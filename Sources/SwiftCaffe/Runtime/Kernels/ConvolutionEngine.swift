@@ -53,8 +53,8 @@ enum ConvolutionEngines {
         }
         if DirectConvolution.suits(conv, group: group) { return DirectConvolution(conv: conv, outputs: outputs) }
         if images >= Parallel.threads && conv.colRows * conv.colCols * 4 <= SmallImageConvolution.maxColumnBytes {
-            return SmallImageConvolution(conv: conv, group: group, outputs: outputs)
+            return SmallImageConvolution(conv: conv, shape: ConvProductShape(conv, group: group, outputs: outputs))
         }
-        return ColumnConvolution(conv: conv, group: group, outputs: outputs)
+        return ColumnConvolution(conv: conv, shape: ConvProductShape(conv, group: group, outputs: outputs))
     }
 }

@@ -7,11 +7,6 @@ struct SmallImageConvolution: ConvolutionEngine {
     let conv: ConvGeometry2D
     let shape: ConvProductShape
 
-    init(conv: ConvGeometry2D, group: Int, outputs: Int) {
-        self.conv = conv
-        shape = ConvProductShape(conv, group: group, outputs: outputs)
-    }
-
     /// Column matrices up to this size are made and used by one thread per
     /// image (half of these machines' 1 MiB L2 per core).
     static let maxColumnBytes = 512 << 10
