@@ -11,6 +11,9 @@ public struct GraphLayer: Sendable {
     public var isInserted: Bool
     /// Tops written in place over a bottom.
     public var inPlaceTops: Set<Int>
+    /// The layer's parameters as its type decoded and checked them, once:
+    /// the runtime layer is built from this.
+    var plan: any LayerPlan
     /// A Split whose tops are views of its bottom's data, as Caffe's
     /// ShareData: it writes no data of its own. True for the inserted Splits
     /// (ResNet-50 at batch 10 copied 16 blocks' inputs, 4 % of the pass):
@@ -137,7 +140,8 @@ public struct NetGraph: Sendable {
             let bottomShapes = layer.bottoms.map { shapes[$0] ?? nil }
             var g = GraphLayer(layer: layer, bottomShapes: bottomShapes, topShapes: Array(repeating: nil, count: layer.tops.count),
                                paramShapes: nil, macs: nil, isInserted: inserted.contains(i),
-                               inPlaceTops: Set(layer.tops.indices.filter { $0 < layer.bottoms.count && layer.bottoms[$0] == layer.tops[$0] }))
+                               inPlaceTops: Set(layer.tops.indices.filter { $0 < layer.bottoms.count && layer.bottoms[$0] == layer.tops[$0] }),
+                               plan: plan)
             do {
                 try planShapes(&g, by: plan, given: options.inputShapes, used: &usedInputs, warnings: &graph.warnings)
             } catch let e as PlanError {

@@ -6,6 +6,12 @@ public struct LayerContext {
     public var rng: RandomSource
     public var workspace = Workspace()
     public var parameter: LayerParameter { graphLayer.layer }
+
+    /// The layer's plan as its type, decoded once by the graph.
+    func plan<P: LayerPlan>(_: P.Type) -> P {
+        guard let p = graphLayer.plan as? P else { preconditionFailure("SwiftCaffe bug: \(parameter.label) was planned as \(type(of: graphLayer.plan))") }
+        return p
+    }
 }
 
 /// The contract of every runtime layer, as Caffe's: set up (typed parameters
@@ -31,10 +37,7 @@ public class Layer {
         parameter = ctx.parameter
         phase = ctx.phase
         workspace = ctx.workspace
-        guard let planType = LayerCatalog.plan(ctx.parameter.type) else {
-            throw CaffeError.at(ctx.parameter.location, "\(ctx.parameter.label): no plan for this type")
-        }
-        plan = try planType.init(ctx.parameter)
+        plan = ctx.graphLayer.plan
         if let shapes = ctx.graphLayer.paramShapes {
             params = shapes.map { Blob($0) }
         }

@@ -45,7 +45,7 @@ final class ArgMaxLayer: Layer {
     private let argmax: ArgMaxPlan
 
     required init(_ ctx: LayerContext) throws {
-        argmax = try ArgMaxPlan(ctx.parameter)
+        argmax = ctx.plan(ArgMaxPlan.self)
         try super.init(ctx)
     }
 

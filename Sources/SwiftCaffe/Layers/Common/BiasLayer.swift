@@ -28,7 +28,7 @@ final class BiasLayer: Layer {
     private let bias: BiasPlan
 
     required init(_ ctx: LayerContext) throws {
-        bias = try BiasPlan(ctx.parameter)
+        bias = ctx.plan(BiasPlan.self)
         try super.init(ctx)
     }
 

@@ -48,7 +48,7 @@ final class ConcatLayer: Layer {
     private let concat: ConcatPlan
 
     required init(_ ctx: LayerContext) throws {
-        concat = try ConcatPlan(ctx.parameter)
+        concat = ctx.plan(ConcatPlan.self)
         try super.init(ctx)
     }
 

@@ -37,7 +37,7 @@ final class InnerProductLayer: Layer {
     private var m = 0, k = 0
 
     required init(_ ctx: LayerContext) throws {
-        ip = try InnerProductPlan(ctx.parameter)
+        ip = ctx.plan(InnerProductPlan.self)
         try super.init(ctx)
     }
 

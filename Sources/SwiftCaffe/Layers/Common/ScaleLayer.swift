@@ -39,7 +39,7 @@ final class ScaleLayer: Layer {
     private let saved = Blob()
 
     required init(_ ctx: LayerContext) throws {
-        scale = try ScalePlan(ctx.parameter)
+        scale = ctx.plan(ScalePlan.self)
         try super.init(ctx)
     }
 

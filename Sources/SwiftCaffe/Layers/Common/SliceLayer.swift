@@ -48,7 +48,7 @@ final class SliceLayer: Layer {
     private let slice: SlicePlan
 
     required init(_ ctx: LayerContext) throws {
-        slice = try SlicePlan(ctx.parameter)
+        slice = ctx.plan(SlicePlan.self)
         try super.init(ctx)
     }
 

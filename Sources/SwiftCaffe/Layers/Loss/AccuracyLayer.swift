@@ -32,7 +32,7 @@ final class AccuracyLayer: Layer {
     private let ignoreLabel: Int?
 
     required init(_ ctx: LayerContext) throws {
-        accuracy = try AccuracyPlan(ctx.parameter)
+        accuracy = ctx.plan(AccuracyPlan.self)
         let p = ctx.parameter.proto.accuracyParam
         ignoreLabel = p.has(.ignoreLabel) ? p.ignoreLabel : nil
         try super.init(ctx)

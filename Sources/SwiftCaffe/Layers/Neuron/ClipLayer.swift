@@ -21,7 +21,7 @@ final class ClipLayer: NeuronLayer {
     private let clip: ClipPlan
 
     required init(_ ctx: LayerContext) throws {
-        clip = try ClipPlan(ctx.parameter)
+        clip = ctx.plan(ClipPlan.self)
         try super.init(ctx)
     }
 

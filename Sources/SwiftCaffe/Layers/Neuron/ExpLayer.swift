@@ -17,7 +17,7 @@ final class ExpLayer: NeuronLayer {
 
     required init(_ ctx: LayerContext) throws {
         let p = ctx.parameter.proto.expParam
-        lnBase = try ExpPlan(ctx.parameter).lnBase
+        lnBase = ctx.plan(ExpPlan.self).lnBase
         scale = Float(p.scale)
         shift = Float(p.shift)
         try super.init(ctx)

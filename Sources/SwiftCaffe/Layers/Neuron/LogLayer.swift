@@ -17,7 +17,7 @@ final class LogLayer: NeuronLayer {
 
     required init(_ ctx: LayerContext) throws {
         let p = ctx.parameter.proto.logParam
-        invLnBase = 1 / (try LogPlan(ctx.parameter).lnBase)
+        invLnBase = 1 / ctx.plan(LogPlan.self).lnBase
         scale = Float(p.scale)
         shift = Float(p.shift)
         try super.init(ctx)

@@ -146,7 +146,10 @@ class ConvolutionFamilyLayer: Layer {
     var outer = 1
 
     required init(_ ctx: LayerContext) throws {
-        geometry = try ConvolutionGeometry(ctx.parameter)
+        guard let family = ctx.graphLayer.plan as? any ConvolutionFamilyPlan else {
+            preconditionFailure("SwiftCaffe bug: \(ctx.parameter.label) has no convolution plan")
+        }
+        geometry = family.g
         try super.init(ctx)
     }
 

@@ -40,7 +40,7 @@ final class CropLayer: Layer {
     private let crop: CropPlan
 
     required init(_ ctx: LayerContext) throws {
-        crop = try CropPlan(ctx.parameter)
+        crop = ctx.plan(CropPlan.self)
         try super.init(ctx)
     }
 

@@ -96,7 +96,7 @@ final class PoolingLayer: Layer {
     private var argmax: [Int32] = [0]
 
     required init(_ ctx: LayerContext) throws {
-        pooling = try PoolingPlan(ctx.parameter)
+        pooling = ctx.plan(PoolingPlan.self)
         guard pooling.method != .stochastic else {
             throw CaffeError.at(ctx.parameter.location, "\(ctx.parameter.label): STOCHASTIC pooling is not supported by the CPU runtime (Caffe runs it on GPUs only)")
         }
