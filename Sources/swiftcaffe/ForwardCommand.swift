@@ -25,7 +25,7 @@ struct ForwardCommand: ParsableCommand {
     @Option(help: "Folder for DIR/<blob>.npy files ('/' in a blob name becomes '_').")
     var outputDir: String?
 
-    @Option(help: "Compare each blob with DIR/<blob>.npy where one exists and print the errors per layer.")
+    @Option(help: "Compare each blob with DIR/<blob>.npy where one exists and print the errors per layer; exit 3 when one differs.")
     var compare: String?
 
     @Option(help: "Phase: test (default) or train.")
@@ -65,6 +65,11 @@ struct ForwardCommand: ParsableCommand {
         let arrays = try specs.map { ($0.name, try NPY.read(path: $0.path)) }
         let loaded = try ModelFile.loadNet(path: model, options: parse.prototxt)
         printWarnings(loaded.warnings, source: loaded.source)
+        let inputs = loaded.inputNames(state: NetState(phase: phase.phase))
+        if let unknown = arrays.first(where: { !inputs.contains($0.0) }) {
+            throw CaffeError.usage("--input \(unknown.0): the net has no input '\(unknown.0)'; its inputs: "
+                                   + (inputs.isEmpty ? "none" : inputs.joined(separator: ", ")))
+        }
         let shapes = Dictionary(arrays.map { ($0.0, $0.1.shape) }, uniquingKeysWith: { _, b in b })
         let graph = try buildGraph(loaded, options: .init(state: NetState(phase: phase.phase), inputShapes: shapes))
         // The weights file is read before the net allocates its own parameters:
@@ -99,8 +104,9 @@ struct ForwardCommand: ParsableCommand {
         if let dir = compare {
             let comparison = try BlobComparison(net: net, directory: dir)
             print(comparison.table, terminator: "")
-            // A differing blob fails the command, so scripts and CI can rely on the exit status.
-            if comparison.firstDivergence != nil { throw ExitCode(1) }
+            // A differing blob fails the command with its own status, so scripts
+            // and CI can tell a disagreement (3) from a bad file (1) or bad usage (2).
+            if comparison.firstDivergence != nil { throw ExitCode(Self.disagreementStatus) }
         }
     }
 
@@ -146,6 +152,9 @@ struct ForwardCommand: ParsableCommand {
         }
         note("wrote \(wanted.count) blob(s) to \(dir)")
     }
+
+    /// The exit status when --compare finds a blob that differs.
+    static let disagreementStatus: Int32 = 3
 
     private func fileName(_ blob: String) -> String { BlobComparison.fileName(blob) }
 }

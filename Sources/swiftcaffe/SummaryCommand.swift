@@ -16,17 +16,17 @@ struct SummaryCommand: ParsableCommand {
     @OptionGroup var state: NetStateOptions
     @OptionGroup var parse: ParseOptions
 
-    @Flag(help: "Print JSON instead of a table.")
+    @Flag(help: "Print JSON instead of a table (with two nets: an array of both).")
     var json = false
 
     func run() throws {
         if let other {
-            guard !json else { throw CaffeError.usage("--json shows one net; drop the second file") }
             let graphs = try [file, other].map { path in
                 let n = try ModelFile.loadNet(path: path, options: parse.prototxt)
                 printWarnings(n.warnings, source: n.source)
                 return try buildGraph(n, options: .init(state: state.state(default: .test), inputShapes: state.shapes))
             }
+            if json { return print("[" + graphs.map(NetSummary.json).joined(separator: ",") + "]") }
             print("Shapes per item; * marks rows that differ")
             print(NetSummary.sideBySide(graphs[0], graphs[1]), terminator: "")
             return
@@ -59,7 +59,8 @@ struct SummaryCommand: ParsableCommand {
         let title = "\(g.name.isEmpty ? "(unnamed net)" : g.name) — phase \(g.state.phase.name)"
             + (g.state.stages.isEmpty ? "" : ", stages \(g.state.stages.joined(separator: ","))")
             + ", batch \(g.batchSize); shapes and MACs per item"
-        print(NetSummary.table(g, title: title), terminator: "")
+        let table = NetSummary.table(g, title: title)
+        print(table, terminator: table.hasSuffix("\n") ? "" : "\n")
     }
 
     private func solverHeader(_ s: SolverParameter) -> String {

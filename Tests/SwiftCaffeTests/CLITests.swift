@@ -76,6 +76,7 @@ final class CLITests: XCTestCase {
     func testSummaryTableAndJSON() throws {
         let r = try run(["summary", "Models/alexnet/deploy.prototxt"])
         XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stdout.hasSuffix("for a batch of 10\n"), "the table ends with a newline")
         for expected in ["conv1  Convolution   data → conv1      96×55×55", "pool5  Pooling       conv5 → pool5     256×6×6",
                          "Total: 60,965,224 parameters", "724.4 M MACs per item (724,406,816)"] {
             XCTAssertTrue(r.stdout.contains(expected), "missing \(expected) in\n\(r.stdout)")
@@ -97,6 +98,13 @@ final class CLITests: XCTestCase {
         XCTAssertEqual(r.status, 0, r.stderr)
         let marked = r.stdout.split(separator: "\n").dropFirst().filter { $0.contains(" * ") }
         XCTAssertEqual(marked.count, 4, r.stdout)
+        XCTAssertTrue(r.stdout.hasSuffix("\n"))
+        // --json with two nets: an array of both.
+        let j = try run(["summary", "Models/alexnet/deploy.prototxt", "Models/caffenet/deploy.prototxt", "--json"])
+        XCTAssertEqual(j.status, 0, j.stderr)
+        let both = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(j.stdout.utf8)) as? [[String: Any]])
+        XCTAssertEqual(both.map { $0["name"] as? String }, ["AlexNet", "CaffeNet"])
+        XCTAssertEqual(both.map { $0["total_params"] as? Int }, [60_965_224, 60_965_224])
     }
 
     func testSolverSummaryAndLegacyNotes() throws {
@@ -253,7 +261,11 @@ final class CLITests: XCTestCase {
         try NPY.write(pool, to: out + "/pool.npy")
         let diverged = try run(["forward", "--model", model.path, "--input", "data=\(inputPath)", "--compare", out, "--seed", "9"])
         XCTAssertTrue(diverged.stdout.contains("First divergence (relative error > 1e-4): pool"), diverged.stdout)
-        XCTAssertEqual(diverged.status, 1, "a divergence fails the command")
+        XCTAssertEqual(diverged.status, 3, "a divergence fails the command with its own status")
+        // An input the net does not have is bad usage, and the error names the net's inputs.
+        let wrong = try run(["forward", "--model", model.path, "--input", "image=\(inputPath)", "--output-dir", out])
+        XCTAssertEqual(wrong.status, 2, wrong.stderr)
+        XCTAssertTrue(wrong.stderr.contains("--input image: the net has no input 'image'; its inputs: data"), wrong.stderr)
         XCTAssertTrue(diverged.stdout.contains("← first divergence"), diverged.stdout)
 
         let weights = try run(["forward", "--model", Paths.fixture("weights/small.prototxt"), "--weights", Paths.fixture("weights/small_v1.caffemodel"),

@@ -35,6 +35,14 @@ public enum DataShapeProbe: Sendable {
 }
 
 extension LoadedNet {
+    /// The tops of the net's input and data layers in `state`: the blobs an
+    /// input shape or an input array may name.
+    public func inputNames(state: NetState) -> [String] {
+        var problems: [Diagnostic] = []
+        return NetGraph.filter(net.layers, state: state, problems: &problems)
+            .filter { LayerCatalog.plan($0.type) is any SourcePlan.Type }.flatMap(\.tops)
+    }
+
     /// The net's graph, its data layers' top shapes read from the first record
     /// of their sources where `options.inputShapes` does not give them, and
     /// its errors shown against the net's own text.
