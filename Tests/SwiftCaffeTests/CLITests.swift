@@ -196,6 +196,14 @@ final class CLITests: XCTestCase {
         XCTAssertTrue(text.hasPrefix("digraph \"CaffeNet\" {\n  rankdir=TB;"))
         XCTAssertTrue(text.contains("label=\"conv1\\n(Convolution)\\nkernel 11, stride 4, pad 0\""), text)
         XCTAssertTrue(text.contains("\"blob_conv1_1\""), "in-place ReLU writes a new version of conv1")
+        XCTAssertTrue(text.contains("size 5, alpha 0.0001, beta 0.75"), "parameters as the file wrote them: \(text)")
+        // The Splits the builder inserts are not drawn: ip2's readers are drawn from ip2 itself.
+        let lenet = tmp.appendingPathComponent("lenet.dot")
+        XCTAssertEqual(try run(["draw", "Models/lenet/train_val.prototxt", "-o", lenet.path]).status, 0)
+        let lenetText = try String(contentsOf: lenet, encoding: .utf8)
+        XCTAssertFalse(lenetText.contains("Split"), lenetText)
+        XCTAssertTrue(lenetText.contains("\"blob_ip2_0\" -> \"layer_") && lenetText.contains("_accuracy\";"), lenetText)
+        XCTAssertEqual(lenetText.components(separatedBy: "\"blob_ip2_0\" -> ").count - 1, 2, lenetText)
         let svg = tmp.appendingPathComponent("net.svg")
         let drawn = try run(["draw", "Models/caffenet/deploy.prototxt", "-o", svg.path])
         if FileManager.default.isExecutableFile(atPath: "/usr/bin/dot") {

@@ -1,6 +1,8 @@
 /// Graphviz DOT for a built net, drawn as Caffe's draw_net does: layers as
 /// filled boxes coloured by kind, blobs as grey octagons, data flowing along
 /// edges. A blob written in place gets a new node, so the drawing stays acyclic.
+/// The Splits the builder inserts are not drawn (as draw_net.py, which reads
+/// the file): their readers are drawn from the blob they split.
 public enum DotWriter {
     public static func dot(_ g: NetGraph, rankdir: String = "LR") -> String {
         var out = "digraph \(quote(g.name.isEmpty ? "net" : g.name)) {\n"
@@ -18,12 +20,17 @@ public enum DotWriter {
             return quote(id)
         }
         var currentShape: [String: Shape?] = [:]
+        var splitOf: [String: String] = [:]  // an inserted Split's top → the blob it splits
         for (i, l) in g.layers.enumerated() {
+            if l.isInserted, let b = l.layer.bottoms.first {
+                for t in l.layer.tops { splitOf[t] = splitOf[b] ?? b }
+                continue
+            }
             let id = quote("layer_\(i)_\(l.name)")
             var label = "\(l.name)\\n(\(l.type))"
             if let d = detail(l.layer) { label += "\\n" + d }
             out += "  \(id) [shape=record, style=filled, fillcolor=\"\(colour(l.type))\", label=\(quote(label))];\n"
-            for b in l.layer.bottoms {
+            for b in l.layer.bottoms.map({ splitOf[$0] ?? $0 }) {
                 out += "  \(blobNode(b, shape: currentShape[b] ?? nil)) -> \(id);\n"
             }
             for (j, t) in l.layer.tops.enumerated() {
@@ -67,7 +74,7 @@ public enum DotWriter {
             return "outputs \(l.proto.innerProductParam.numOutput)"
         case LRNPlan.type:
             let p = l.proto.lrnParam
-            return "size \(p.localSize), alpha \(p.alpha), beta \(p.beta)"
+            return "size \(p.localSize), alpha \(PrototxtPrinter.number(p.alpha)), beta \(PrototxtPrinter.number(p.beta))"
         default:
             return nil
         }
