@@ -4,7 +4,7 @@ import SwiftCaffe
 
 /// Options shared by the commands that build a net.
 struct NetStateOptions: ParsableArguments {
-    @Option(help: "Phase to build: train or test.")
+    @Option(name: [.customLong("phase"), .customLong("phase", withSingleDash: true)], help: "Phase to build: train or test.")
     var phase: PhaseArgument?
 
     @Option(name: .customLong("stage"), help: "A NetState stage (repeat for several).")

@@ -22,10 +22,15 @@ struct TimeCommand: ParsableCommand {
         commandName: "time",
         abstract: "Time a net's forward and backward passes per layer, like `caffe time`.")
 
-    @Option(name: .customLong("model"), help: "The net prototxt.")
+    @Option(name: [.customLong("model"), .customLong("model", withSingleDash: true)], help: "The net prototxt.")
     var model: String
 
-    @Option(parsing: .unconditional, help: "Timed iterations (after one warm-up).")
+    @Option(name: [.customLong("weights"), .customLong("weights", withSingleDash: true)],
+            help: "Weights to run with (.caffemodel); without, the fillers' values.")
+    var weights: String?
+
+    @Option(name: [.customLong("iterations"), .customLong("iterations", withSingleDash: true)], parsing: .unconditional,
+            help: "Timed iterations (after one warm-up).")
     var iterations = 50
 
     @Option(parsing: .unconditional, help: "Batch size: replaces the first axis of every input.")
@@ -46,7 +51,12 @@ struct TimeCommand: ParsableCommand {
         var graph = try buildGraph(loaded, options: .init(state: netState, inputShapes: shapes))
         // A net without a loss is timed backward from its outputs, as `caffe time` does.
         if !graph.hasLoss { graph.forceBackward = true }
-        let timing = try NetTiming.measure(try Net(graph: graph), iterations: iterations)
+        let net = try Net(graph: graph)
+        if let w = weights {
+            let report = try WeightCopier.copy(try CaffeModel(path: w), into: net)
+            if !report.missing.isEmpty { note("warning: \(report.missing.joined(separator: ", ")) not in \(w); they keep their filler values") }
+        }
+        let timing = try NetTiming.measure(net, iterations: iterations)
         print("\(graph.name.isEmpty ? model : graph.name): phase \(graph.state.phase.name), batch \(timing.batch), \(iterations) iterations, "
               + "\(Parallel.threads) thread(s); BLAS: \(BLAS.summary)")
         print(timing.report)

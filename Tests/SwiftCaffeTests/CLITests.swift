@@ -223,6 +223,15 @@ final class CLITests: XCTestCase {
                          "Forward-backward:"] {
             XCTAssertTrue(r.stdout.contains(expected), "missing \(expected) in\n\(r.stdout)")
         }
+        // Caffe's spellings, and `caffe time`'s closing lines after the table.
+        let caffe = try run(["time", "-model", "Models/lenet/deploy.prototxt", "-iterations", "2", "-phase", "test"])
+        XCTAssertEqual(caffe.status, 0, caffe.stderr)
+        let lines = caffe.stdout.split(separator: "\n").map(String.init)
+        XCTAssertEqual(lines.suffix(4).map { $0.components(separatedBy: ":")[0] },
+                       ["Average Forward pass", "Average Backward pass", "Average Forward-Backward", "Total Time"])
+        XCTAssertTrue(lines.suffix(4).allSatisfy { $0.hasSuffix(" ms.") }, caffe.stdout)
+        XCTAssertTrue(caffe.stdout.contains("phase TEST"), caffe.stdout)
+        XCTAssertTrue(caffe.stdout.contains(" ms (min "), "min and median per pass: \(caffe.stdout)")
         XCTAssertEqual(try run(["time", "--model", "Models/caffenet/deploy.prototxt", "--threads", "0"]).status, 2)
         let data = try run(["time", "--model", "Models/caffenet/train_val.prototxt", "--iterations", "1"])
         XCTAssertEqual(data.status, 1)

@@ -17,6 +17,11 @@ public struct NetTiming: Sendable {
     /// Mean seconds of one forward pass, and of one forward and backward pass.
     public var forwardPass: Double
     public var fullPass: Double
+    /// Each timed iteration's seconds, for min and median.
+    public var forwardPasses: [Double]
+    public var fullPasses: [Double]
+    /// Wall seconds of the per-layer timing loop (Caffe's "Total Time").
+    public var layerLoopSeconds: Double
     public var iterations: Int
     public var batch: Int
     /// Floating-point operations of one forward pass (2 × the MACs), when known.
@@ -36,15 +41,16 @@ public struct NetTiming: Sendable {
         // Per-layer times (their timers add overhead, so the passes are timed apart below).
         try net.forward()
         var fwd = Array(repeating: 0.0, count: indices.count), bwd = fwd
-        for _ in 0..<iterations {
-            for i in indices { fwd[i] += try seconds { try net.forward(layer: i) } }
-            if hasLoss { net.setLossDiffs() } else { net.seedOutputGradients() }
-            for i in indices.reversed() { bwd[i] += try seconds { try net.backward(layer: i) } }
+        let layerLoop = try seconds {
+            for _ in 0..<iterations {
+                for i in indices { fwd[i] += try seconds { try net.forward(layer: i) } }
+                if hasLoss { net.setLossDiffs() } else { net.seedOutputGradients() }
+                for i in indices.reversed() { bwd[i] += try seconds { try net.backward(layer: i) } }
+            }
         }
-        var forwardPass = 0.0, fullPass = 0.0
-        for _ in 0..<iterations { forwardPass += try seconds { try net.forward() } }
-        for _ in 0..<iterations {
-            fullPass += try seconds {
+        let forwardPasses = try (0..<iterations).map { _ in try seconds { try net.forward() } }
+        let fullPasses = try (0..<iterations).map { _ in
+            try seconds {
                 try net.forward()
                 try backward()
             }
@@ -53,7 +59,8 @@ public struct NetTiming: Sendable {
         let layers = net.layers.enumerated().map { i, l in
             LayerTime(name: l.name, type: l.type, forward: fwd[i] / n, backward: net.layerNeedsBackward(i) ? bwd[i] / n : nil)
         }
-        return NetTiming(layers: layers, forwardPass: forwardPass / n, fullPass: fullPass / n, iterations: iterations,
+        return NetTiming(layers: layers, forwardPass: forwardPasses.reduce(0, +) / n, fullPass: fullPasses.reduce(0, +) / n,
+                         forwardPasses: forwardPasses, fullPasses: fullPasses, layerLoopSeconds: layerLoop, iterations: iterations,
                          batch: net.graph.batchSize, forwardFlops: net.graph.totalMACs.map { 2 * Double($0) })
     }
 
@@ -72,10 +79,23 @@ public struct NetTiming: Sendable {
         let forwardSum = layers.reduce(0) { $0 + $1.forward }, backwardSum = layers.reduce(0) { $0 + ($1.backward ?? 0) }
         return (table + [
             "Sum of layers:   forward \(Self.ms(forwardSum)) ms, backward \(Self.ms(backwardSum)) ms",
-            "Forward pass:    \(Self.ms(forwardPass)) ms, \(Self.rate(Double(batch) / forwardPass)) images/s, "
-                + "\(Self.rate((forwardFlops ?? 0) / forwardPass / 1e9)) GFLOP/s",
-            "Forward-backward: \(Self.ms(fullPass)) ms, \(Self.rate(Double(batch) / fullPass)) images/s",
+            "Forward pass:    \(Self.ms(forwardPass)) ms (min \(Self.ms(forwardPasses.min() ?? 0)), median \(Self.ms(Self.median(forwardPasses)))), "
+                + "\(Self.rate(Double(batch) / forwardPass)) images/s, \(Self.rate((forwardFlops ?? 0) / forwardPass / 1e9)) GFLOP/s",
+            "Forward-backward: \(Self.ms(fullPass)) ms (min \(Self.ms(fullPasses.min() ?? 0)), median \(Self.ms(Self.median(fullPasses)))), "
+                + "\(Self.rate(Double(batch) / fullPass)) images/s",
+            // `caffe time`'s closing lines, which scripts read: the per-layer
+            // sums, the mean whole iteration and the per-layer loop's wall time.
+            "Average Forward pass: \(Self.ms(forwardSum)) ms.",
+            "Average Backward pass: \(Self.ms(backwardSum)) ms.",
+            "Average Forward-Backward: \(Self.ms(fullPass)) ms.",
+            "Total Time: \(Self.ms(layerLoopSeconds)) ms.",
         ]).joined(separator: "\n")
+    }
+
+    private static func median(_ xs: [Double]) -> Double {
+        let s = xs.sorted()
+        guard !s.isEmpty else { return 0 }
+        return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
     }
 
     private static func seconds(_ body: () throws -> Void) rethrows -> Double {
