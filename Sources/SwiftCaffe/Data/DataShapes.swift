@@ -9,7 +9,7 @@ public enum DataShapes {
         var problems: [Diagnostic] = []
         let kept = NetGraph.filter(net.layers, state: state, problems: &problems)
         var out: [String: Shape] = [:]
-        for l in kept where (l.type == DataPlan.type || l.type == ImageDataPlan.type) && !l.tops.isEmpty {
+        for l in kept where isProbed(l) {
             do {
                 let transformer = try DataTransformer(l, phase: state.phase)
                 let batch = RecordSources.batching(of: l).batchSize
@@ -22,6 +22,11 @@ public enum DataShapes {
             }
         }
         return out
+    }
+
+    /// A layer whose top shape only its first record tells: Data, ImageData.
+    static func isProbed(_ l: LayerParameter) -> Bool {
+        (l.type == DataPlan.type || l.type == ImageDataPlan.type) && !l.tops.isEmpty
     }
 }
 
@@ -48,8 +53,7 @@ extension LoadedNet {
     /// its errors shown against the net's own text.
     public func graph(_ options: NetGraph.Options = .init(), data: DataShapeProbe = .required) throws -> NetGraph {
         var options = options
-        let isProbed = { (l: LayerParameter) in l.type == DataPlan.type || l.type == ImageDataPlan.type }
-        if net.layers.contains(where: { isProbed($0) && options.inputShapes[$0.tops.first ?? ""] == nil }) {
+        if net.layers.contains(where: { DataShapes.isProbed($0) && options.inputShapes[$0.tops[0]] == nil }) {
             do {
                 options.inputShapes.merge(try DataShapes.probe(net, state: options.state)) { given, _ in given }
             } catch {

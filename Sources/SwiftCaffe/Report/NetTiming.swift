@@ -14,12 +14,12 @@ public struct NetTiming: Sendable {
     }
 
     public var layers: [LayerTime]
-    /// Mean seconds of one forward pass, and of one forward and backward pass.
-    public var forwardPass: Double
-    public var fullPass: Double
-    /// Each timed iteration's seconds, for min and median.
+    /// Each timed iteration's seconds: a forward pass, and a forward and backward pass.
     public var forwardPasses: [Double]
     public var fullPasses: [Double]
+    /// Their means.
+    public var forwardPass: Double { forwardPasses.reduce(0, +) / Double(max(1, forwardPasses.count)) }
+    public var fullPass: Double { fullPasses.reduce(0, +) / Double(max(1, fullPasses.count)) }
     /// Wall seconds of the per-layer timing loop (Caffe's "Total Time").
     public var layerLoopSeconds: Double
     public var iterations: Int
@@ -59,8 +59,7 @@ public struct NetTiming: Sendable {
         let layers = net.layers.enumerated().map { i, l in
             LayerTime(name: l.name, type: l.type, forward: fwd[i] / n, backward: net.layerNeedsBackward(i) ? bwd[i] / n : nil)
         }
-        return NetTiming(layers: layers, forwardPass: forwardPasses.reduce(0, +) / n, fullPass: fullPasses.reduce(0, +) / n,
-                         forwardPasses: forwardPasses, fullPasses: fullPasses, layerLoopSeconds: layerLoop, iterations: iterations,
+        return NetTiming(layers: layers, forwardPasses: forwardPasses, fullPasses: fullPasses, layerLoopSeconds: layerLoop, iterations: iterations,
                          batch: net.graph.batchSize, forwardFlops: net.graph.totalMACs.map { 2 * Double($0) })
     }
 

@@ -3,12 +3,11 @@ struct ReductionPlan: LayerPlan {
     static let type = "Reduction"
     static let bottoms = 1...1
     static let tops = 1...1
-    let axis: Int
+    var axis: Int { param.axis }
     let param: Caffe.ReductionParameter
 
     init(_ l: LayerParameter) throws {
         param = l.proto.reductionParam
-        axis = l.proto.reductionParam.axis
     }
 
     func plan(_ b: [Shape]) throws -> PlannedShapes {

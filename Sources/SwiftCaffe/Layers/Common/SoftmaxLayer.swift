@@ -5,12 +5,11 @@ struct SoftmaxPlan: LayerPlan {
     static let type = "Softmax"
     static let bottoms = 1...1
     static let tops = 1...1
-    let axis: Int
+    var axis: Int { param.axis }
     let param: Caffe.SoftmaxParameter
 
     init(_ l: LayerParameter) throws {
         param = l.proto.softmaxParam
-        axis = l.proto.softmaxParam.axis
     }
 
     func plan(_ b: [Shape]) throws -> PlannedShapes {

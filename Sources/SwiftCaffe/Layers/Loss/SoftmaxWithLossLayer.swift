@@ -6,12 +6,11 @@ struct SoftmaxWithLossPlan: LayerPlan {
     static let isLoss = true
     static let bottoms = 2...2
     static let tops = 1...2
-    let axis: Int
+    var axis: Int { param.axis }
     let param: Caffe.SoftmaxParameter
 
     init(_ l: LayerParameter) throws {
         param = l.proto.softmaxParam
-        axis = l.proto.softmaxParam.axis
     }
 
     func plan(_ b: [Shape]) throws -> PlannedShapes {

@@ -27,9 +27,10 @@ struct ConvolutionPlan: ConvolutionFamilyPlan {
 /// each dbottom (a 1×1 kernel: one product per image, no columns). Two
 /// spatial axes.
 final class ConvolutionLayer: ConvolutionFamilyLayer {
-    private var isPointwise = false
     /// How forward runs, chosen at reshape (ConvolutionEngines.choose).
     private var engine: (any ConvolutionEngine)?
+    /// A 1×1 kernel's backward needs no columns either.
+    private var isPointwise: Bool { engine is PointwiseConvolution }
     var usesWinograd: Bool { engine is WinogradF43 }
     var usesDirect: Bool { engine is DirectConvolution }
 
@@ -38,7 +39,6 @@ final class ConvolutionLayer: ConvolutionFamilyLayer {
         let top = tops[0].shape
         conv = ConvGeometry2D(r, channels: r.channels, height: r.spatialIn[0], width: r.spatialIn[1],
                               outH: top[r.axis + 1], outW: top[r.axis + 2])
-        isPointwise = r.kernel == [1, 1] && r.stride == [1, 1] && r.pad == [0, 0]
         engine = ConvolutionEngines.choose(conv, group: geometry.group, outputs: geometry.numOutput, images: r.outer)
     }
 
