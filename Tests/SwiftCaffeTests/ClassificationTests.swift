@@ -80,5 +80,13 @@ final class ClassificationTests: XCTestCase {
                                             modelName: "t.prototxt")) { e in
             XCTAssertEqual("\(e)", "error: t.prototxt has no N×C×H×W Input layer to feed images to (use swiftcaffe deploy to make one)")
         }
+        // A train_val whose data files are elsewhere gets the same advice, not an error about its data.
+        let withData = try ModelFile.loadNet(bytes: Array("""
+            layer { name: "d" type: "Data" top: "x" data_param { source: "/nonexistent/lmdb" batch_size: 1 } }
+            """.utf8), file: "tv.prototxt")
+        XCTAssertThrowsError(try Classifier(model: withData, weights: try CaffeModel(path: Paths.fixture("images/tiny.caffemodel")),
+                                            modelName: "tv.prototxt")) { e in
+            XCTAssertEqual("\(e)", "error: tv.prototxt has no N×C×H×W Input layer to feed images to (use swiftcaffe deploy to make one)")
+        }
     }
 }

@@ -88,7 +88,8 @@ public struct Classifier {
 
     /// Fails when the net has no 4-D Input layer to feed (the file is named `modelName` in that error).
     public init(model: LoadedNet, weights: CaffeModel, modelName: String) throws {
-        let probe = try model.graph()
+        // Only the Input layer matters here; a train_val's data need not be readable to be told so.
+        let probe = try model.graph(data: .ifReadable { _ in })
         guard let layer = probe.layers.first(where: { $0.type == InputPlan.type }), let name = layer.layer.tops.first,
               let shape = layer.topShapes.first ?? nil, shape.count == 4
         else { throw CaffeError.usage("\(modelName) has no N×C×H×W Input layer to feed images to (use swiftcaffe deploy to make one)") }
