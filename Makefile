@@ -40,8 +40,9 @@ test-mpi: deps mpi
 	SWIFTCAFFE_MPI_BINARY=$(CURDIR)/$(MPI_BIN) $(SWIFT) test -c release -Xswiftc -enable-testing --disable-swift-testing --filter MPITests
 
 # The main job: train the Fashion-MNIST AlexNet from its solver file (test
-# accuracy printed at iterations 800, 1600 and 2400), then classify a few
-# test images with the snapshot it wrote.
+# accuracy printed at iterations 800, 1600 and 2400), then classify test
+# records and two image files with the snapshot it wrote (the deploy file
+# records the training's scale, which classify applies).
 FASHION  := /usr/share/datasets/fashion-mnist
 SNAPSHOT := runs/alexnet_fashion_iter_2400.caffemodel
 demo: build
@@ -53,13 +54,16 @@ demo: build
 	@echo "== Test accuracy of the snapshot on the 10,000 test images =="
 	$(BIN) test --model Models/fashion-mnist/alexnet_train_test.prototxt --weights $(SNAPSHOT) --iterations 100 2>/dev/null
 	@echo
-	@echo "== Classifying the first test images with the snapshot =="
+	@echo "== Classifying the first test records with the snapshot =="
 	$(BIN) classify --model Models/fashion-mnist/alexnet_deploy.prototxt --weights $(SNAPSHOT) \
-	    --source $(FASHION)/t10k-images-idx3-ubyte.gz --records 0,1,2,3,4,5 --scale 0.00390625 \
-	    --labels Models/fashion-mnist/labels.txt --top 1
+	    --source $(FASHION)/t10k-images-idx3-ubyte.gz --records 0,1,2,3,4,5 --labels Models/fashion-mnist/labels.txt --top 1
 	@echo
 	@echo "== AlexNet and CaffeNet, side by side (pool and norm swapped in blocks 1-2) =="
 	$(BIN) summary Models/alexnet/deploy.prototxt Models/caffenet/deploy.prototxt
+	@echo
+	@echo "== Classifying two image files (a PNG and a colour JPEG) with the snapshot =="
+	$(BIN) classify --model Models/fashion-mnist/alexnet_deploy.prototxt --weights $(SNAPSHOT) \
+	    --labels Models/fashion-mnist/labels.txt --top 2 Models/fashion-mnist/images/ankle_boot.png Models/fashion-mnist/images/pullover.jpg
 
 # OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE are unset for this command alone, so the
 # figures show the kernel OpenBLAS (and SwiftCaffe) choose on this machine.

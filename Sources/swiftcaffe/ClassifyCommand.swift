@@ -5,7 +5,12 @@ import SwiftCaffe
 struct ClassifyCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "classify",
-        abstract: "Classify JPEG/PNG images with a deploy net and its weights, preprocessing as Caffe does.")
+        abstract: "Classify JPEG/PNG images with a deploy net and its weights, preprocessing as Caffe does.",
+        discussion: """
+            The preprocessing follows the TEST data layer's transform_param (scale, mean, crop) of the \
+            train_val net given with --train-net, else the one `swiftcaffe deploy` recorded in the deploy \
+            file; --scale, --mean and --mean-value override it. Nets with 1-channel input read images as grey.
+            """)
 
     @Option(name: .customLong("model"), help: "The deploy net prototxt (its first input gives the crop size).")
     var model: String
@@ -22,8 +27,14 @@ struct ClassifyCommand: ParsableCommand {
     @Option(help: "Labels, one per line in class order (synset_words.txt).")
     var labels: String?
 
-    @Option(help: "Resize before cropping, H,W.")
-    var resize: String = "256,256"
+    @Option(help: "Resize before cropping, H,W (default: 256,256 for inputs of 224 and more, else the input size).")
+    var resize: String?
+
+    @Option(help: "The train_val net (or its solver) whose TEST data layer's transform_param to follow.")
+    var trainNet: String?
+
+    @Flag(help: "Read images as grey, 0.299 R + 0.587 G + 0.114 B (automatic for 1-channel nets).")
+    var gray = false
 
     @Flag(help: "Average the 10 crops of the AlexNet paper (4 corners + centre, and their mirrors).")
     var oversample = false
@@ -43,8 +54,8 @@ struct ClassifyCommand: ParsableCommand {
     @Option(help: "With --source: record numbers, e.g. 0,1,2 (default: the first 8).")
     var records: String?
 
-    @Option(parsing: .unconditional, help: "With --source: multiply the values by this (transform_param's scale, e.g. 0.00390625).")
-    var scale: Float = 1
+    @Option(parsing: .unconditional, help: "Multiply the values, after the mean, by this (transform_param's scale, e.g. 0.00390625).")
+    var scale: Float?
 
     @OptionGroup var runtime: RuntimeOptions
 
@@ -57,30 +68,36 @@ struct ClassifyCommand: ParsableCommand {
 
     func run() throws {
         try runtime.apply()
-        let size = resize.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
-        guard size.count == 2, size.allSatisfy({ $0 > 0 }) else { throw CaffeError.usage("--resize must be H,W, found '\(resize)'") }
+        var request = PreprocessingRequest(meanFile: mean, scale: scale, gray: gray, oversample: oversample)
+        if let resize {
+            let size = resize.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
+            guard size.count == 2, size.allSatisfy({ $0 > 0 }) else { throw CaffeError.usage("--resize must be H,W, found '\(resize)'") }
+            request.resize = (size[0], size[1])
+        }
+        if let meanValue { request.meanValues = try numbers(meanValue, "--mean-value").map(Float.init) }
         let classifier = try Classifier(model: try ModelFile.loadNet(path: model), weights: try CaffeModel(path: weights), modelName: model)
+        if let trainNet {
+            guard let t = try InputTransform.read(trainNet: trainNet) else {
+                throw CaffeError.usage("\(trainNet) has no TEST data layer with a transform_param")
+            }
+            request.transform = t
+        } else {
+            request.transform = classifier.recordedTransform
+        }
+        let preprocessing = try request.resolve(for: classifier.inputShape)
         let names = try labels.map(Classification.readLabels)
-        let means = try meanValue.map { try numbers($0, "--mean-value").map(Float.init) } ?? []
         let result: Classification
         if let source {
             let records = try RecordSources.open(dataSource: source)
-            result = try classifier.classify(records: records, indices: try recordNumbers(in: records), meanValues: means,
-                                             scale: scale, top: top, labels: names)
+            result = try classifier.classify(records: records, indices: try recordNumbers(in: records), preprocessing: preprocessing,
+                                             top: top, labels: names)
         } else {
-            var meanSetting = ClassifierPreprocessing.Mean.none
-            if let m = mean { meanSetting = .image(try MeanImage.read(path: m), name: m) }
-            if !means.isEmpty { meanSetting = .values(means) }
-            let shape = classifier.inputShape
-            let prep = ClassifierPreprocessing(resize: (size[0], size[1]), crop: (shape[2], shape[3]), mean: meanSetting, oversample: oversample)
-            result = try classifier.classify(images: images, preprocessing: prep, top: top, labels: names)
+            result = try classifier.classify(images: images, preprocessing: preprocessing, top: top, labels: names)
         }
         for w in result.warnings { note("warning: " + w) }
         if json { return print(result.json) }
-        if source == nil {
-            print("Preprocessing: \(result.preprocessing)")
-            if let known = classifier.weights.knownModel { print("Weights: \(known)") }
-        }
+        print("Preprocessing: \(result.preprocessing)")
+        if source == nil, let known = classifier.weights.knownModel { print("Weights: \(known)") }
         print(result.text)
     }
 

@@ -36,12 +36,12 @@ struct DeployCommand: ParsableCommand {
         }
         let r: DeployMaker.Result
         do {
-            r = try DeployMaker.make(n.net, stages: stages, inputShapes: shapes)
+            r = try DeployMaker.make(n.net, file: file, stages: stages, inputShapes: shapes)
         } catch let e as CaffeError {
             if case .diagnostics(let ds, nil) = e, let src = n.source { throw CaffeError.diagnostics(ds, source: src) }
             throw e
         }
-        try write(PrototxtPrinter.print(r.message), to: output)
+        try write(r.text, to: output)
         for s in r.notes { note("  - \(s)") }
     }
 }

@@ -349,5 +349,8 @@ final class CLITests: XCTestCase {
         XCTAssertEqual(bad.status, 1)
         XCTAssertTrue(bad.stderr.contains("truncated.png: error: corrupt or unsupported PNG"), bad.stderr)
         XCTAssertEqual(try run(base + ["--mean", img("../weights/mean.npy"), img("rgb.png")]).status, 2, "a 3×6×8 mean neither matches 20×20 nor covers 16×16")
+        let grey = try run(base + ["--gray", img("rgb.png")])
+        XCTAssertEqual(grey.status, 2)
+        XCTAssertTrue(grey.stderr.hasSuffix("error: --gray gives 1-channel input, but the net takes 3 channels\n"), grey.stderr)
     }
 }

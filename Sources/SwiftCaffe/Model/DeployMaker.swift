@@ -14,9 +14,18 @@ public enum DeployMaker {
     public struct Result: Sendable {
         public var message: ProtoMessage
         public var notes: [String]
+        /// The TEST data layer's transform_param, which the Input layer cannot hold.
+        public var transform: InputTransform?
+
+        /// The deploy file: the transform as a comment block, then the net.
+        public var text: String {
+            (transform.map { $0.commentBlock + "\n" } ?? "") + PrototxtPrinter.print(message)
+        }
     }
 
-    public static func make(_ net: NetParameter, stages: [String] = [], inputShapes: [String: Shape] = [:]) throws -> Result {
+    /// `file` names the train_val in the recorded transform's origin.
+    public static func make(_ net: NetParameter, file: String = "the train_val net", stages: [String] = [],
+                            inputShapes: [String: Shape] = [:]) throws -> Result {
         let state = NetState(phase: .test, stages: stages)
         var problems: [Diagnostic] = []
         let layers = NetGraph.filter(net.layers, state: state, problems: &problems)
@@ -66,7 +75,9 @@ public enum DeployMaker {
         var deploy = Caffe.NetParameter()
         if !net.name.isEmpty { deploy.append(.name, .string(net.name)) }
         deploy.set(.layer, values: out)
-        return Result(message: deploy.message, notes: notes)
+        let transform = InputTransform(testDataOf: net, file: file, stages: stages)
+        if let t = transform { notes.append("\(t.origin) recorded as a comment block (Caffe ignores it; classify applies it)") }
+        return Result(message: deploy.message, notes: notes, transform: transform)
     }
 
     /// One Input layer for the data blobs, named as the first data layer; a

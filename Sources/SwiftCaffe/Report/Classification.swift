@@ -84,6 +84,8 @@ public struct Classifier {
     /// The Input layer's top and its N×C×H×W shape in the deploy file.
     public let input: String
     public let inputShape: Shape
+    /// The preprocessing the deploy file records (see `InputTransform`), if any.
+    public let recordedTransform: InputTransform?
     private let modelName: String
 
     /// Fails when the net has no 4-D Input layer to feed (the file is named `modelName` in that error).
@@ -96,6 +98,7 @@ public struct Classifier {
         self.model = model
         self.weights = weights
         self.modelName = modelName
+        recordedTransform = try model.source.flatMap(InputTransform.recorded(in:))
         input = name
         inputShape = shape
     }
@@ -103,9 +106,7 @@ public struct Classifier {
     /// Classifies JPEG/PNG images: all their crops go through the net as one
     /// batch, and each image's scores are the mean over its crops.
     public func classify(images: [String], preprocessing: ClassifierPreprocessing, top: Int, labels: [String]?) throws -> Classification {
-        guard inputShape[1] == 3 else {
-            throw CaffeError.usage("\(modelName) takes \(inputShape[1])-channel input; classify feeds 3-channel BGR images")
-        }
+        try checkChannels(preprocessing.channels, of: "the images (\(preprocessing.gray ? "grey" : "BGR"))")
         var batch: [Float] = []
         var perImage = 1
         for path in images {
@@ -113,43 +114,36 @@ public struct Classifier {
             perImage = crops.count
             for c in crops { batch += c }
         }
-        let run = try scores(batch, items: images.count * perImage)
-        let items = images.enumerated().map { i, path in
-            var mean = [Float](repeating: 0, count: run.classes)
-            for k in 0..<perImage {
-                for c in 0..<run.classes { mean[c] += run.rows[i * perImage + k][c] / Float(perImage) }
-            }
-            return Classification.Item(name: path, top: ClassScore.top(top, of: mean), trueLabel: nil)
-        }
-        return classification(items, run: run, preprocessing: preprocessing.description, labels: labels)
+        return try classification(names: images, truth: nil, batch: batch, perItem: perImage, top: top,
+                                  preprocessing: preprocessing, description: preprocessing.description, labels: labels)
     }
 
-    /// Classifies records of a data source as the net's data layer would give
-    /// them, out = (x − mean) · scale, with each record's true label.
-    public func classify(records source: RecordSource, indices: [Int], meanValues: [Float], scale: Float, top: Int,
+    /// Classifies records of a data source as the net's TEST data layer would
+    /// give them, out = (x − mean) · scale, centre-cropped to the input, with
+    /// each record's true label. The preprocessing's resize is not used.
+    public func classify(records source: RecordSource, indices: [Int], preprocessing: ClassifierPreprocessing, top: Int,
                          labels: [String]?) throws -> Classification {
         var batch: [Float] = []
         var truth: [Int] = []
+        var perRecord = 1
         for i in indices {
             let d = try source.record(i)
-            guard d.shape == Array(inputShape.dropFirst()) else {
-                throw CaffeError.usage("\(source.name), record #\(i) is \(d.shape.map(String.init).joined(separator: "×")) but \(modelName) takes "
-                                       + inputShape.dropFirst().map(String.init).joined(separator: "×"))
-            }
-            let plane = d.height * d.width
-            for k in 0..<(d.channels * plane) {
-                let v = d.pixels.isEmpty ? d.floats[k] : Float(d.pixels[k])
-                let m = meanValues.isEmpty ? 0 : meanValues[meanValues.count == 1 ? 0 : min(k / plane, meanValues.count - 1)]
-                batch.append((v - m) * scale)
-            }
+            try checkChannels(d.channels, of: "\(source.name), record #\(i)")
+            let values = d.pixels.isEmpty ? d.floats : d.pixels.map(Float.init)
+            let crops = try preprocessing.crops(of: values, channels: d.channels, height: d.height, width: d.width,
+                                                what: "\(source.name), record #\(i) (\(d.height)×\(d.width))")
+            perRecord = crops.count
+            for c in crops { batch += c }
             truth.append(d.label)
         }
-        let run = try scores(batch, items: indices.count)
-        let items = indices.enumerated().map { n, i in
-            Classification.Item(name: "record #\(i)", top: ClassScore.top(top, of: run.rows[n]), trueLabel: truth[n])
+        return try classification(names: indices.map { "record #\($0)" }, truth: truth, batch: batch, perItem: perRecord, top: top,
+                                  preprocessing: preprocessing, description: preprocessing.recordDescription, labels: labels)
+    }
+
+    private func checkChannels(_ channels: Int, of what: String) throws {
+        guard channels == inputShape[1] else {
+            throw CaffeError.usage("\(modelName) takes \(inputShape[1])-channel input, but \(what) has \(channels)")
         }
-        let means = meanValues.isEmpty ? "" : ", minus mean values " + meanValues.map { String(format: "%g", $0) }.joined(separator: ",")
-        return classification(items, run: run, preprocessing: "records as stored\(means), times \(scale)", labels: labels)
     }
 
     private struct Run {
@@ -174,13 +168,29 @@ public struct Classifier {
         return Run(rows: rows, classes: classes, isProbability: graph.layers.last?.type == SoftmaxPlan.type, missing: report.missing)
     }
 
-    private func classification(_ items: [Classification.Item], run: Run, preprocessing: String, labels: [String]?) -> Classification {
+    /// Runs `batch` (`perItem` crops per item, one after the other) and ranks each item's mean scores.
+    private func classification(names: [String], truth: [Int]?, batch: [Float], perItem: Int, top: Int,
+                                preprocessing: ClassifierPreprocessing, description: String, labels: [String]?) throws -> Classification {
+        let run = try scores(batch, items: names.count * perItem)
+        let items = names.enumerated().map { i, name in
+            var mean = [Float](repeating: 0, count: run.classes)
+            for k in 0..<perItem {
+                for c in 0..<run.classes { mean[c] += run.rows[i * perItem + k][c] / Float(perItem) }
+            }
+            return Classification.Item(name: name, top: ClassScore.top(top, of: mean), trueLabel: truth?[i])
+        }
         var warnings: [String] = []
         if !run.missing.isEmpty {
             warnings.append("\(run.missing.joined(separator: ", ")) not in \(weights.path); they keep their filler values")
         }
         if let l = labels, l.count != run.classes { warnings.append("\(l.count) labels but the net gives \(run.classes) classes") }
-        return Classification(items: items, preprocessing: preprocessing, isProbability: run.isProbability, labels: labels,
+        if preprocessing.valuesUnspecified {
+            let certain = run.isProbability ? items.filter { ($0.top.first?.score ?? 0) >= 0.9999 }.count : 0
+            warnings.append("no --scale, --mean, --mean-value or transform_param was given, so the net sees raw 0–255 values; "
+                            + "give the training's (e.g. --scale 0.00390625), or --train-net with the train_val net"
+                            + (certain > 0 ? "; the probabilities of 1.0 below are likely wrong" : ""))
+        }
+        return Classification(items: items, preprocessing: description, isProbability: run.isProbability, labels: labels,
                               warnings: warnings)
     }
 }
