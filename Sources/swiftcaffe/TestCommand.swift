@@ -41,17 +41,17 @@ struct TestCommand: ParsableCommand {
             throw CaffeError.io(path: weights, reason: "has no weights for layer(s) \(report.missing.joined(separator: ", ")) of \(model)")
         }
         let log = CaffeLogWriter(standardError: true)
-        log.write("Running for \(iterations) iterations.", source: "caffe.cpp:290")
+        log.write("Running for \(iterations) iterations.")
         let averaged = try Solver.average(net, iterations: iterations) { i, _ in
             for name in net.outputBlobNames {
                 guard let b = net.blob(name) else { continue }
-                for j in 0..<b.count { log.write("Batch \(i), \(name) = \(formatted(b.data[j]))", source: "caffe.cpp:304") }
+                for j in 0..<b.count { log.write("Batch \(i), \(name) = \(formatted(b.data[j]))") }
             }
         }
-        log.write("Loss: \(formatted(averaged.loss))", source: "caffe.cpp:309")
+        log.write("Loss: \(formatted(averaged.loss))")
         for o in averaged.outputs {
             let weighted = o.lossWeight != 0 ? " (* \(formatted(o.lossWeight)) = \(formatted(o.lossWeight * o.value)) loss)" : ""
-            log.write("\(o.name) = \(formatted(o.value))\(weighted)", source: "caffe.cpp:321")
+            log.write("\(o.name) = \(formatted(o.value))\(weighted)")
             print("\(o.name) = \(formatted(o.value))\(weighted)")
         }
     }

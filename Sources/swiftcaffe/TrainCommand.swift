@@ -24,7 +24,7 @@ struct TrainCommand: ParsableCommand {
     var snapshot: String?
 
     @Option(name: [.customLong("iterations"), .customLong("iterations", withSingleDash: true)], parsing: .unconditional,
-            help: "Stop after this many iterations (at most max_iter).")
+            help: "Train this many iterations from where the run starts (0, or the --snapshot's iteration), stopping at max_iter at the latest.")
     var iterations: Int?
 
     @Option(help: "Also write the log (Caffe's format) to this file.")
@@ -61,7 +61,11 @@ struct TrainCommand: ParsableCommand {
         (setup.logFile, setup.metrics, setup.colorNoise, setup.force, setup.prototxt) = (logFile, metrics, pcaNoise, force, parse.prototxt)
         // Under mpirun with several ranks: data-parallel training (MPI build).
         guard let group = try DataParallel.launch() else {
-            if try train(setup, group: nil, lastSnapshot: nil) { throw ExitCode(130) }
+            let last = LastSnapshot()
+            if try train(setup, group: nil, lastSnapshot: last) {
+                note(last.resumeHint(ranks: 1, solver: solver, resumedFrom: snapshot))
+                throw ExitCode(130)
+            }
             return
         }
         var signalled = false

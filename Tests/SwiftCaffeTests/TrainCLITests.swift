@@ -26,8 +26,10 @@ final class TrainCLITests: XCTestCase {
         let r = try CLITests.run(["train", "-solver", solver, "--log-file", log, "--metrics", metrics])
         XCTAssertEqual(r.status, 0, r.stderr)
         let lines = r.stderr.split(separator: "\n").map(String.init)
-        // glog prefix: I<mmdd> <hh:mm:ss.micro> <pid> <file:line>] <message>
-        let glog = try NSRegularExpression(pattern: #"^I\d{4} \d\d:\d\d:\d\d\.\d{6} +\d+ [a-z_]+\.cpp:\d+\] "#)
+        // glog prefix: I<mmdd> <hh:mm:ss.micro> <pid> <file:line>] <message>, the file and line SwiftCaffe's own.
+        let glog = try NSRegularExpression(pattern: #"^I\d{4} \d\d:\d\d:\d\d\.\d{6} +\d+ [A-Z][A-Za-z]+\.swift:\d+\] "#)
+        XCTAssertFalse(r.stderr.contains(".cpp:"), "no made-up Caffe source locations")
+        XCTAssertTrue(r.stderr.contains("] Training from iteration 0 to 20\n"), r.stderr)
         for expected in [#"\] Iteration 5 \([0-9.e+-]+ iter/s, [0-9.e+-]+s/5 iters\), loss = [0-9.]+$"#,
                          #"\]     Train net output #0: loss = [0-9.]+ \(\* 1 = [0-9.]+ loss\)$"#,
                          #"\] Iteration 10, lr = 0\.05$"#, #"\] Iteration 10, Testing net \(#0\)$"#,
@@ -49,6 +51,11 @@ final class TrainCLITests: XCTestCase {
         XCTAssertEqual(csv.first, "iteration,seconds,lr,train_loss,test0_accuracy,test0_loss")
         XCTAssertTrue(csv.contains { $0.hasPrefix("10,") && $0.contains(",0.05,") }, "\(csv)")
         XCTAssertEqual(csv.filter { $0.hasPrefix("20,") && $0.hasSuffix(",") == false }.count, 1, "the test row at iteration 20: \(csv)")
+        // The last iteration's row: its lr (step policy, 0.1 halved at 10 and 20) and smoothed loss, as the log's last loss line.
+        let last = try XCTUnwrap(csv.first { $0.hasPrefix("20,") && $0.hasSuffix(",,") }, "\(csv)").split(separator: ",", omittingEmptySubsequences: false)
+        XCTAssertEqual(last[2], "0.025")
+        let finalLine = try XCTUnwrap(lines.last { $0.contains("] Iteration 20, loss = ") })
+        XCTAssertEqual(String(last[3]), String(finalLine.split(separator: " ").last!))
 
         // The plot reads our log back.
         let svg = tmp.appendingPathComponent("p.svg").path
@@ -69,7 +76,8 @@ final class TrainCLITests: XCTestCase {
         let state = tmp.appendingPathComponent("tiny_iter_10.solverstate").path
         let resumed = try CLITests.run(["train", "--solver", solver, "--snapshot", state])
         XCTAssertEqual(resumed.status, 0, resumed.stderr)
-        XCTAssertTrue(resumed.stderr.contains("Resuming from \(state)"))
+        XCTAssertEqual(resumed.stderr.components(separatedBy: "Resuming from \(state)").count, 2, "said once: \(resumed.stderr)")
+        XCTAssertTrue(resumed.stderr.contains("] Training from iteration 10 to 20\n"), resumed.stderr)
         XCTAssertFalse(resumed.stderr.contains("Iteration 5 ("), "a resumed run starts at 10")
         XCTAssertTrue(resumed.stderr.contains("Iteration 15 ("))
 
@@ -89,6 +97,79 @@ final class TrainCLITests: XCTestCase {
         let written = snapshotLine.map { String($0.split(separator: " ").last!) }
         XCTAssertNotNil(written)
         if let w = written { XCTAssertGreaterThan(try SolverState.read(path: w).iteration, 0) }
+        // ... and says how to go on from it.
+        if let w = written {
+            XCTAssertTrue(stopped.stderr.hasSuffix("Last snapshot: \(w). Resume with: swiftcaffe train --solver \(long) --snapshot \(w)\n"),
+                          stopped.stderr)
+        }
+    }
+
+    func testIterationsCountFromTheSnapshot() throws {
+        let solver = try writeSolver(maxIter: 20)
+        XCTAssertEqual(try CLITests.run(["train", "--solver", solver, "--iterations", "10"]).status, 0)
+        let state = tmp.appendingPathComponent("tiny_iter_10.solverstate").path
+        let more = try CLITests.run(["train", "--solver", solver, "--snapshot", state, "--iterations", "5"])
+        XCTAssertEqual(more.status, 0, more.stderr)
+        XCTAssertTrue(more.stderr.contains("] Training from iteration 10 to 15 (max_iter is 20)\n"), more.stderr)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: tmp.appendingPathComponent("tiny_iter_15.solverstate").path))
+    }
+
+    func testFinalLossIsSmoothedAsCaffePrintsIt() throws {
+        // base_lr 1e-30 (0 is refused): the weights stay, so each of the 5 batches of 8 records
+        // has one loss, and a window of 5 averages all five. The last line's
+        // forward reads batch 0 again: Caffe adds it to the window and prints
+        // the average, not batch 0's own loss (iteration 0's line).
+        let solver = try writeSolver("average_loss: 5", maxIter: 20)
+        try String(contentsOfFile: solver, encoding: .utf8).replacingOccurrences(of: "base_lr: 0.1", with: "base_lr: 1e-30")
+            .replacingOccurrences(of: "display: 5", with: "display: 1").write(toFile: solver, atomically: true, encoding: .utf8)
+        let r = try CLITests.run(["train", "--solver", solver])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        func loss(_ prefix: String) throws -> Float {
+            let line = try XCTUnwrap(r.stderr.split(separator: "\n").first { $0.contains("] \(prefix)") }, prefix)
+            return try XCTUnwrap(Float(line.split(separator: " ").last!))
+        }
+        let average = try loss("Iteration 19 (")
+        XCTAssertEqual(try loss("Iteration 20, loss = "), average, accuracy: 1e-5)
+        XCTAssertEqual(try loss("Iteration 4 ("), average, accuracy: 1e-5)
+        XCTAssertNotEqual(try loss("Iteration 0 ("), average, "batch 0's own loss differs from the five's mean")
+    }
+
+    /// Caffe's tools/extra/parse_log.py reads a log with these patterns: rows
+    /// begin at "Iteration N", seconds count from the "Solving" line's glog
+    /// time, "lr = X" gives the learning rate, and "Train/Test net output
+    /// #k: name = v" the columns. Our log gives it every display and test.
+    func testLogReadsAsParseLogPyReadsIt() throws {
+        let solver = try writeSolver()
+        let log = tmp.appendingPathComponent("train.log").path
+        XCTAssertEqual(try CLITests.run(["train", "--solver", solver, "--log-file", log]).status, 0)
+        let text = try String(contentsOfFile: log, encoding: .utf8)
+        func matches(_ pattern: String, _ line: String) throws -> [String]? {
+            let re = try NSRegularExpression(pattern: pattern)
+            guard let m = re.firstMatch(in: line, range: NSRange(line.startIndex..., in: line)) else { return nil }
+            return (1..<m.numberOfRanges).map { Range(m.range(at: $0), in: line).map { String(line[$0]) } ?? "" }
+        }
+        func seconds(_ line: String) -> Double {  // parse_log's extract_datetime_from_line: "I1201 15:27:41.333760 ..."
+            let t = line.split(separator: " ")[1].split(separator: ":").map { Double($0)! }
+            return t[0] * 3600 + t[1] * 60 + t[2]
+        }
+        var start: Double?, iteration = -1, lr = -1.0
+        var train: [Int: (lr: Double, loss: Double)] = [:], test: [Int: Double] = [:]
+        for line in text.split(separator: "\n").map(String.init) {
+            if start == nil, line.contains("Solving") { start = seconds(line) }
+            if let m = try matches(#"Iteration (\d+)"#, line) { iteration = Int(m[0])! }
+            if iteration == -1 { continue }
+            XCTAssertGreaterThanOrEqual(seconds(line) - (start ?? .infinity), 0, "a row before the Solving line: \(line)")
+            if let m = try matches(#"lr = ([-+]?[0-9]*\.?[0-9]+([eE]?[-+]?[0-9]+)?)"#, line) { lr = Double(m[0])! }
+            if let m = try matches(#"Train net output #(\d+): (\S+) = ([\.\deE+-]+)"#, line), m[1] == "loss" { train[iteration] = (lr, Double(m[2])!) }
+            if let m = try matches(#"Test net output #(\d+): (\S+) = ([\.\deE+-]+)"#, line), m[1] == "accuracy" { test[iteration] = Double(m[2])! }
+        }
+        XCTAssertNotNil(start, "parse_log needs the Solving line for its seconds")
+        XCTAssertEqual(train.keys.sorted(), [0, 5, 10, 15])
+        // The lr line follows the outputs, so a row carries the previous display's rate, as with Caffe's own logs.
+        XCTAssertEqual(train[0]?.lr, -1)
+        XCTAssertEqual(train[15]?.lr, 0.05)
+        XCTAssertEqual(test.keys.sorted(), [0, 10, 20])
+        XCTAssertTrue(test.values.allSatisfy { (0...1).contains($0) })
     }
 
     func testBadSolverAndDataErrors() throws {

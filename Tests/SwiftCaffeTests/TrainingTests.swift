@@ -57,7 +57,7 @@ final class TrainingTests: XCTestCase {
         var losses: [Int: Float] = [:]
         var lines: [String] = []
         func solver(_ s: Solver, finishedIteration iteration: Int, loss: Float) { losses[iteration] = loss }
-        func solver(_ s: Solver, log line: String) { lines.append(line) }
+        func solver(_ s: Solver, log line: String, from origin: LogOrigin) { lines.append(line) }
     }
 
     func testResumedRunMatchesAnUninterruptedOneBitForBit() throws {

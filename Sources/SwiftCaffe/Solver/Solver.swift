@@ -3,7 +3,8 @@ import Foundation
 /// What the solver reports as it trains; the CLI turns these into Caffe's
 /// log lines, a metrics file and a progress bar.
 public protocol SolverObserver: AnyObject {
-    func solver(_ s: Solver, log line: String)
+    /// A line of Caffe's log, and where SwiftCaffe wrote it.
+    func solver(_ s: Solver, log line: String, from origin: LogOrigin)
     /// At display iterations: smoothed loss and the train net's outputs.
     func solver(_ s: Solver, displayedIteration iteration: Int, loss: Float, rate: Float, outputs: [Solver.Output], seconds: Double)
     func solver(_ s: Solver, testedAt iteration: Int, net: Int, outputs: [Solver.Output])
@@ -17,7 +18,7 @@ public protocol SolverObserver: AnyObject {
 }
 
 public extension SolverObserver {
-    func solver(_ s: Solver, log line: String) {}
+    func solver(_ s: Solver, log line: String, from origin: LogOrigin) {}
     func solver(_ s: Solver, displayedIteration iteration: Int, loss: Float, rate: Float, outputs: [Solver.Output], seconds: Double) {}
     func solver(_ s: Solver, testedAt iteration: Int, net: Int, outputs: [Solver.Output]) {}
     func solver(_ s: Solver, finishedIteration iteration: Int, loss: Float) {}
@@ -168,7 +169,10 @@ public final class Solver {
         }
     }
 
-    private func log(_ line: String) { for o in observers { o.solver(self, log: line) } }
+    private func log(_ text: String, file: StaticString = #fileID, line: UInt = #line) {
+        let origin = LogOrigin(file: file, line: line)
+        for o in observers { o.solver(self, log: text, from: origin) }
+    }
 
     // MARK: Training
 
@@ -176,8 +180,11 @@ public final class Solver {
     /// display and test, "Optimization Done.".
     public func solve(maxIterations: Int? = nil) throws {
         let target = maxIterations.map { min(parameter.maxIter, iteration + $0) } ?? parameter.maxIter
+        let start = iteration
         log("Solving \(net.graph.name)")
         log("Learning Rate Policy: \(parameter.lrPolicy?.rawValue ?? "")")
+        // Lower case: log parsers take every "Iteration N" for a new row.
+        log("Training from iteration \(start) to \(target)" + (target < parameter.maxIter ? " (max_iter is \(parameter.maxIter))" : ""))
         try step(target - iteration)
         if stoppedEarly {
             log("Optimization stopped early.")
@@ -188,8 +195,13 @@ public final class Solver {
         }
         if parameter.display > 0, iteration % parameter.display == 0 {
             net.reseed(step: UInt64(iteration) &* UInt64(parameter.iterSize))
-            let loss = try net.forward()
-            log("Iteration \(iteration), loss = \(fmt(loss))")
+            // As Caffe: the last loss joins the smoothing window, and the smoothed value is shown.
+            updateSmoothedLoss(try net.forward(), start: start)
+            log("Iteration \(iteration), loss = \(fmt(smoothedLoss))")
+            let rate = schedule.rate(at: iteration, currentStep: &currentStep)
+            for o in observers {
+                o.solver(self, displayedIteration: iteration, loss: smoothedLoss, rate: rate, outputs: trainOutputs(), seconds: trainSeconds)
+            }
         }
         if isRoot, parameter.testInterval > 0, iteration % parameter.testInterval == 0 { try testAll() }
         log("Optimization Done.")

@@ -1,8 +1,24 @@
 import Foundation
 
+/// Where in SwiftCaffe's sources a log line was written ("Solver.swift:192"),
+/// for glog's `file:line]` field. Caffe's parsers read the message and the
+/// time stamp, never the location, so it names our code, not Caffe's.
+public struct LogOrigin: Sendable, CustomStringConvertible {
+    public let file: String
+    public let line: Int
+
+    /// Pass `#fileID` and `#line` of the call that logs.
+    public init(file: StaticString, line: UInt) {
+        self.file = "\(file)".split(separator: "/").last.map(String.init) ?? "\(file)"
+        self.line = Int(line)
+    }
+
+    public var description: String { "\(file):\(line)" }
+}
+
 /// Writes the solver's lines as Caffe's glog does
-/// (`I1123 18:30:00.123456  4242 solver.cpp:218] Iteration 100 ...`), so the
-/// log parsers and plotting scripts written for Caffe (parse_log.py,
+/// (`I1123 18:30:00.123456  4242 Solver.swift:274] Iteration 100 ...`), so
+/// the log parsers and plotting scripts written for Caffe (parse_log.py,
 /// plot_training_log.py) read them, including the time stamps.
 public final class CaffeLogWriter: SolverObserver {
     private let standardError: Bool
@@ -19,14 +35,19 @@ public final class CaffeLogWriter: SolverObserver {
         self.files = files
     }
 
-    public func write(_ message: String, source: String = "solver.cpp:0") {
+    /// Writes one line; its origin is the caller's file and line.
+    public func write(_ message: String, file: StaticString = #fileID, line: UInt = #line) {
+        write(message, from: LogOrigin(file: file, line: line))
+    }
+
+    public func write(_ message: String, from origin: LogOrigin) {
         var tv = timeval()
         gettimeofday(&tv, nil)
         var t = tm()
         var secs = tv.tv_sec
         localtime_r(&secs, &t)
         let prefix = String(format: "I%02d%02d %02d:%02d:%02d.%06d %5d %@] ", t.tm_mon + 1, t.tm_mday, t.tm_hour, t.tm_min, t.tm_sec,
-                            Int32(tv.tv_usec), pid, source)
+                            Int32(tv.tv_usec), pid, origin.description)
         let line = prefix + message + "\n"
         aroundLine?(true)
         if standardError { writeStandardError(line) }
@@ -36,15 +57,7 @@ public final class CaffeLogWriter: SolverObserver {
         aroundLine?(false)
     }
 
-    public func solver(_ s: Solver, log line: String) {
-        // Caffe's source locations, which some parsers key on.
-        let source: String
-        if line.hasPrefix("    Test net output") || line.contains("Testing net") { source = "solver.cpp:347" }
-        else if line.hasPrefix("Snapshotting") { source = "sgd_solver.cpp:273" }
-        else if line.contains(", lr = ") { source = "sgd_solver.cpp:106" }
-        else { source = "solver.cpp:228" }
-        write(line, source: source)
-    }
+    public func solver(_ s: Solver, log line: String, from origin: LogOrigin) { write(line, from: origin) }
 }
 
 /// `--metrics F.csv` or `.jsonl`: one row per display and per test, written

@@ -7,7 +7,8 @@ public struct TrainingSetup: Sendable {
     public var weights: String?
     /// Resume from this solver state.
     public var snapshot: String?
-    /// Stop after this many iterations (at most max_iter).
+    /// Train this many iterations from where the run starts (0, or the
+    /// snapshot's iteration), stopping at max_iter at the latest.
     public var iterations: Int?
     /// Also write the Caffe-format log here.
     public var logFile: String?
@@ -57,16 +58,16 @@ public final class TrainingRun {
             if let path { try refuseOverwritingInputs(output: path, what: what, inputs: inputs) }
         }
         log = CaffeLogWriter(standardError: isRoot, files: isRoot ? try setup.logFile.map { [try LiveFile($0)] } ?? [] : [])
-        log.write("Initializing solver from parameters: \(setup.solverPath)", source: "caffe.cpp:218")
+        log.write("Initializing solver from parameters: \(setup.solverPath)")
         solver = try Solver(loaded, options: setup.prototxt)
-        for w in solver.warnings { log.write("warning: \(w.message)", source: "solver.cpp:0") }
+        for w in solver.warnings { log.write("warning: \(w.message)") }
         if let sigma = setup.colorNoise { try solver.enableColorNoise(sigma: sigma) }
         solver.observers.append(log)
         if let m = setup.metrics, isRoot { solver.observers.append(try MetricsWriter(path: m)) }
         let net = solver.net
         log.write("Training net: \(net.graph.name), \(net.learnableParams.count) parameter blobs, "
-                  + "\(net.learnableParams.reduce(0) { $0 + $1.count }) values; \(solver.testNets.count) test net(s)", source: "solver.cpp:48")
-        log.write("Threads: \(Parallel.threads); BLAS: \(BLAS.summary)", source: "caffe.cpp:250")
+                  + "\(net.learnableParams.reduce(0) { $0 + $1.count }) values; \(solver.testNets.count) test net(s)")
+        log.write("Threads: \(Parallel.threads); BLAS: \(BLAS.summary)")
         try start(isRoot: isRoot)
         // Rank 0's weights and state go to every rank; each reads its shard of the data.
         if let group { try solver.join(group) }
@@ -82,13 +83,12 @@ public final class TrainingRun {
         let s = solver
         if let wait = s.communicationWait {
             log.write(String(format: "Data parallel: waited %.3f s for the gradient sums of the other ranks (%.2f%% of %.1f s training)",
-                             wait.seconds, 100 * wait.share, s.trainSeconds), source: "parallel.cpp:0")
+                             wait.seconds, 100 * wait.share, s.trainSeconds))
         }
         let waits = s.net.dataWaitSeconds
         if waits.batches > 0 {
             log.write(String(format: "Data: %d batches; the net waited %.3f s for data in total (%.2f%% of %.1f s training)",
-                             waits.batches, waits.seconds, 100 * waits.seconds / max(s.trainSeconds, 1e-9), s.trainSeconds),
-                      source: "caffe.cpp:260")
+                             waits.batches, waits.seconds, 100 * waits.seconds / max(s.trainSeconds, 1e-9), s.trainSeconds))
         }
     }
 
@@ -106,12 +106,11 @@ public final class TrainingRun {
     /// Fine-tuning's weights or a resumed state, on rank 0.
     private func start(isRoot: Bool) throws {
         if let w = setup.weights, isRoot {
-            log.write("Finetuning from \(w)", source: "caffe.cpp:254")
+            log.write("Finetuning from \(w)")
             let report = try solver.copyWeights(from: w)
             if !report.missing.isEmpty { log.write("layers not in \(w), left as initialised: \(report.missing.joined(separator: ", "))") }
         }
         if let r = setup.snapshot, isRoot {
-            log.write("Resuming from \(r)", source: "caffe.cpp:250")
             try solver.restore(from: r, force: setup.force)
         }
         // Fine-tuning from P_iter_N with the same solver would write P_iter_N again, over the start.
@@ -122,8 +121,8 @@ public final class TrainingRun {
     }
 }
 
-/// The newest snapshot of a data-parallel run, readable from a signal
-/// handler while the training thread writes the next one.
+/// The newest snapshot of a run, readable from a signal handler while the
+/// training thread writes the next one.
 public final class LastSnapshot: SolverObserver, @unchecked Sendable {
     private let lock = NSLock()
     private var state: String?
@@ -141,10 +140,15 @@ public final class LastSnapshot: SolverObserver, @unchecked Sendable {
         return state != nil
     }
 
-    /// Where to resume from, as a command.
-    public func resumeHint(ranks: Int, solver: String) -> String {
+    /// Where to resume from, as a command: `mpirun` for a data-parallel run
+    /// (`ranks` > 1); `resumedFrom` is the state this run started from.
+    public func resumeHint(ranks: Int, solver: String, resumedFrom: String? = nil) -> String {
         lock.lock(); defer { lock.unlock() }
-        guard let state else { return "No snapshot was written yet in this run; training restarts from the beginning." }
+        guard let state else {
+            return "No snapshot was written in this run; "
+                + (resumedFrom.map { "it can resume again from \($0)." } ?? "training restarts from the beginning.")
+        }
+        if ranks <= 1 { return "Last snapshot: \(state). Resume with: swiftcaffe train --solver \(solver) --snapshot \(state)" }
         return "Last snapshot: \(state). Resume with: mpirun -np \(ranks) swiftcaffe train --solver \(solver) --snapshot \(state) "
             + "(any rank count whose steps divide the records read so far)"
     }
