@@ -3,7 +3,7 @@
 
 SWIFT        ?= swift
 CONFIG       ?= release
-APT_PACKAGES := libprotobuf-c-dev libopenblas-dev libjpeg-dev libpng-dev zlib1g-dev liblmdb-dev pkg-config graphviz
+APT_PACKAGES := libprotobuf-c-dev libopenblas-dev libjpeg-dev libpng-dev zlib1g-dev liblmdb-dev pkg-config graphviz librsvg2-bin
 PROTO_APT    := protobuf-c-compiler protobuf-compiler libprotobuf-dev
 BIN           = .build/$(CONFIG)/swiftcaffe
 # Fuzz cases in `make test`; FUZZ_CASES=100000 make test for a long run.
@@ -121,7 +121,8 @@ clean:
 compare: build
 	@scripts/ensure-apt.sh dataset-fashion-mnist
 	@mkdir -p runs
-	$(BIN) compare --solver Models/fashion-mnist/alexnet_solver.prototxt --solver Models/fashion-mnist/caffenet_solver.prototxt --output runs/compare
+	$(BIN) compare --solver Models/fashion-mnist/alexnet_solver.prototxt --solver Models/fashion-mnist/caffenet_solver.prototxt --output runs/compare \
+	    --chart runs/compare/compare.png
 
 # LeNet from Caffe's published solver on Fashion-MNIST; the first 4000 of its
 # 10000 iterations (test accuracy printed every 500), then `test` on the snapshot.

@@ -5,7 +5,7 @@ import SwiftCaffe
 struct CompareCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "compare",
-        abstract: "Train two solvers with the same seed and data order and compare them (e.g. AlexNet vs CaffeNet): a table and an SVG plot.")
+        abstract: "Train two solvers with the same seed and data order and compare them (e.g. AlexNet vs CaffeNet): a table and a chart.")
 
     @Option(name: [.customLong("solver"), .customLong("solver", withSingleDash: true)], help: "A solver prototxt (give exactly two).")
     var solvers: [String] = []
@@ -13,8 +13,17 @@ struct CompareCommand: ParsableCommand {
     @Option(name: [.customLong("iterations"), .customLong("iterations", withSingleDash: true)], parsing: .unconditional, help: "Iterations each (default: max_iter).")
     var iterations: Int?
 
-    @Option(help: "Folder for compare.svg, compare.md and each run's log.")
+    @Option(help: "Folder for compare.md, the chart, and each run's log and snapshots.")
     var output = "runs/compare"
+
+    @Option(help: "The chart: .svg, .png or .pdf (PNG and PDF need rsvg-convert or cairosvg; default: OUTPUT/compare.svg).")
+    var chart: String?
+
+    @Option(help: "The chart's x axis: iterations or seconds (of training).")
+    var x: SVGChart.XAxis = .iterations
+
+    @Option(parsing: .unconditional, help: "Forward-backward passes that time the layers the nets order differently (median and range).")
+    var timingPasses = 10
 
     @Option(help: "Seed for both runs (default: the first solver's random_seed).")
     var seed: UInt64?
@@ -24,44 +33,61 @@ struct CompareCommand: ParsableCommand {
     func validate() throws {
         if solvers.count != 2 { throw ValidationError("give --solver exactly twice, found \(solvers.count)") }
         if let i = iterations, i < 1 { throw ValidationError("--iterations must be at least 1") }
+        if timingPasses < 1 { throw ValidationError("--timing-passes must be at least 1") }
     }
 
     func run() throws {
         try runtime.apply()
         try createFolder(output)
+        let chartPath = chart ?? (output as NSString).appendingPathComponent("compare.svg")
+        let tablePath = (output as NSString).appendingPathComponent("compare.md")
+        let inputs = solvers.map { ("solver file", $0) }
+        for path in [chartPath, tablePath] { try refuseOverwritingInputs(output: path, inputs: inputs) }
         let loaded = try solvers.map { try ModelFile.loadSolver(path: $0) }
         let commonSeed = seed ?? UInt64(max(0, loaded[0].solver.randomSeed >= 0 ? loaded[0].solver.randomSeed : 1701))
         var k = 0
-        let comparison = try TrainingComparison.train(loaded, seed: commonSeed, iterations: iterations, logFolder: output) { name, log in
-            note("training \(name) (\(solvers[k])), log: \(log)")
+        let comparison = try TrainingComparison.train(loaded, seed: commonSeed, iterations: iterations, folder: output,
+                                                      timingPasses: timingPasses) { name, log, planned in
+            note("training \(name) (\(solvers[k])) for \(NumberText.grouped(planned)) iterations, log and snapshots: \(log.dropLast(4))*")
             k += 1
+            return ProgressBar(total: planned).map { [$0] } ?? []
         }
         let table = comparison.table
-        print(table)
-        let tablePath = (output as NSString).appendingPathComponent("compare.md")
-        let svgPath = (output as NSString).appendingPathComponent("compare.svg")
+        print(table, terminator: "")
         try AtomicFile.write(table, to: tablePath)
-        try AtomicFile.write(comparison.chart, to: svgPath)
-        note("wrote \(svgPath) and \(tablePath)")
+        try Pictures.writeChart(try comparison.chart(x: x), to: chartPath)
+        note("wrote \(chartPath) and \(tablePath)")
     }
 }
+
+extension SVGChart.XAxis: ExpressibleByArgument {}
 
 struct PlotCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "plot",
-        abstract: "Draw train loss and test outputs against iteration from Caffe-format logs (Caffe's or SwiftCaffe's) as SVG.")
+        abstract: "Draw train loss and test outputs from Caffe-format logs (Caffe's or SwiftCaffe's) as SVG, PNG or PDF.")
 
     @Argument(help: "Log files.")
     var logs: [String]
 
-    @Option(name: .shortAndLong, help: "The SVG file to write.")
+    @Option(name: .shortAndLong, help: "The chart: .svg, .png or .pdf (PNG and PDF need rsvg-convert or cairosvg).")
     var output: String
+
+    @Option(help: "The x axis: iterations, or seconds since the log's Solving line (from the glog time stamps).")
+    var x: SVGChart.XAxis = .iterations
+
+    @Option(parsing: .unconditional, help: "Plot the train loss as the mean of this many points.")
+    var smooth = 1
 
     func validate() throws {
         if logs.isEmpty { throw ValidationError("give at least one log file") }
+        if smooth < 1 { throw ValidationError("--smooth must be at least 1") }
     }
 
     func run() throws {
+        guard ["svg", "png", "pdf"].contains((output as NSString).pathExtension.lowercased()) else {
+            throw CaffeError.usage("-o must end in .svg, .png or .pdf, found '\(output)'")
+        }
         try refuseOverwritingInputs(output: output, inputs: logs.map { ("log file \($0)", $0) })
         var runs: [TrainingCurves] = []
         for path in logs {
@@ -73,7 +99,8 @@ struct PlotCommand: ParsableCommand {
             note("\(path): \(c.trainLoss.count) train loss points; test outputs: \(c.test.keys.sorted().joined(separator: ", "))")
             runs.append(c)
         }
-        try AtomicFile.write(SVGChart.training(runs, title: runs.map(\.name).joined(separator: " vs ")), to: output)
+        let svg = try SVGChart.training(runs, title: runs.map(\.name).joined(separator: " vs "), x: x, smooth: smooth)
+        try Pictures.writeChart(svg, to: output)
         note("wrote \(output)")
     }
 }

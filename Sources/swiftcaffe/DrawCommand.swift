@@ -34,38 +34,6 @@ struct DrawCommand: ParsableCommand {
             try write(dot, to: output)
             return
         }
-        try render(dot, format: ext)
-    }
-
-    private func render(_ dot: String, format: String) throws {
-        guard let dotPath = findExecutable("dot") else {
-            throw CaffeError.io(path: output, reason: "drawing .\(format) needs Graphviz's 'dot', which is not installed "
-                                + "(Debian: apt-get install graphviz); or write DOT with -o net.dot")
-        }
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: dotPath)
-        p.arguments = ["-T\(format)"]
-        let input = Pipe(), picture = Pipe(), errors = Pipe()
-        p.standardInput = input
-        p.standardOutput = picture
-        p.standardError = errors
-        try p.run()
-        // dot's output is read while it is written (a pipe holds 64 KiB), then put in place atomically.
-        let reader = PipeReader(picture.fileHandleForReading)
-        input.fileHandleForWriting.write(Data(dot.utf8))
-        try input.fileHandleForWriting.close()
-        p.waitUntilExit()
-        let bytes = reader.wait()
-        let err = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        guard p.terminationStatus == 0 else { throw CaffeError.io(path: output, reason: "Graphviz's dot failed: \(err)") }
-        try bytes.withUnsafeBytes { try AtomicFile.write($0, to: output) }
-    }
-
-    private func findExecutable(_ name: String) -> String? {
-        for dir in (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin").split(separator: ":") {
-            let p = "\(dir)/\(name)"
-            if FileManager.default.isExecutableFile(atPath: p) { return p }
-        }
-        return nil
+        try Pictures.writeGraph(dot, format: ext, to: output)
     }
 }

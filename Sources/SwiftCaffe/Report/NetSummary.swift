@@ -59,15 +59,7 @@ public enum NetSummary {
         return s.dropFirst().map(String.init).joined(separator: "×")
     }
 
-    static func grouped(_ n: Int) -> String {
-        let s = String(n)
-        var out = ""
-        for (i, c) in s.reversed().enumerated() {
-            if i > 0, i % 3 == 0 { out.append(",") }
-            out.append(c)
-        }
-        return String(out.reversed())
-    }
+    static func grouped(_ n: Int) -> String { NumberText.grouped(n) }
 
     static func short(_ n: Int) -> String {
         let d = Double(n)

@@ -11,6 +11,9 @@ public struct NetTiming: Sendable {
         public var forward: Double
         /// nil when the layer needs no backward pass.
         public var backward: Double?
+        /// Each timed iteration's seconds, forward and backward.
+        public var forwardSamples: [Double]
+        public var backwardSamples: [Double]
     }
 
     public var layers: [LayerTime]
@@ -40,12 +43,12 @@ public struct NetTiming: Sendable {
         }
         // Per-layer times (their timers add overhead, so the passes are timed apart below).
         try net.forward()
-        var fwd = Array(repeating: 0.0, count: indices.count), bwd = fwd
+        var fwd = Array(repeating: [Double](), count: indices.count), bwd = fwd
         let layerLoop = try seconds {
             for _ in 0..<iterations {
-                for i in indices { fwd[i] += try seconds { try net.forward(layer: i) } }
+                for i in indices { fwd[i].append(try seconds { try net.forward(layer: i) }) }
                 if hasLoss { net.setLossDiffs() } else { net.seedOutputGradients() }
-                for i in indices.reversed() { bwd[i] += try seconds { try net.backward(layer: i) } }
+                for i in indices.reversed() { bwd[i].append(try seconds { try net.backward(layer: i) }) }
             }
         }
         let forwardPasses = try (0..<iterations).map { _ in try seconds { try net.forward() } }
@@ -57,7 +60,8 @@ public struct NetTiming: Sendable {
         }
         let n = Double(iterations)
         let layers = net.layers.enumerated().map { i, l in
-            LayerTime(name: l.name, type: l.type, forward: fwd[i] / n, backward: net.layerNeedsBackward(i) ? bwd[i] / n : nil)
+            LayerTime(name: l.name, type: l.type, forward: fwd[i].reduce(0, +) / n,
+                      backward: net.layerNeedsBackward(i) ? bwd[i].reduce(0, +) / n : nil, forwardSamples: fwd[i], backwardSamples: bwd[i])
         }
         return NetTiming(layers: layers, forwardPasses: forwardPasses, fullPasses: fullPasses, layerLoopSeconds: layerLoop, iterations: iterations,
                          batch: net.graph.batchSize, forwardFlops: net.graph.totalMACs.map { 2 * Double($0) })
@@ -91,7 +95,7 @@ public struct NetTiming: Sendable {
         ]).joined(separator: "\n")
     }
 
-    private static func median(_ xs: [Double]) -> Double {
+    public static func median(_ xs: [Double]) -> Double {
         let s = xs.sorted()
         guard !s.isEmpty else { return 0 }
         return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2

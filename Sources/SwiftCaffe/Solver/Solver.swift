@@ -53,8 +53,9 @@ public final class Solver {
     public private(set) var smoothedLoss: Float = 0
     public private(set) var lastRate: Float = 0
     public let seed: UInt64
-    /// snapshot_prefix, defaulted from the solver file's name as Caffe does.
-    public let snapshotPrefix: String
+    /// Where snapshots go (P_iter_N.caffemodel): snapshot_prefix, defaulted
+    /// from the solver file's name as Caffe does, unless set before training.
+    public var snapshotPrefix: String
     public var observers: [SolverObserver] = []
     /// Polled between iterations (signal handlers set it).
     public var stopRequest: () -> StopRequest = { .none }
