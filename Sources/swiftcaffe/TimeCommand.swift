@@ -56,7 +56,11 @@ struct TimeCommand: ParsableCommand {
             let report = try WeightCopier.copy(try CaffeModel(path: w), into: net)
             if !report.missing.isEmpty { note("warning: \(report.missing.joined(separator: ", ")) not in \(w); they keep their filler values") }
         }
-        let timing = try NetTiming.measure(net, iterations: iterations)
+        let status = StatusLine(after: 2)
+        let timing = try NetTiming.measure(net, iterations: iterations) { done, total in
+            status.show("timing: pass \(done) of \(total) (per layer, forward, forward-backward)")
+        }
+        status.clear()
         print("\(graph.name.isEmpty ? model : graph.name): phase \(graph.state.phase.name), batch \(timing.batch), \(iterations) iterations, "
               + "\(Parallel.threads) thread(s); BLAS: \(BLAS.summary)")
         print(timing.report)

@@ -196,3 +196,24 @@ final class ProgressBar: SolverObserver {
 
     func finish() { clear() }
 }
+
+/// A status line on stderr that appears once a command has run `after`
+/// seconds, only when stderr is a terminal (not in CI or a log file).
+final class StatusLine {
+    private let start = DispatchTime.now().uptimeNanoseconds
+    private let delay: Double
+    private let enabled = isatty(STDERR_FILENO) == 1 && ProcessInfo.processInfo.environment["CI"] == nil
+    private var shown = false
+
+    init(after seconds: Double) { delay = seconds }
+
+    func show(_ text: String) {
+        guard enabled, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 >= delay else { return }
+        FileHandle.standardError.write(Data("\r\u{1B}[K\(text)".utf8))
+        shown = true
+    }
+
+    func clear() {
+        if shown { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
+    }
+}

@@ -53,4 +53,38 @@ final class MeanAndExportTests: XCTestCase {
         XCTAssertEqual(u32(o), 0x0201_4B50, "central directory follows")
         XCTAssertEqual(u32(z.count - 22), 0x0605_4B50, "end of central directory")
     }
+
+    func testExportTakesTheNetsShapesAndPyTorchNames() throws {
+        let images = Paths.fixture("images")
+        let model = try CaffeModel(path: "\(images)/tiny_v1.caffemodel")
+        let stored = try WeightExport.arrays(model)
+        XCTAssertEqual(stored.map(\.name), ["conv1/0", "conv1/1", "fc/0", "fc/1"])
+        XCTAssertEqual(stored[2].array.shape, [1, 1, 6, 196], "V1 blobs as stored")
+        let graph = try ModelFile.loadNet(path: "\(images)/tiny_classifier.prototxt").graph()
+        let torch = try WeightExport.arrays(model, net: graph, names: .pytorch)
+        XCTAssertEqual(torch.map(\.name), ["conv1.weight", "conv1.bias", "fc.weight", "fc.bias"])
+        XCTAssertEqual(torch.map(\.array.shape), [[4, 3, 3, 3], [4], [6, 196], [6]])
+        XCTAssertEqual(torch.map(\.array.values), stored.map(\.array.values), "reshaped, not changed")
+
+        // BatchNorm: PyTorch's running statistics are Caffe's divided by the stored factor.
+        let text = net(input: [1, 2, 1, 1], """
+            layer { name: "bn/1" type: "BatchNorm" bottom: "data" top: "bn" }
+            """)
+        let loaded = try ModelFile.loadNet(bytes: Array(text.utf8), file: "bn.prototxt")
+        let n = try Net(graph: try loaded.graph())
+        for (blob, values) in zip(n.layers[1].params, [[2, 4], [6, 8], [2]] as [[Float]]) { blob.set(values) }
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("bn-\(UUID().uuidString).caffemodel").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try CaffeModelWriter.write(n, to: path)
+        let bn = try WeightExport.arrays(try CaffeModel(path: path), names: .pytorch)
+        XCTAssertEqual(bn.map(\.name), ["bn_1.running_mean", "bn_1.running_var"])
+        XCTAssertEqual(bn.map(\.array.values), [[1, 2], [3, 4]])
+
+        // A net whose layer is another size is named with both shapes.
+        let other = try ModelFile.loadNet(bytes: Array(String(contentsOfFile: "\(images)/tiny_classifier.prototxt", encoding: .utf8)
+            .replacingOccurrences(of: "num_output: 6", with: "num_output: 5").utf8), file: "other.prototxt").graph()
+        XCTAssertThrowsError(try WeightExport.arrays(model, net: other)) { e in
+            XCTAssertTrue("\(e)".hasSuffix("error: layer 'fc' blob 0 holds 1176 values (1×1×6×196), the net's is 5×196 (980 values)"), "\(e)")
+        }
+    }
 }

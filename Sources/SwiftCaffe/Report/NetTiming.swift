@@ -32,8 +32,16 @@ public struct NetTiming: Sendable {
 
     /// Times `net`. A net without a loss has its output gradients set to 1 so
     /// its backward pass still runs (its graph must have force_backward set).
-    public static func measure(_ net: Net, iterations: Int) throws -> NetTiming {
+    /// `progress` hears (passes done, passes in all) after each of the
+    /// 3 × `iterations` + 1 passes: per layer, forward, forward-backward.
+    public static func measure(_ net: Net, iterations: Int, progress: ((Int, Int) -> Void)? = nil) throws -> NetTiming {
         precondition(iterations > 0, "timing needs at least one iteration")
+        let total = 3 * iterations + 1
+        var done = 0
+        func passed() {
+            done += 1
+            progress?(done, total)
+        }
         let hasLoss = !net.lossOutputs.isEmpty
         let indices = net.layers.indices
         func backward() throws {
@@ -43,17 +51,23 @@ public struct NetTiming: Sendable {
         }
         // Per-layer times (their timers add overhead, so the passes are timed apart below).
         try net.forward()
+        passed()
         var fwd = Array(repeating: [Double](), count: indices.count), bwd = fwd
         let layerLoop = try seconds {
             for _ in 0..<iterations {
                 for i in indices { fwd[i].append(try seconds { try net.forward(layer: i) }) }
                 if hasLoss { net.setLossDiffs() } else { net.seedOutputGradients() }
                 for i in indices.reversed() { bwd[i].append(try seconds { try net.backward(layer: i) }) }
+                passed()
             }
         }
-        let forwardPasses = try (0..<iterations).map { _ in try seconds { try net.forward() } }
+        let forwardPasses = try (0..<iterations).map { _ in
+            defer { passed() }
+            return try seconds { try net.forward() }
+        }
         let fullPasses = try (0..<iterations).map { _ in
-            try seconds {
+            defer { passed() }
+            return try seconds {
                 try net.forward()
                 try backward()
             }
