@@ -16,6 +16,9 @@ struct DrawCommand: ParsableCommand {
     @Option(help: "Graph direction: LR, TB, RL or BT.")
     var rankdir: String = "LR"
 
+    @Option(parsing: .unconditional, help: "LR/RL: start a new row after this many layers, at the next blob all later layers depend on (0: one row).")
+    var wrap = 6
+
     @OptionGroup var state: NetStateOptions
     @OptionGroup var parse: ParseOptions
 
@@ -29,7 +32,8 @@ struct DrawCommand: ParsableCommand {
         let n = try ModelFile.loadNet(path: file, options: parse.prototxt)
         printWarnings(n.warnings, source: n.source)
         let g = try buildGraph(n, options: .init(state: state.state(default: .test), inputShapes: state.shapes))
-        let dot = DotWriter.dot(g, rankdir: rankdir)
+        if wrap < 0 { throw CaffeError.usage("--wrap must be 0 or more, found \(wrap)") }
+        let dot = DotWriter.dot(g, rankdir: rankdir, wrap: wrap)
         if ext == "dot" || ext == "gv" {
             try write(dot, to: output)
             return

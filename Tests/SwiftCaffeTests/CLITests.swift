@@ -204,6 +204,21 @@ final class CLITests: XCTestCase {
         XCTAssertFalse(lenetText.contains("Split"), lenetText)
         XCTAssertTrue(lenetText.contains("\"blob_ip2_0\" -> \"layer_") && lenetText.contains("_accuracy\";"), lenetText)
         XCTAssertEqual(lenetText.components(separatedBy: "\"blob_ip2_0\" -> ").count - 1, 2, lenetText)
+        // Left to right, deep nets wrap into rows, each cut at a blob everything later depends on.
+        let g = try ModelFile.loadNet(path: Paths.model("alexnet/deploy.prototxt")).graph()
+        let wrapped = DotWriter.dot(g, rankdir: "LR", wrap: 6)
+        XCTAssertEqual(wrapped.components(separatedBy: "\\n(continued)\"").count - 1, 3, "24 layers in 4 rows: \(wrapped)")
+        XCTAssertTrue(wrapped.contains("\"blob_conv2_0_row1\" [shape=octagon, style=filled, fillcolor=\"#E0E0E0\", label=\"conv2\\n10×256×27×27\\n(continued)\"]"),
+                      wrapped)
+        XCTAssertFalse(DotWriter.dot(g, rankdir: "TB").contains("(continued)"), "top to bottom needs no rows")
+        XCTAssertFalse(DotWriter.dot(g, rankdir: "LR", wrap: 0).contains("(continued)"))
+        let google = DotWriter.dot(try ModelFile.loadNet(path: Paths.model("googlenet/deploy.prototxt")).graph(), rankdir: "LR")
+        let continued = google.split(separator: "\n").filter { $0.contains("(continued)") }
+        XCTAssertGreaterThanOrEqual(continued.count, 8)
+        // GoogLeNet is cut only between modules: at a module's output or a pooling between them, never inside a module's branches.
+        for line in continued {
+            XCTAssertTrue(line.contains("/output") || line.contains("pool") || line.contains("conv2/3x3") || line.contains("conv2/norm2"), String(line))
+        }
         let svg = tmp.appendingPathComponent("net.svg")
         let drawn = try run(["draw", "Models/caffenet/deploy.prototxt", "-o", svg.path])
         if FileManager.default.isExecutableFile(atPath: "/usr/bin/dot") {
