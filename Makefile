@@ -9,7 +9,7 @@ BIN           = .build/$(CONFIG)/swiftcaffe
 # Fuzz cases in `make test`; FUZZ_CASES=100000 make test for a long run.
 FUZZ_CASES   ?= 3000
 
-.PHONY: all build test test-mpi mpi demo compare lenet bench bench-peers proto deps proto-deps opencv-fixtures reference-env check-zoo clean
+.PHONY: all build test test-mpi mpi demo examples install compare lenet bench bench-peers proto deps proto-deps opencv-fixtures reference-env check-zoo clean
 
 all: build
 
@@ -64,6 +64,13 @@ demo: build
 	@echo "== Classifying two image files (a PNG and a colour JPEG) with the snapshot =="
 	$(BIN) classify --model Models/fashion-mnist/alexnet_deploy.prototxt --weights $(SNAPSHOT) \
 	    --labels Models/fashion-mnist/labels.txt --top 2 Models/fashion-mnist/images/ankle_boot.png Models/fashion-mnist/images/pullover.jpg
+
+# The library used from another package: Examples/ depends on this one by
+# path; its program trains LeNet 100 steps, saves, reloads and classifies.
+examples: deps
+	@scripts/ensure-apt.sh dataset-fashion-mnist
+	$(SWIFT) build --package-path Examples
+	Examples/.build/debug/lenet-example
 
 # OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE are unset for this command alone, so the
 # figures show the kernel OpenBLAS (and SwiftCaffe) choose on this machine.

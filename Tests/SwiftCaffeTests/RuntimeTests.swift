@@ -358,4 +358,27 @@ final class RuntimeTests: XCTestCase {
         try c.forward()
         XCTAssertEqual(c.blob("y")!.values, [6, 7, 10, 11])
     }
+
+    func testNetFromFilesForwardsNamedInputs() throws {
+        let images = Paths.fixture("images")
+        let net = try Net(prototxt: "\(images)/tiny_classifier.prototxt", weights: "\(images)/tiny.caffemodel",
+                          inputShapes: ["data": [2, 3, 16, 16]])
+        XCTAssertEqual(net.inputNames, ["data"])
+        XCTAssertEqual(net.missingWeights, [])
+        let x: [Float] = (0..<1536).map { (i: Int) -> Float in Float(i % 17) - 8 }
+        let out = try net.forward(["data": x])
+        XCTAssertEqual(out.keys.sorted(), ["prob"])
+        // The same as setting the blob and running forward by hand.
+        net.blob("data")!.set(x)
+        try net.forward()
+        XCTAssertEqual(out["prob"], net.blob("prob")!.values)
+        let prob = try XCTUnwrap(out["prob"])
+        XCTAssertEqual(prob.prefix(6).reduce(0, +), 1, accuracy: 1e-5, "a softmax per image")
+        XCTAssertThrowsError(try net.forward(["image": x])) { e in
+            XCTAssertEqual("\(e)", "error: the net has no input 'image'; its inputs: data")
+        }
+        XCTAssertThrowsError(try net.forward(["data": [1, 2]])) { e in
+            XCTAssertEqual("\(e)", "error: input 'data' is 2×3×16×16 = 1536 values, given 2")
+        }
+    }
 }

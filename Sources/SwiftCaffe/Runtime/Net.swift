@@ -23,6 +23,8 @@ public final class Net {
     public private(set) var decayMultipliers: [Float] = []
     /// Scratch shared by the layers.
     public let workspace = Workspace()
+    /// Layers that `init(prototxt:weights:)` found no weights for (they keep their fillers).
+    public internal(set) var missingWeights: [String] = []
     /// Seconds spent in each layer's forward and backward since timing was
     /// switched on (`startTiming`); nil when off.
     public private(set) var layerSeconds: [(forward: Double, backward: Double)]?
