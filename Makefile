@@ -72,6 +72,28 @@ examples: deps
 	$(SWIFT) build --package-path Examples
 	Examples/.build/debug/lenet-example
 
+# `make install PREFIX=~/.local` (default /usr/local; DESTDIR for packaging):
+# the binary, its man page and bash/zsh/fish completions, all generated from
+# the argument parser (swift-argument-parser's generate-manual tool and
+# --generate-completion-script).
+PREFIX ?= /usr/local
+MANDIR := .build/man
+install: build
+	$(SWIFT) build -c $(CONFIG) --product generate-manual
+	@mkdir -p $(MANDIR)
+	.build/$(CONFIG)/generate-manual $(BIN) -o $(MANDIR) --date $$(git log -1 --format=%cs 2>/dev/null || date +%F)
+	$(BIN) --generate-completion-script bash > $(MANDIR)/swiftcaffe.bash
+	$(BIN) --generate-completion-script zsh > $(MANDIR)/_swiftcaffe
+	$(BIN) --generate-completion-script fish > $(MANDIR)/swiftcaffe.fish
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/bash-completion/completions \
+	    $(DESTDIR)$(PREFIX)/share/zsh/site-functions $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d
+	install -m 755 $(BIN) $(DESTDIR)$(PREFIX)/bin/swiftcaffe
+	install -m 644 $(MANDIR)/swiftcaffe.1 $(DESTDIR)$(PREFIX)/share/man/man1/swiftcaffe.1
+	install -m 644 $(MANDIR)/swiftcaffe.bash $(DESTDIR)$(PREFIX)/share/bash-completion/completions/swiftcaffe
+	install -m 644 $(MANDIR)/_swiftcaffe $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_swiftcaffe
+	install -m 644 $(MANDIR)/swiftcaffe.fish $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/swiftcaffe.fish
+	@echo "installed $(DESTDIR)$(PREFIX)/bin/swiftcaffe, its man page and completions"
+
 # OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE are unset for this command alone, so the
 # figures show the kernel OpenBLAS (and SwiftCaffe) choose on this machine.
 bench: deps bench-peers

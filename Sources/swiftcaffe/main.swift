@@ -6,7 +6,12 @@ import SwiftCaffe
 struct SwiftCaffeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "swiftcaffe",
-        abstract: "Read, inspect and convert Caffe nets and solvers.",
+        abstract: "Run, train, inspect and convert Caffe models on the CPU.",
+        discussion: """
+            Reads Caffe net and solver prototxt files of every syntax and .caffemodel weights of every format. \
+            Exit status: 0 on success, 1 for a bad model or data file, 2 for bad usage, 3 when forward --compare \
+            finds a blob that differs, 130 when a signal stopped training. OPENBLAS_CORETYPE, when set, is respected.
+            """,
         version: "\(SwiftCaffeVersion.string)\nBLAS: \(BLAS.summary)" + (KernelSelection.note.map { "\n" + $0 } ?? ""),
         subcommands: [TrainCommand.self, TestCommand.self, CompareCommand.self, PlotCommand.self, ConvertImagesetCommand.self, ConvertIDXCommand.self, ComputeImageMeanCommand.self, SummaryCommand.self, DrawCommand.self, DeployCommand.self, UpgradeCommand.self, TimeCommand.self, ForwardCommand.self, MeanCommand.self, ExportWeightsCommand.self, ClassifyCommand.self]
     )

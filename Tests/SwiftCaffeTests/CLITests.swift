@@ -368,4 +368,15 @@ final class CLITests: XCTestCase {
         XCTAssertEqual(grey.status, 2)
         XCTAssertTrue(grey.stderr.hasSuffix("error: --gray gives 1-channel input, but the net takes 3 channels\n"), grey.stderr)
     }
+
+    func testCompletionScriptsComeFromTheParser() throws {
+        for (shell, marker) in [("bash", "complete -"), ("zsh", "#compdef swiftcaffe"), ("fish", "complete -c 'swiftcaffe'")] {
+            let r = try run(["--generate-completion-script", shell])
+            XCTAssertEqual(r.status, 0, r.stderr)
+            XCTAssertTrue(r.stdout.contains(marker), "\(shell): \(r.stdout.prefix(200))")
+            for word in ["classify", "train", "export-weights", "train-net", "rankdir"] {
+                XCTAssertTrue(r.stdout.contains(word), "\(shell) completes \(word)")
+            }
+        }
+    }
 }
