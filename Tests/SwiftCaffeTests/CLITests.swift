@@ -299,6 +299,11 @@ final class CLITests: XCTestCase {
         XCTAssertEqual(wrong.status, 2, wrong.stderr)
         XCTAssertTrue(wrong.stderr.contains("--input image: the net has no input 'image'; its inputs: data"), wrong.stderr)
         XCTAssertTrue(diverged.stdout.contains("← first divergence"), diverged.stdout)
+        // Every column has a header; each row says whether it agrees.
+        let tableLines = diverged.stdout.split(separator: "\n")
+        XCTAssertTrue(tableLines[0].hasPrefix("blob") && tableLines[0].hasSuffix("max rel error  agrees"), diverged.stdout)
+        XCTAssertTrue(tableLines.contains { $0.hasPrefix("pool ") && $0.hasSuffix("no ← first divergence") }, diverged.stdout)
+        XCTAssertTrue(tableLines.contains { $0.hasPrefix("ip ") && $0.hasSuffix("  yes") }, diverged.stdout)
 
         let weights = try run(["forward", "--model", Paths.fixture("weights/small.prototxt"), "--weights", Paths.fixture("weights/small_v1.caffemodel"),
                                "--output-dir", out, "--verbose"])

@@ -45,17 +45,20 @@ public struct BlobComparison: Sendable {
         guard !rows.isEmpty else { throw CaffeError.io(path: dir, reason: "no <blob>.npy file there matches a blob of the net") }
     }
 
+    /// Whether every reference has its blob's size (then the error columns hold numbers only).
+    private var sameShapes: Bool { rows.allSatisfy { count($0.referenceShape) == count($0.shape) } }
+
     public var table: String {
-        var cells = [["blob", "shape", "max abs error", "max rel error", ""]]
+        var cells = [["blob", "shape", "max abs error", "max rel error", "agrees"]]
         let first = firstDivergence
         for r in rows {
             let sameCount = count(r.referenceShape) == count(r.shape)
             cells.append([r.blob, describe(r.shape),
                           sameCount ? String(format: "%.3g", r.maxAbsError) : "reference is \(describe(r.referenceShape))",
-                          sameCount ? String(format: "%.3g", r.maxRelError) : "",
-                          r.blob == first ? "← first divergence" : ""])
+                          sameCount ? String(format: "%.3g", r.maxRelError) : "-",
+                          !r.diverges ? "yes" : r.blob == first ? "no ← first divergence" : "no"])
         }
-        var out = NetSummary.render(cells, rightAligned: [])
+        var out = NetSummary.render(cells, rightAligned: sameShapes ? [2, 3] : [])
         out += first.map { "First divergence (relative error > 1e-4): \($0)\n" }
             ?? "All \(rows.count) compared blobs agree within 1e-4 relative.\n"
         return out
