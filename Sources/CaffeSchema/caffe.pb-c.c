@@ -2437,6 +2437,51 @@ void   caffe__sppparameter__free_unpacked
   assert(message->base.descriptor == &caffe__sppparameter__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   caffe__shuffle_channel_parameter__init
+                     (Caffe__ShuffleChannelParameter         *message)
+{
+  static const Caffe__ShuffleChannelParameter init_value = CAFFE__SHUFFLE_CHANNEL_PARAMETER__INIT;
+  *message = init_value;
+}
+size_t caffe__shuffle_channel_parameter__get_packed_size
+                     (const Caffe__ShuffleChannelParameter *message)
+{
+  assert(message->base.descriptor == &caffe__shuffle_channel_parameter__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t caffe__shuffle_channel_parameter__pack
+                     (const Caffe__ShuffleChannelParameter *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &caffe__shuffle_channel_parameter__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t caffe__shuffle_channel_parameter__pack_to_buffer
+                     (const Caffe__ShuffleChannelParameter *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &caffe__shuffle_channel_parameter__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Caffe__ShuffleChannelParameter *
+       caffe__shuffle_channel_parameter__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Caffe__ShuffleChannelParameter *)
+     protobuf_c_message_unpack (&caffe__shuffle_channel_parameter__descriptor,
+                                allocator, len, data);
+}
+void   caffe__shuffle_channel_parameter__free_unpacked
+                     (Caffe__ShuffleChannelParameter *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &caffe__shuffle_channel_parameter__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   caffe__swish_parameter__init
                      (Caffe__SwishParameter         *message)
 {
@@ -3756,7 +3801,7 @@ const ProtobufCMessageDescriptor caffe__param_spec__descriptor =
   (ProtobufCMessageInit) caffe__param_spec__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor caffe__layer_parameter__field_descriptors[60] =
+static const ProtobufCFieldDescriptor caffe__layer_parameter__field_descriptors[61] =
 {
   {
     "name",
@@ -4478,6 +4523,18 @@ static const ProtobufCFieldDescriptor caffe__layer_parameter__field_descriptors[
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "shuffle_channel_param",
+    164,
+    PROTOBUF_C_LABEL_OPTIONAL,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Caffe__LayerParameter, shuffle_channel_param),
+    &caffe__shuffle_channel_parameter__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned caffe__layer_parameter__field_indices_by_name[] = {
   13,   /* field[13] = accuracy_param */
@@ -4528,6 +4585,7 @@ static const unsigned caffe__layer_parameter__field_indices_by_name[] = {
   34,   /* field[34] = relu_param */
   44,   /* field[44] = reshape_param */
   53,   /* field[53] = scale_param */
+  60,   /* field[60] = shuffle_channel_param */
   35,   /* field[35] = sigmoid_param */
   37,   /* field[37] = slice_param */
   36,   /* field[36] = softmax_param */
@@ -4541,11 +4599,12 @@ static const unsigned caffe__layer_parameter__field_indices_by_name[] = {
   1,   /* field[1] = type */
   40,   /* field[40] = window_data_param */
 };
-static const ProtobufCIntRange caffe__layer_parameter__number_ranges[2 + 1] =
+static const ProtobufCIntRange caffe__layer_parameter__number_ranges[3 + 1] =
 {
   { 1, 0 },
   { 100, 11 },
-  { 0, 60 }
+  { 164, 60 },
+  { 0, 61 }
 };
 const ProtobufCMessageDescriptor caffe__layer_parameter__descriptor =
 {
@@ -4555,10 +4614,10 @@ const ProtobufCMessageDescriptor caffe__layer_parameter__descriptor =
   "Caffe__LayerParameter",
   "caffe",
   sizeof(Caffe__LayerParameter),
-  60,
+  61,
   caffe__layer_parameter__field_descriptors,
   caffe__layer_parameter__field_indices_by_name,
-  2,  caffe__layer_parameter__number_ranges,
+  3,  caffe__layer_parameter__number_ranges,
   (ProtobufCMessageInit) caffe__layer_parameter__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
@@ -8465,6 +8524,45 @@ const ProtobufCMessageDescriptor caffe__sppparameter__descriptor =
   caffe__sppparameter__field_indices_by_name,
   2,  caffe__sppparameter__number_ranges,
   (ProtobufCMessageInit) caffe__sppparameter__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const uint32_t caffe__shuffle_channel_parameter__group__default_value = 1u;
+static const ProtobufCFieldDescriptor caffe__shuffle_channel_parameter__field_descriptors[1] =
+{
+  {
+    "group",
+    1,
+    PROTOBUF_C_LABEL_OPTIONAL,
+    PROTOBUF_C_TYPE_UINT32,
+    offsetof(Caffe__ShuffleChannelParameter, has_group),
+    offsetof(Caffe__ShuffleChannelParameter, group),
+    NULL,
+    &caffe__shuffle_channel_parameter__group__default_value,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned caffe__shuffle_channel_parameter__field_indices_by_name[] = {
+  0,   /* field[0] = group */
+};
+static const ProtobufCIntRange caffe__shuffle_channel_parameter__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor caffe__shuffle_channel_parameter__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "caffe.ShuffleChannelParameter",
+  "ShuffleChannelParameter",
+  "Caffe__ShuffleChannelParameter",
+  "caffe",
+  sizeof(Caffe__ShuffleChannelParameter),
+  1,
+  caffe__shuffle_channel_parameter__field_descriptors,
+  caffe__shuffle_channel_parameter__field_indices_by_name,
+  1,  caffe__shuffle_channel_parameter__number_ranges,
+  (ProtobufCMessageInit) caffe__shuffle_channel_parameter__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
 static const float caffe__swish_parameter__beta__default_value = 1;

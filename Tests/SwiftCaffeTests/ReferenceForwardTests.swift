@@ -36,6 +36,10 @@ final class ReferenceForwardTests: XCTestCase {
         try check("conv_grouped", model: fixture("conv_grouped"), inputs: [("data", [2, 4, 9, 8])], outputs: ["conv"])
     }
 
+    func testShuffleChannelAndReLU6() throws {
+        try check("fork_layers", model: fixture("fork_layers"), inputs: [("data", [2, 6, 3, 4])], outputs: ["shuffle", "relu6"], inputScale: 8)
+    }
+
     func testDeconvolution() throws {
         try check("deconv", model: fixture("deconv"), inputs: [("data", [1, 4, 5, 6])], outputs: ["deconv"])
     }

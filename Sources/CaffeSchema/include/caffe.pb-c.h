@@ -69,6 +69,7 @@ typedef struct Caffe__SigmoidParameter Caffe__SigmoidParameter;
 typedef struct Caffe__SliceParameter Caffe__SliceParameter;
 typedef struct Caffe__SoftmaxParameter Caffe__SoftmaxParameter;
 typedef struct Caffe__SPPParameter Caffe__SPPParameter;
+typedef struct Caffe__ShuffleChannelParameter Caffe__ShuffleChannelParameter;
 typedef struct Caffe__SwishParameter Caffe__SwishParameter;
 typedef struct Caffe__TanHParameter Caffe__TanHParameter;
 typedef struct Caffe__ThresholdParameter Caffe__ThresholdParameter;
@@ -555,10 +556,15 @@ struct  Caffe__LayerParameter
   Caffe__ThresholdParameter *threshold_param;
   Caffe__TileParameter *tile_param;
   Caffe__WindowDataParameter *window_data_param;
+  /*
+   * Fork fields, under the forks' names and numbers.
+   * ShuffleNet (farmingyard/ShuffleNet): the ShuffleChannel layer.
+   */
+  Caffe__ShuffleChannelParameter *shuffle_channel_param;
 };
 #define CAFFE__LAYER_PARAMETER__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&caffe__layer_parameter__descriptor) \
-    , NULL, NULL, 0,NULL, 0,NULL, 0, CAFFE__PHASE__TRAIN, 0,NULL, 0,NULL, 0,NULL, 0,NULL, 0,NULL, 0,NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL }
+    , NULL, NULL, 0,NULL, 0,NULL, 0, CAFFE__PHASE__TRAIN, 0,NULL, 0,NULL, 0,NULL, 0,NULL, 0,NULL, 0,NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL }
 
 
 /*
@@ -1307,6 +1313,24 @@ struct  Caffe__SPPParameter
 #define CAFFE__SPPPARAMETER__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&caffe__sppparameter__descriptor) \
     , 0, 0, 0, CAFFE__SPPPARAMETER__POOL_METHOD__MAX, 0, CAFFE__SPPPARAMETER__ENGINE__DEFAULT }
+
+
+/*
+ * ShuffleNet's channel shuffle (farmingyard/ShuffleNet): the C channels,
+ * seen as group × C/group, are transposed to C/group × group.
+ */
+struct  Caffe__ShuffleChannelParameter
+{
+  ProtobufCMessage base;
+  /*
+   * the number of groups
+   */
+  protobuf_c_boolean has_group;
+  uint32_t group;
+};
+#define CAFFE__SHUFFLE_CHANNEL_PARAMETER__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&caffe__shuffle_channel_parameter__descriptor) \
+    , 0, 1u }
 
 
 struct  Caffe__SwishParameter
@@ -2694,6 +2718,25 @@ Caffe__SPPParameter *
 void   caffe__sppparameter__free_unpacked
                      (Caffe__SPPParameter *message,
                       ProtobufCAllocator *allocator);
+/* Caffe__ShuffleChannelParameter methods */
+void   caffe__shuffle_channel_parameter__init
+                     (Caffe__ShuffleChannelParameter         *message);
+size_t caffe__shuffle_channel_parameter__get_packed_size
+                     (const Caffe__ShuffleChannelParameter   *message);
+size_t caffe__shuffle_channel_parameter__pack
+                     (const Caffe__ShuffleChannelParameter   *message,
+                      uint8_t             *out);
+size_t caffe__shuffle_channel_parameter__pack_to_buffer
+                     (const Caffe__ShuffleChannelParameter   *message,
+                      ProtobufCBuffer     *buffer);
+Caffe__ShuffleChannelParameter *
+       caffe__shuffle_channel_parameter__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   caffe__shuffle_channel_parameter__free_unpacked
+                     (Caffe__ShuffleChannelParameter *message,
+                      ProtobufCAllocator *allocator);
 /* Caffe__SwishParameter methods */
 void   caffe__swish_parameter__init
                      (Caffe__SwishParameter         *message);
@@ -3029,6 +3072,9 @@ typedef void (*Caffe__SoftmaxParameter_Closure)
 typedef void (*Caffe__SPPParameter_Closure)
                  (const Caffe__SPPParameter *message,
                   void *closure_data);
+typedef void (*Caffe__ShuffleChannelParameter_Closure)
+                 (const Caffe__ShuffleChannelParameter *message,
+                  void *closure_data);
 typedef void (*Caffe__SwishParameter_Closure)
                  (const Caffe__SwishParameter *message,
                   void *closure_data);
@@ -3135,6 +3181,7 @@ extern const ProtobufCEnumDescriptor    caffe__softmax_parameter__engine__descri
 extern const ProtobufCMessageDescriptor caffe__sppparameter__descriptor;
 extern const ProtobufCEnumDescriptor    caffe__sppparameter__pool_method__descriptor;
 extern const ProtobufCEnumDescriptor    caffe__sppparameter__engine__descriptor;
+extern const ProtobufCMessageDescriptor caffe__shuffle_channel_parameter__descriptor;
 extern const ProtobufCMessageDescriptor caffe__swish_parameter__descriptor;
 extern const ProtobufCMessageDescriptor caffe__tan_hparameter__descriptor;
 extern const ProtobufCEnumDescriptor    caffe__tan_hparameter__engine__descriptor;

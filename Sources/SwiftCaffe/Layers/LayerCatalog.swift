@@ -35,7 +35,7 @@ enum LayerCatalog {
         runs(SigmoidPlan.self, SigmoidLayer.self), runs(TanHPlan.self, TanHLayer.self), runs(AbsValPlan.self, AbsValLayer.self),
         runs(PowerPlan.self, PowerLayer.self), runs(ExpPlan.self, ExpLayer.self), runs(LogPlan.self, LogLayer.self),
         runs(BNLLPlan.self, BNLLLayer.self), runs(ThresholdPlan.self, ThresholdLayer.self), runs(DropoutPlan.self, DropoutLayer.self),
-        runs(SwishPlan.self, SwishLayer.self), runs(ClipPlan.self, ClipLayer.self),
+        runs(SwishPlan.self, SwishLayer.self), runs(ClipPlan.self, ClipLayer.self), runs(ReLU6Plan.self, ReLU6Layer.self),
         // common
         runs(InnerProductPlan.self, InnerProductLayer.self), runs(SoftmaxPlan.self, SoftmaxLayer.self),
         runs(ConcatPlan.self, ConcatLayer.self), runs(SlicePlan.self, SliceLayer.self), runs(SplitPlan.self, SplitLayer.self),
@@ -43,6 +43,8 @@ enum LayerCatalog {
         runs(BatchNormPlan.self, BatchNormLayer.self), runs(ScalePlan.self, ScaleLayer.self), runs(BiasPlan.self, BiasLayer.self),
         runs(MVNPlan.self, MVNLayer.self), runs(ArgMaxPlan.self, ArgMaxLayer.self), runs(SilencePlan.self, SilenceLayer.self),
         planned(ReductionPlan.self, notYet), planned(TilePlan.self, notYet), planned(EmbedPlan.self, notYet),
+        // from forks: ShuffleNet, SENet
+        runs(ShuffleChannelPlan.self, ShuffleChannelLayer.self), runs(AxpyPlan.self, AxpyLayer.self),
         // loss
         runs(SoftmaxWithLossPlan.self, SoftmaxWithLossLayer.self), runs(EuclideanLossPlan.self, EuclideanLossLayer.self),
         runs(SigmoidCrossEntropyLossPlan.self, SigmoidCrossEntropyLossLayer.self), runs(AccuracyPlan.self, AccuracyLayer.self),

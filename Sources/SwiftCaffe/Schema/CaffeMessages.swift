@@ -456,6 +456,7 @@ public enum Caffe {
             case thresholdParam = 128
             case tileParam = 138
             case windowDataParam = 129
+            case shuffleChannelParam = 164
             public static var schema: MessageSchema { LayerParameter.schema }
         }
 
@@ -643,6 +644,10 @@ public enum Caffe {
 
         /// `optional WindowDataParameter window_data_param = 129;`
         public var windowDataParam: Caffe.WindowDataParameter { Caffe.WindowDataParameter(message.message(Field.windowDataParam)) }
+
+        /// Fork fields, under the forks' names and numbers. ShuffleNet (farmingyard/ShuffleNet): the ShuffleChannel layer.
+        /// `optional ShuffleChannelParameter shuffle_channel_param = 164;`
+        public var shuffleChannelParam: Caffe.ShuffleChannelParameter { Caffe.ShuffleChannelParameter(message.message(Field.shuffleChannelParam)) }
     }
 
     /// Preprocessing of data layers' images.
@@ -2281,6 +2286,28 @@ public enum Caffe {
         public var engine: Caffe.SPPParameter.Engine { Caffe.SPPParameter.Engine(number: message.enumNumber(Field.engine)) }
     }
 
+    /// ShuffleNet's channel shuffle (farmingyard/ShuffleNet): the C channels, seen as group × C/group, are transposed to C/group × group.
+    /// A typed view of Caffe's `ShuffleChannelParameter` message.
+    public struct ShuffleChannelParameter: CaffeMessageView {
+        public static let schema = CaffeSchema.message("ShuffleChannelParameter")
+        public var message: ProtoMessage
+
+        /// The message's fields, by number.
+        public enum Field: Int32, CaffeField {
+            case group = 1
+            public static var schema: MessageSchema { ShuffleChannelParameter.schema }
+        }
+
+        public init(_ message: ProtoMessage) {
+            precondition(message.schema === Self.schema, "SwiftCaffe bug: a \(message.schema.name) read as ShuffleChannelParameter")
+            self.message = message
+        }
+
+        /// the number of groups
+        /// `optional uint32 group = 1 [default = 1];`
+        public var group: Int { message.int(Field.group) }
+    }
+
     /// A typed view of Caffe's `SwishParameter` message.
     public struct SwishParameter: CaffeMessageView {
         public static let schema = CaffeSchema.message("SwishParameter")
@@ -3264,6 +3291,7 @@ public enum Caffe {
         CaffeViewInfo(SliceParameter.self),
         CaffeViewInfo(SoftmaxParameter.self),
         CaffeViewInfo(SPPParameter.self),
+        CaffeViewInfo(ShuffleChannelParameter.self),
         CaffeViewInfo(SwishParameter.self),
         CaffeViewInfo(TanHParameter.self),
         CaffeViewInfo(ThresholdParameter.self),

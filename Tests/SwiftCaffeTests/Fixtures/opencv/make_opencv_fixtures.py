@@ -188,13 +188,23 @@ CASES = [
     ("softmax_mvn", "softmax_mvn.prototxt", {"data": [2, 5, 3, 4]}, ["prob", "mvn", "mvn_mean"]),
     ("bn_scale", "bn_scale.prototxt", {"data": [2, 4, 3, 3]}, ["scale"]),
     ("eltwise_concat", "eltwise_concat.prototxt", {"a": [2, 3, 4, 4], "b": [2, 3, 4, 4]}, ["sum", "prod", "max", "cat"]),
+    # Fork layers OpenCV implements as the forks define them; inputs ×8 so ReLU6 clips at both ends.
+    ("fork_layers", "fork_layers.prototxt", {"data": [2, 6, 3, 4]}, ["shuffle", "relu6"]),
 ]
+# Input scale per case (default 1).
+SCALES = {"fork_layers": 8.0}
+# `make_opencv_fixtures.py PB2_DIR CASE...` remakes only the named cases.
+ONLY = set(sys.argv[2:])
 
 
 def main():
     for name, proto, ins, outs in CASES:
-        inputs = {k: shaped_input(s, salt=0.25 * j) for j, (k, s) in enumerate(ins.items())}
+        if ONLY and name not in ONLY:
+            continue
+        inputs = {k: shaped_input(s, salt=0.25 * j, scale=SCALES.get(name, 1.0)) for j, (k, s) in enumerate(ins.items())}
         run_case(name, os.path.join(HERE, proto), inputs, outs)
+    if ONLY:
+        return
     for net in ("alexnet", "caffenet"):
         proto = os.path.join(HERE, f".{net}_deploy_b1.prototxt")
         with open(os.path.join(MODELS, net, "deploy.prototxt")) as f:

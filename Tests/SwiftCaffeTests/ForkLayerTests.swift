@@ -1,0 +1,67 @@
+import XCTest
+@testable import SwiftCaffe
+
+/// Layers of the Caffe forks: ShuffleChannel (farmingyard/ShuffleNet), ReLU6
+/// (MobileNet v2 ports), Axpy (hujie-frank/SENet). Forward values by hand
+/// from each fork's definition, gradients against finite differences.
+final class ForkLayerTests: XCTestCase {
+    /// Runs `layer` on inputs named by `values`, returns blob "y".
+    private func run(_ values: [(String, Shape, [Float])], _ layer: String) throws -> [Float] {
+        let n = try Net(graph: try buildNet(inputs(values.map { ($0.0, $0.1) }, layer)))
+        for (name, _, v) in values { n.blob(name)!.set(v) }
+        try n.forward()
+        return n.blob("y")!.values
+    }
+
+    func testShuffleChannelTransposesGroups() throws {
+        // Channel c holds (10c, 10c + 1). Group 2 of 6 channels: output i·2 + g is input g·3 + i,
+        // so the order is 0 3 1 4 2 5; group 3: 0 2 4 1 3 5 (the fork's "1 2 3|4 5 6 → 1 4|2 5|3 6" picture).
+        let x: [Float] = (0..<6).flatMap { [Float($0 * 10), Float($0 * 10 + 1)] }
+        func shuffled(_ group: Int, top: String = "y") throws -> [Float] {
+            try run([("x", [1, 6, 1, 2], x)], """
+                layer { name: "s" type: "ShuffleChannel" bottom: "x" top: "\(top)" shuffle_channel_param { group: \(group) } }
+                """ + (top == "x" ? "\nlayer { name: \"copy\" type: \"Power\" bottom: \"x\" top: \"y\" }" : ""))
+        }
+        func channels(_ order: [Int]) -> [Float] { order.flatMap { [Float($0 * 10), Float($0 * 10 + 1)] } }
+        XCTAssertEqual(try shuffled(2), channels([0, 3, 1, 4, 2, 5]))
+        XCTAssertEqual(try shuffled(3), channels([0, 2, 4, 1, 3, 5]))
+        XCTAssertEqual(try shuffled(1), x, "one group: unchanged")
+        XCTAssertEqual(try shuffled(2, top: "x"), channels([0, 3, 1, 4, 2, 5]), "in place, as some prototxts write it")
+
+        let mismatches = try GradientChecker().check(inputs([("x", [2, 6, 3, 2])], """
+            layer { name: "s" type: "ShuffleChannel" bottom: "x" top: "y" shuffle_channel_param { group: 3 } }
+            """), layer: "s", generators: ["x": GradientChecker.uniform], quiet: false)
+        XCTAssertEqual(mismatches, 0)
+        assertError({ try buildNet(net(input: [1, 6, 2, 2], """
+            layer { name: "s" type: "ShuffleChannel" bottom: "data" top: "y" shuffle_channel_param { group: 4 } }
+            """)) }, "layer 's' (ShuffleChannel): 6 channels do not split into 4 groups (shuffle_channel_param group)", line: 2, column: 90)
+    }
+
+    func testReLU6ClampsToZeroAndSix() throws {
+        let y = try run([("x", [1, 6], [-1, 0, 3, 6, 7, 5.5])], "layer { name: \"r\" type: \"ReLU6\" bottom: \"x\" top: \"y\" }")
+        XCTAssertEqual(y, [0, 0, 3, 6, 6, 5.5])
+        let mismatches = try GradientChecker().check(inputs([("x", [2, 3, 4])], """
+            layer { name: "r" type: "ReLU6" bottom: "x" top: "y" }
+            """), layer: "r", generators: ["x": { _, _, r in
+                // Across (-2, 8), away from the kinks at 0 and 6.
+                let v = r.uniform(-2, 8)
+                return abs(v) < 0.1 || abs(v - 6) < 0.1 ? v + 0.3 : v
+            }], quiet: false)
+        XCTAssertEqual(mismatches, 0)
+    }
+
+    func testAxpyScalesChannelsAndAdds() throws {
+        // a = (2, −1): channel 0 of x doubled, channel 1 negated, plus y.
+        let y = try run([("a", [1, 2, 1, 1], [2, -1]), ("x", [1, 2, 1, 2], [1, 2, 3, 4]), ("b", [1, 2, 1, 2], [10, 20, 30, 40])],
+                        "layer { name: \"axpy\" type: \"Axpy\" bottom: \"a\" bottom: \"x\" bottom: \"b\" top: \"y\" }")
+        XCTAssertEqual(y, [12, 24, 27, 36])
+        let mismatches = try GradientChecker().check(inputs([("a", [2, 3, 1, 1]), ("x", [2, 3, 2, 3]), ("b", [2, 3, 2, 3])], """
+            layer { name: "axpy" type: "Axpy" bottom: "a" bottom: "x" bottom: "b" top: "y" }
+            """), layer: "axpy", generators: ["a": GradientChecker.uniform, "x": GradientChecker.uniform, "b": GradientChecker.uniform], quiet: false)
+        XCTAssertEqual(mismatches, 0)
+        let bad = diagnostics({ try buildNet(inputs([("a", [1, 3, 1, 1]), ("x", [1, 2, 2, 2]), ("b", [1, 2, 2, 2])], """
+            layer { name: "axpy" type: "Axpy" bottom: "a" bottom: "x" bottom: "b" top: "y" }
+            """)) })
+        XCTAssertEqual(bad.map(\.message), ["layer 'axpy' (Axpy): Axpy's first bottom must be N×C×1×1 for an N×C×... x, found 1×3×1×1 for 1×2×2×2"])
+    }
+}
