@@ -2925,11 +2925,45 @@ const ProtobufCMessageDescriptor caffe__blob_shape__descriptor =
   (ProtobufCMessageInit) caffe__blob_shape__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
+static const ProtobufCEnumValue caffe__blob_proto__raw_data_type__enum_values_by_number[5] =
+{
+  { "DOUBLE", "CAFFE__BLOB_PROTO__RAW_DATA_TYPE__DOUBLE", 0 },
+  { "FLOAT", "CAFFE__BLOB_PROTO__RAW_DATA_TYPE__FLOAT", 1 },
+  { "FLOAT16", "CAFFE__BLOB_PROTO__RAW_DATA_TYPE__FLOAT16", 2 },
+  { "INT", "CAFFE__BLOB_PROTO__RAW_DATA_TYPE__INT", 3 },
+  { "UINT", "CAFFE__BLOB_PROTO__RAW_DATA_TYPE__UINT", 4 },
+};
+static const ProtobufCIntRange caffe__blob_proto__raw_data_type__value_ranges[] = {
+{0, 0},{0, 5}
+};
+static const ProtobufCEnumValueIndex caffe__blob_proto__raw_data_type__enum_values_by_name[5] =
+{
+  { "DOUBLE", 0 },
+  { "FLOAT", 1 },
+  { "FLOAT16", 2 },
+  { "INT", 3 },
+  { "UINT", 4 },
+};
+const ProtobufCEnumDescriptor caffe__blob_proto__raw_data_type__descriptor =
+{
+  PROTOBUF_C__ENUM_DESCRIPTOR_MAGIC,
+  "caffe.BlobProto.RawDataType",
+  "RawDataType",
+  "Caffe__BlobProto__RawDataType",
+  "caffe",
+  5,
+  caffe__blob_proto__raw_data_type__enum_values_by_number,
+  5,
+  caffe__blob_proto__raw_data_type__enum_values_by_name,
+  1,
+  caffe__blob_proto__raw_data_type__value_ranges,
+  NULL,NULL,NULL,NULL   /* reserved[1234] */
+};
 static const int32_t caffe__blob_proto__num__default_value = 0;
 static const int32_t caffe__blob_proto__channels__default_value = 0;
 static const int32_t caffe__blob_proto__height__default_value = 0;
 static const int32_t caffe__blob_proto__width__default_value = 0;
-static const ProtobufCFieldDescriptor caffe__blob_proto__field_descriptors[9] =
+static const ProtobufCFieldDescriptor caffe__blob_proto__field_descriptors[11] =
 {
   {
     "num",
@@ -3039,6 +3073,30 @@ static const ProtobufCFieldDescriptor caffe__blob_proto__field_descriptors[9] =
     0 | PROTOBUF_C_FIELD_FLAG_PACKED,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "raw_data_type",
+    10,
+    PROTOBUF_C_LABEL_OPTIONAL,
+    PROTOBUF_C_TYPE_ENUM,
+    offsetof(Caffe__BlobProto, has_raw_data_type),
+    offsetof(Caffe__BlobProto, raw_data_type),
+    &caffe__blob_proto__raw_data_type__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "raw_data",
+    12,
+    PROTOBUF_C_LABEL_OPTIONAL,
+    PROTOBUF_C_TYPE_BYTES,
+    offsetof(Caffe__BlobProto, has_raw_data),
+    offsetof(Caffe__BlobProto, raw_data),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned caffe__blob_proto__field_indices_by_name[] = {
   1,   /* field[1] = channels */
@@ -3048,13 +3106,16 @@ static const unsigned caffe__blob_proto__field_indices_by_name[] = {
   8,   /* field[8] = double_diff */
   2,   /* field[2] = height */
   0,   /* field[0] = num */
+  10,   /* field[10] = raw_data */
+  9,   /* field[9] = raw_data_type */
   6,   /* field[6] = shape */
   3,   /* field[3] = width */
 };
-static const ProtobufCIntRange caffe__blob_proto__number_ranges[1 + 1] =
+static const ProtobufCIntRange caffe__blob_proto__number_ranges[2 + 1] =
 {
   { 1, 0 },
-  { 0, 9 }
+  { 12, 10 },
+  { 0, 11 }
 };
 const ProtobufCMessageDescriptor caffe__blob_proto__descriptor =
 {
@@ -3064,10 +3125,10 @@ const ProtobufCMessageDescriptor caffe__blob_proto__descriptor =
   "Caffe__BlobProto",
   "caffe",
   sizeof(Caffe__BlobProto),
-  9,
+  11,
   caffe__blob_proto__field_descriptors,
   caffe__blob_proto__field_indices_by_name,
-  1,  caffe__blob_proto__number_ranges,
+  2,  caffe__blob_proto__number_ranges,
   (ProtobufCMessageInit) caffe__blob_proto__init,
   NULL,NULL,NULL    /* reserved[123] */
 };

@@ -285,6 +285,32 @@ extension WeightsTests {
     }
 }
 
+extension WeightsTests {
+    /// cv2.dnn.shrinkCaffeModel's half-precision file (Fixtures/weights/make_fp16_fixtures.py).
+    func testHalfPrecisionWeightsFromOpenCV() throws {
+        let half = try CaffeModel(path: Paths.fixture("weights/tiny_fp16.caffemodel"))
+        let full = try CaffeModel(path: Paths.fixture("images/tiny.caffemodel"))
+        XCTAssertTrue(half.layers.flatMap(\.blobs).allSatisfy(\.isHalf))
+        for (h, f) in zip(half.layers.flatMap(\.blobs), full.layers.flatMap(\.blobs)) {
+            XCTAssertEqual(h.count, f.count)
+            // Each value is its float32 rounded to the nearest float16.
+            XCTAssertEqual(h.values, f.values.map { Float(Float16($0)) })
+        }
+        // The net with those weights gives OpenCV DNN's output on the same file.
+        let net = try Net(prototxt: Paths.fixture("images/tiny_classifier.prototxt"), weights: Paths.fixture("weights/tiny_fp16.caffemodel"),
+                          inputShapes: ["data": [2, 3, 16, 16]])
+        let prob = try XCTUnwrap(try net.forward(["data": try NPY.read(path: Paths.fixture("weights/tiny_fp16.input.npy")).values])["prob"])
+        let expected = try NPY.read(path: Paths.fixture("weights/tiny_fp16.prob.npy")).values
+        XCTAssertEqual(prob.count, expected.count)
+        XCTAssertLessThanOrEqual(zip(prob, expected).map { abs($0 - $1) }.max() ?? 1, 1e-5)
+        // An odd number of FLOAT16 bytes is refused, naming the layer and blob.
+        let odd = Paths.fixture("weights/tiny_fp16_odd.caffemodel")
+        XCTAssertThrowsError(try CaffeModel(path: odd)) { e in
+            XCTAssertEqual("\(e)", "\(odd): error: layer 'conv1' blob 0 has 215 bytes of FLOAT16 raw_data, not a whole number of 2-byte values")
+        }
+    }
+}
+
 private extension Array {
     func windows(ofCount n: Int) -> [ArraySlice<Element>] {
         count < n ? [] : (0...(count - n)).map { self[$0..<($0 + n)] }

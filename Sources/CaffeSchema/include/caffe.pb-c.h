@@ -83,6 +83,19 @@ typedef struct Caffe__V0LayerParameter Caffe__V0LayerParameter;
 
 /* --- enums --- */
 
+/*
+ * OpenCV's fields (cv2.dnn.shrinkCaffeModel writes half-precision files):
+ * the values as little-endian bytes of raw_data_type instead of data.
+ * OpenCV names the enum Type; the numbers are its.
+ */
+typedef enum _Caffe__BlobProto__RawDataType {
+  CAFFE__BLOB_PROTO__RAW_DATA_TYPE__DOUBLE = 0,
+  CAFFE__BLOB_PROTO__RAW_DATA_TYPE__FLOAT = 1,
+  CAFFE__BLOB_PROTO__RAW_DATA_TYPE__FLOAT16 = 2,
+  CAFFE__BLOB_PROTO__RAW_DATA_TYPE__INT = 3,
+  CAFFE__BLOB_PROTO__RAW_DATA_TYPE__UINT = 4
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(CAFFE__BLOB_PROTO__RAW_DATA_TYPE)
+} Caffe__BlobProto__RawDataType;
 typedef enum _Caffe__FillerParameter__VarianceNorm {
   CAFFE__FILLER_PARAMETER__VARIANCE_NORM__FAN_IN = 0,
   CAFFE__FILLER_PARAMETER__VARIANCE_NORM__FAN_OUT = 1,
@@ -318,10 +331,14 @@ struct  Caffe__BlobProto
   int32_t height;
   protobuf_c_boolean has_width;
   int32_t width;
+  protobuf_c_boolean has_raw_data_type;
+  Caffe__BlobProto__RawDataType raw_data_type;
+  protobuf_c_boolean has_raw_data;
+  ProtobufCBinaryData raw_data;
 };
 #define CAFFE__BLOB_PROTO__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&caffe__blob_proto__descriptor) \
-    , NULL, 0,NULL, 0,NULL, 0,NULL, 0,NULL, 0, 0, 0, 0, 0, 0, 0, 0 }
+    , NULL, 0,NULL, 0,NULL, 0,NULL, 0,NULL, 0, 0, 0, 0, 0, 0, 0, 0, 0, CAFFE__BLOB_PROTO__RAW_DATA_TYPE__DOUBLE, 0, {0,NULL} }
 
 
 struct  Caffe__BlobProtoVector
@@ -3111,6 +3128,7 @@ typedef void (*Caffe__V0LayerParameter_Closure)
 extern const ProtobufCEnumDescriptor    caffe__phase__descriptor;
 extern const ProtobufCMessageDescriptor caffe__blob_shape__descriptor;
 extern const ProtobufCMessageDescriptor caffe__blob_proto__descriptor;
+extern const ProtobufCEnumDescriptor    caffe__blob_proto__raw_data_type__descriptor;
 extern const ProtobufCMessageDescriptor caffe__blob_proto_vector__descriptor;
 extern const ProtobufCMessageDescriptor caffe__datum__descriptor;
 extern const ProtobufCMessageDescriptor caffe__filler_parameter__descriptor;

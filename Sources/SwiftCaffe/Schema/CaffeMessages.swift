@@ -56,12 +56,34 @@ public enum Caffe {
             case channels = 2
             case height = 3
             case width = 4
+            case rawDataType = 10
+            case rawData = 12
             public static var schema: MessageSchema { BlobProto.schema }
         }
 
         public init(_ message: ProtoMessage) {
             precondition(message.schema === Self.schema, "SwiftCaffe bug: a \(message.schema.name) read as BlobProto")
             self.message = message
+        }
+
+        /// OpenCV's fields (cv2.dnn.shrinkCaffeModel writes half-precision files): the values as little-endian bytes of raw_data_type instead of data. OpenCV names the enum Type; the numbers are its.
+        public enum RawDataType: Int32, CaffeEnum {
+            case double = 0
+            case float = 1
+            case float16 = 2
+            case int = 3
+            case uint = 4
+
+            /// The value's name in the schema and in prototxt files.
+            public var name: String {
+                switch self {
+                case .double: return "DOUBLE"
+                case .float: return "FLOAT"
+                case .float16: return "FLOAT16"
+                case .int: return "INT"
+                case .uint: return "UINT"
+                }
+            }
         }
 
         /// `optional BlobShape shape = 7;`
@@ -91,6 +113,12 @@ public enum Caffe {
 
         /// `optional int32 width = 4 [default = 0];`
         public var width: Int { message.int(Field.width) }
+
+        /// `optional RawDataType raw_data_type = 10;`
+        public var rawDataType: Caffe.BlobProto.RawDataType { Caffe.BlobProto.RawDataType(number: message.enumNumber(Field.rawDataType)) }
+
+        /// `optional bytes raw_data = 12;`
+        public var rawData: [UInt8] { message.bytes(Field.rawData) }
     }
 
     /// A typed view of Caffe's `BlobProtoVector` message.

@@ -17,18 +17,35 @@ public final class CaffeModel {
         public var legacy: [Int]?
         let floats: UnsafePointer<Float>?
         let doubles: UnsafePointer<Double>?
+        /// OpenCV's raw_data: little-endian float16 or float32, not necessarily aligned.
+        let raw: (bytes: UnsafeRawPointer, half: Bool)?
         public let count: Int
 
+        init(shape: Shape, legacy: [Int]?, floats: UnsafePointer<Float>? = nil, doubles: UnsafePointer<Double>? = nil,
+             raw: (bytes: UnsafeRawPointer, half: Bool)? = nil, count: Int) {
+            (self.shape, self.legacy, self.floats, self.doubles, self.raw, self.count) = (shape, legacy, floats, doubles, raw, count)
+        }
+
+        /// Whether the values are stored in half precision (an fp16 file).
+        public var isHalf: Bool { raw?.half == true }
+
         public var values: [Float] {
-            if let f = floats { return Array(UnsafeBufferPointer(start: f, count: count)) }
-            if let d = doubles { return (0..<count).map { Float(d[$0]) } }
-            return []
+            [Float](unsafeUninitializedCapacity: count) { buffer, n in
+                if let base = buffer.baseAddress { copy(into: base) }
+                n = count
+            }
         }
 
         /// Copies the values into `destination` (count elements).
         func copy(into destination: UnsafeMutablePointer<Float>) {
             if let f = floats { destination.update(from: f, count: count) }
             else if let d = doubles { for i in 0..<count { destination[i] = Float(d[i]) } }
+            else if let (bytes, half) = raw {
+                for i in 0..<count {
+                    destination[i] = half ? Float(Float16(bitPattern: UInt16(littleEndian: bytes.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))))
+                                          : Float(bitPattern: UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self)))
+                }
+            }
         }
     }
 
@@ -93,8 +110,9 @@ public final class CaffeModel {
             format = .v2
             for i in 0..<Int(m.pointee.n_layer) {
                 let l = m.pointee.layer[i]!.pointee
-                out.append(StoredLayer(name: l.name.map { String(cString: $0) } ?? "", type: l.type.map { String(cString: $0) } ?? "",
-                                       blobs: (0..<Int(l.n_blobs)).map { CaffeModel.blob(l.blobs[$0]!) }))
+                let name = l.name.map { String(cString: $0) } ?? ""
+                out.append(StoredLayer(name: name, type: l.type.map { String(cString: $0) } ?? "",
+                                       blobs: try (0..<Int(l.n_blobs)).map { try CaffeModel.blob(l.blobs[$0]!, file: path, at: "layer '\(name)' blob \($0)") }))
             }
         } else {
             var v0 = false
@@ -102,12 +120,12 @@ public final class CaffeModel {
                 let l = m.pointee.layers[i]!.pointee
                 var name = l.name.map { String(cString: $0) } ?? ""
                 var type = Self.v1TypeName(l.type)
-                var blobs = (0..<Int(l.n_blobs)).map { CaffeModel.blob(l.blobs[$0]!) }
+                var blobs = try (0..<Int(l.n_blobs)).map { try CaffeModel.blob(l.blobs[$0]!, file: path, at: "layer '\(name)' blob \($0)") }
                 if let old = l.layer?.pointee {
                     v0 = true
                     if name.isEmpty { name = old.name.map { String(cString: $0) } ?? "" }
                     type = old.type.map { String(cString: $0) } ?? type
-                    if blobs.isEmpty { blobs = (0..<Int(old.n_blobs)).map { CaffeModel.blob(old.blobs[$0]!) } }
+                    if blobs.isEmpty { blobs = try (0..<Int(old.n_blobs)).map { try CaffeModel.blob(old.blobs[$0]!, file: path, at: "layer '\(name)' blob \($0)") } }
                 }
                 out.append(StoredLayer(name: name, type: type, blobs: blobs))
             }
@@ -126,7 +144,8 @@ public final class CaffeModel {
         return (Int(m.pointee.iter), m.pointee.learned_net.map { String(cString: $0) } ?? "")
     }
 
-    private static func blob(_ p: UnsafeMutablePointer<Caffe__BlobProto>) -> StoredBlob {
+    /// One stored blob; `place()` names it ("layer 'conv1' blob 0") in errors.
+    private static func blob(_ p: UnsafeMutablePointer<Caffe__BlobProto>, file: String, at place: @autoclosure () -> String) throws -> StoredBlob {
         let b = p.pointee
         // Caffe's Blob::FromProto: the legacy fields when any is set, else
         // `shape` — absent or empty, that is a blob of 0 axes (PReLU's shared slope).
@@ -139,9 +158,25 @@ public final class CaffeModel {
         } else {
             shape = b.shape.map { s in (0..<Int(s.pointee.n_dim)).map { Int(s.pointee.dim[$0]) } } ?? []
         }
-        if b.n_data > 0 { return StoredBlob(shape: shape, legacy: legacy, floats: UnsafePointer(b.data), doubles: nil, count: Int(b.n_data)) }
-        return StoredBlob(shape: shape, legacy: legacy, floats: nil, doubles: b.n_double_data > 0 ? UnsafePointer(b.double_data) : nil,
+        if b.n_data > 0 { return StoredBlob(shape: shape, legacy: legacy, floats: UnsafePointer(b.data), count: Int(b.n_data)) }
+        if b.has_raw_data != 0 || b.has_raw_data_type != 0 { return try rawBlob(b, shape: shape, legacy: legacy, file: file, at: place()) }
+        return StoredBlob(shape: shape, legacy: legacy, doubles: b.n_double_data > 0 ? UnsafePointer(b.double_data) : nil,
                           count: Int(b.n_double_data))
+    }
+
+    /// OpenCV's raw_data blob: FLOAT16 (what shrinkCaffeModel writes) or FLOAT.
+    private static func rawBlob(_ b: Caffe__BlobProto, shape: Shape, legacy: [Int]?, file: String, at place: String) throws -> StoredBlob {
+        let type = Caffe.BlobProto.RawDataType(rawValue: Int32(b.raw_data_type.rawValue))
+        guard b.has_raw_data_type != 0, let type, type == .float16 || type == .float else {
+            throw CaffeError.io(path: file, reason: "\(place) stores raw_data of type \(type?.name ?? (b.has_raw_data_type != 0 ? "\(b.raw_data_type.rawValue)" : "unset")); "
+                                   + "SwiftCaffe reads FLOAT16 and FLOAT raw data")
+        }
+        let width = type == .float16 ? 2 : 4, length = Int(b.raw_data.len)
+        guard length % width == 0 else {
+            throw CaffeError.io(path: file, reason: "\(place) has \(length) bytes of \(type.name) raw_data, not a whole number of \(width)-byte values")
+        }
+        guard let bytes = b.raw_data.data, length > 0 else { return StoredBlob(shape: shape, legacy: legacy, count: 0) }
+        return StoredBlob(shape: shape, legacy: legacy, raw: (UnsafeRawPointer(bytes), type == .float16), count: length / width)
     }
 
     private static func v1TypeName(_ t: Caffe__V1LayerParameter__LayerType) -> String {
