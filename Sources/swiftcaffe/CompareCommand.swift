@@ -38,8 +38,9 @@ struct CompareCommand: ParsableCommand {
 
     func run() throws {
         try runtime.apply()
-        try createFolder(output)
         let chartPath = chart ?? (output as NSString).appendingPathComponent("compare.svg")
+        try Pictures.checkChartPath(chartPath, option: "--chart")
+        try createFolder(output)
         let tablePath = (output as NSString).appendingPathComponent("compare.md")
         let inputs = solvers.map { ("solver file", $0) }
         for path in [chartPath, tablePath] { try refuseOverwritingInputs(output: path, inputs: inputs) }
@@ -85,9 +86,7 @@ struct PlotCommand: ParsableCommand {
     }
 
     func run() throws {
-        guard ["svg", "png", "pdf"].contains((output as NSString).pathExtension.lowercased()) else {
-            throw CaffeError.usage("-o must end in .svg, .png or .pdf, found '\(output)'")
-        }
+        try Pictures.checkChartPath(output)
         try refuseOverwritingInputs(output: output, inputs: logs.map { ("log file \($0)", $0) })
         var runs: [TrainingCurves] = []
         for path in logs {

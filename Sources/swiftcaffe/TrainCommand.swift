@@ -160,6 +160,15 @@ final class StopFlag: @unchecked Sendable {
     }
 }
 
+/// The line on stderr that progress displays redraw, when there is a
+/// person to see it: stderr a terminal, and not in CI.
+enum ProgressLine {
+    static let isShown = isatty(STDERR_FILENO) == 1 && ProcessInfo.processInfo.environment["CI"] == nil
+
+    /// Clears the line and writes `text` in its place.
+    static func write(_ text: String) { FileHandle.standardError.write(Data("\r\u{1B}[K\(text)".utf8)) }
+}
+
 /// A one-line progress bar on stderr, only when stderr is a terminal.
 final class ProgressBar: SolverObserver {
     private let total: Int
@@ -169,7 +178,7 @@ final class ProgressBar: SolverObserver {
     private var first = -1
 
     init?(total: Int) {
-        guard isatty(STDERR_FILENO) == 1, ProcessInfo.processInfo.environment["CI"] == nil else { return nil }
+        guard ProgressLine.isShown else { return nil }
         self.total = total
     }
 
@@ -180,7 +189,7 @@ final class ProgressBar: SolverObserver {
         draw()
     }
 
-    func clear() { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
+    func clear() { ProgressLine.write("") }
 
     func draw() {
         guard first >= 0 else { return }
@@ -190,8 +199,7 @@ final class ProgressBar: SolverObserver {
         let width = 30
         let filled = total > 0 ? min(width, width * iteration / total) : 0
         let bar = String(repeating: "#", count: filled) + String(repeating: "-", count: width - filled)
-        FileHandle.standardError.write(Data(String(format: "\r[%@] %d/%d  loss %.4g  ETA %dm%02ds", bar, iteration, total, loss,
-                                                   Int(eta) / 60, Int(eta) % 60).utf8))
+        ProgressLine.write(String(format: "[%@] %d/%d  loss %.4g  ETA %dm%02ds", bar, iteration, total, loss, Int(eta) / 60, Int(eta) % 60))
     }
 
     func finish() { clear() }
@@ -202,18 +210,17 @@ final class ProgressBar: SolverObserver {
 final class StatusLine {
     private let start = DispatchTime.now().uptimeNanoseconds
     private let delay: Double
-    private let enabled = isatty(STDERR_FILENO) == 1 && ProcessInfo.processInfo.environment["CI"] == nil
     private var shown = false
 
     init(after seconds: Double) { delay = seconds }
 
     func show(_ text: String) {
-        guard enabled, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 >= delay else { return }
-        FileHandle.standardError.write(Data("\r\u{1B}[K\(text)".utf8))
+        guard ProgressLine.isShown, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 >= delay else { return }
+        ProgressLine.write(text)
         shown = true
     }
 
     func clear() {
-        if shown { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
+        if shown { ProgressLine.write("") }
     }
 }

@@ -100,21 +100,13 @@ public struct TrainingComparison {
         try SVGChart.training(runs.map(\.curves), title: runs.map(\.name).joined(separator: " vs "), x: x)
     }
 
-    /// One layer's forward + backward milliseconds per pass in a run's timing: median, min and max.
-    public func layerMilliseconds(_ name: String, run: Int) -> (median: Double, min: Double, max: Double)? {
-        guard let t = runs[run].timing, let l = t.layers.first(where: { $0.name == name }) else { return nil }
-        let passes = zip(l.forwardSamples, l.backwardSamples.isEmpty ? l.forwardSamples.map { _ in 0 } : l.backwardSamples).map { ($0 + $1) * 1000 }
-        return (NetTiming.median(passes), passes.min() ?? 0, passes.max() ?? 0)
-    }
-
-    /// The swapped layers together, per run: the median over passes of their summed milliseconds.
-    public func swappedMilliseconds(run: Int) -> (median: Double, min: Double, max: Double)? {
+    /// Forward + backward milliseconds per timed pass of the named layers
+    /// together, in a run's timing: median, min and max over the passes.
+    public func milliseconds(of names: [String], run: Int) -> (median: Double, min: Double, max: Double)? {
         guard let t = runs[run].timing else { return nil }
-        let layers = t.layers.filter { swapped.contains($0.name) }
+        let layers = t.layers.filter { names.contains($0.name) }
         guard !layers.isEmpty else { return nil }
-        let passes = (0..<t.iterations).map { i in
-            layers.reduce(0.0) { $0 + $1.forwardSamples[i] + ($1.backwardSamples.isEmpty ? 0 : $1.backwardSamples[i]) } * 1000
-        }
+        let passes = (0..<t.iterations).map { i in layers.reduce(0.0) { $0 + $1.forwardSamples[i] + $1.backwardSamples[i] } * 1000 }
         return (NetTiming.median(passes), passes.min() ?? 0, passes.max() ?? 0)
     }
 
@@ -137,9 +129,9 @@ public struct TrainingComparison {
         rows.append(("activation memory (train batch)", runs.map { mib($0.solver.net.graph.activationBytes) }))
         let passes = runs.first?.timing?.iterations ?? 0
         for name in swapped {
-            rows.append(("\(name) fwd+bwd ms, median (min–max)", runs.indices.map { spread(layerMilliseconds(name, run: $0)) }))
+            rows.append(("\(name) fwd+bwd ms, median (min–max)", runs.indices.map { spread(milliseconds(of: [name], run: $0)) }))
         }
-        if !swapped.isEmpty { rows.append(("swapped layers together, ms", runs.indices.map { spread(swappedMilliseconds(run: $0)) })) }
+        if !swapped.isEmpty { rows.append(("swapped layers together, ms", runs.indices.map { spread(milliseconds(of: swapped, run: $0)) })) }
         let width = max(34, rows.map(\.0.count).max()!)
         let columns = runs.indices.map { k in max(runs[k].name.count, rows.map { $0.1[k].count }.max() ?? 0) }
         var out = "| " + "".padding(toLength: width, withPad: " ", startingAt: 0) + " | "
@@ -165,7 +157,7 @@ public struct TrainingComparison {
 
     /// Which order of the swapped layers is cheaper, and whether the passes' spreads say so clearly.
     public var verdict: String? {
-        guard runs.count >= 2, let a = swappedMilliseconds(run: 0), let b = swappedMilliseconds(run: 1) else { return nil }
+        guard runs.count >= 2, let a = milliseconds(of: swapped, run: 0), let b = milliseconds(of: swapped, run: 1) else { return nil }
         let (cheap, dear) = a.median <= b.median ? (0, 1) : (1, 0)
         let (c, d) = cheap == 0 ? (a, b) : (b, a)
         let clear = c.max < d.min

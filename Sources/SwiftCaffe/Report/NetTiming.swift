@@ -11,7 +11,8 @@ public struct NetTiming: Sendable {
         public var forward: Double
         /// nil when the layer needs no backward pass.
         public var backward: Double?
-        /// Each timed iteration's seconds, forward and backward.
+        /// Each timed iteration's seconds, forward and backward (0-ish for a
+        /// layer without backward: its call returns at once).
         public var forwardSamples: [Double]
         public var backwardSamples: [Double]
     }

@@ -5,8 +5,17 @@ import Foundation
 /// writes as SVG. The picture is put in place atomically; a missing program
 /// is an error naming the package that has it.
 public enum Pictures {
+    /// Refuses a chart path that is not .svg, .png or .pdf, so a command can
+    /// say so before its work rather than after.
+    public static func checkChartPath(_ path: String, option: String = "-o") throws {
+        guard ["svg", "png", "pdf"].contains((path as NSString).pathExtension.lowercased()) else {
+            throw CaffeError.usage("\(option) must end in .svg, .png or .pdf, found '\(path)'")
+        }
+    }
+
     /// A chart (SVG text) as `.svg`, `.png` or `.pdf`, chosen by `path`'s extension.
     public static func writeChart(_ svg: String, to path: String) throws {
+        try checkChartPath(path)
         switch (path as NSString).pathExtension.lowercased() {
         case "svg":
             try AtomicFile.write(svg, to: path)
@@ -22,7 +31,7 @@ public enum Pictures {
             }
             try bytes.withUnsafeBytes { try AtomicFile.write($0, to: path) }
         default:
-            throw CaffeError.usage("-o must end in .svg, .png or .pdf, found '\(path)'")
+            preconditionFailure("checkChartPath let '\(path)' through")
         }
     }
 

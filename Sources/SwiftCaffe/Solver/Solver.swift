@@ -175,6 +175,14 @@ public final class Solver {
         for o in observers { o.solver(self, log: text, from: origin) }
     }
 
+    /// Tells the observers of a display iteration: smoothed loss, rate and the train net's outputs.
+    private func notifyDisplayed(rate: Float) {
+        let outputs = trainOutputs()
+        for o in observers {
+            o.solver(self, displayedIteration: iteration, loss: smoothedLoss, rate: rate, outputs: outputs, seconds: trainSeconds)
+        }
+    }
+
     // MARK: Training
 
     /// Caffe's Solve: steps to max_iter, snapshots after training, a last
@@ -199,10 +207,7 @@ public final class Solver {
             // As Caffe: the last loss joins the smoothing window, and the smoothed value is shown.
             updateSmoothedLoss(try net.forward(), start: start)
             log("Iteration \(iteration), loss = \(fmt(smoothedLoss))")
-            let rate = schedule.rate(at: iteration, currentStep: &currentStep)
-            for o in observers {
-                o.solver(self, displayedIteration: iteration, loss: smoothedLoss, rate: rate, outputs: trainOutputs(), seconds: trainSeconds)
-            }
+            notifyDisplayed(rate: schedule.rate(at: iteration, currentStep: &currentStep))
         }
         if isRoot, parameter.testInterval > 0, iteration % parameter.testInterval == 0 { try testAll() }
         log("Optimization Done.")
@@ -230,11 +235,7 @@ public final class Solver {
             let display = parameter.display > 0 && iteration % parameter.display == 0
             if display { logDisplay(since: &clock) }
             let rate = try applyUpdate(display: display)
-            if display {
-                for o in observers {
-                    o.solver(self, displayedIteration: iteration, loss: smoothedLoss, rate: rate, outputs: trainOutputs(), seconds: trainSeconds)
-                }
-            }
+            if display { notifyDisplayed(rate: rate) }
             iteration += 1
             trainSeconds += Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
             for o in observers { o.solver(self, finishedIteration: iteration, loss: smoothedLoss) }
