@@ -2437,6 +2437,366 @@ void   caffe__sppparameter__free_unpacked
   assert(message->base.descriptor == &caffe__sppparameter__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   caffe__permute_parameter__init
+                     (Caffe__PermuteParameter         *message)
+{
+  static const Caffe__PermuteParameter init_value = CAFFE__PERMUTE_PARAMETER__INIT;
+  *message = init_value;
+}
+size_t caffe__permute_parameter__get_packed_size
+                     (const Caffe__PermuteParameter *message)
+{
+  assert(message->base.descriptor == &caffe__permute_parameter__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t caffe__permute_parameter__pack
+                     (const Caffe__PermuteParameter *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &caffe__permute_parameter__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t caffe__permute_parameter__pack_to_buffer
+                     (const Caffe__PermuteParameter *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &caffe__permute_parameter__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Caffe__PermuteParameter *
+       caffe__permute_parameter__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Caffe__PermuteParameter *)
+     protobuf_c_message_unpack (&caffe__permute_parameter__descriptor,
+                                allocator, len, data);
+}
+void   caffe__permute_parameter__free_unpacked
+                     (Caffe__PermuteParameter *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &caffe__permute_parameter__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   caffe__normalize_parameter__init
+                     (Caffe__NormalizeParameter         *message)
+{
+  static const Caffe__NormalizeParameter init_value = CAFFE__NORMALIZE_PARAMETER__INIT;
+  *message = init_value;
+}
+size_t caffe__normalize_parameter__get_packed_size
+                     (const Caffe__NormalizeParameter *message)
+{
+  assert(message->base.descriptor == &caffe__normalize_parameter__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t caffe__normalize_parameter__pack
+                     (const Caffe__NormalizeParameter *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &caffe__normalize_parameter__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t caffe__normalize_parameter__pack_to_buffer
+                     (const Caffe__NormalizeParameter *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &caffe__normalize_parameter__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Caffe__NormalizeParameter *
+       caffe__normalize_parameter__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Caffe__NormalizeParameter *)
+     protobuf_c_message_unpack (&caffe__normalize_parameter__descriptor,
+                                allocator, len, data);
+}
+void   caffe__normalize_parameter__free_unpacked
+                     (Caffe__NormalizeParameter *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &caffe__normalize_parameter__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   caffe__prior_box_parameter__init
+                     (Caffe__PriorBoxParameter         *message)
+{
+  static const Caffe__PriorBoxParameter init_value = CAFFE__PRIOR_BOX_PARAMETER__INIT;
+  *message = init_value;
+}
+size_t caffe__prior_box_parameter__get_packed_size
+                     (const Caffe__PriorBoxParameter *message)
+{
+  assert(message->base.descriptor == &caffe__prior_box_parameter__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t caffe__prior_box_parameter__pack
+                     (const Caffe__PriorBoxParameter *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &caffe__prior_box_parameter__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t caffe__prior_box_parameter__pack_to_buffer
+                     (const Caffe__PriorBoxParameter *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &caffe__prior_box_parameter__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Caffe__PriorBoxParameter *
+       caffe__prior_box_parameter__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Caffe__PriorBoxParameter *)
+     protobuf_c_message_unpack (&caffe__prior_box_parameter__descriptor,
+                                allocator, len, data);
+}
+void   caffe__prior_box_parameter__free_unpacked
+                     (Caffe__PriorBoxParameter *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &caffe__prior_box_parameter__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   caffe__non_maximum_suppression_parameter__init
+                     (Caffe__NonMaximumSuppressionParameter         *message)
+{
+  static const Caffe__NonMaximumSuppressionParameter init_value = CAFFE__NON_MAXIMUM_SUPPRESSION_PARAMETER__INIT;
+  *message = init_value;
+}
+size_t caffe__non_maximum_suppression_parameter__get_packed_size
+                     (const Caffe__NonMaximumSuppressionParameter *message)
+{
+  assert(message->base.descriptor == &caffe__non_maximum_suppression_parameter__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t caffe__non_maximum_suppression_parameter__pack
+                     (const Caffe__NonMaximumSuppressionParameter *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &caffe__non_maximum_suppression_parameter__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t caffe__non_maximum_suppression_parameter__pack_to_buffer
+                     (const Caffe__NonMaximumSuppressionParameter *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &caffe__non_maximum_suppression_parameter__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Caffe__NonMaximumSuppressionParameter *
+       caffe__non_maximum_suppression_parameter__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Caffe__NonMaximumSuppressionParameter *)
+     protobuf_c_message_unpack (&caffe__non_maximum_suppression_parameter__descriptor,
+                                allocator, len, data);
+}
+void   caffe__non_maximum_suppression_parameter__free_unpacked
+                     (Caffe__NonMaximumSuppressionParameter *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &caffe__non_maximum_suppression_parameter__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   caffe__save_output_parameter__init
+                     (Caffe__SaveOutputParameter         *message)
+{
+  static const Caffe__SaveOutputParameter init_value = CAFFE__SAVE_OUTPUT_PARAMETER__INIT;
+  *message = init_value;
+}
+size_t caffe__save_output_parameter__get_packed_size
+                     (const Caffe__SaveOutputParameter *message)
+{
+  assert(message->base.descriptor == &caffe__save_output_parameter__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t caffe__save_output_parameter__pack
+                     (const Caffe__SaveOutputParameter *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &caffe__save_output_parameter__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t caffe__save_output_parameter__pack_to_buffer
+                     (const Caffe__SaveOutputParameter *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &caffe__save_output_parameter__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Caffe__SaveOutputParameter *
+       caffe__save_output_parameter__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Caffe__SaveOutputParameter *)
+     protobuf_c_message_unpack (&caffe__save_output_parameter__descriptor,
+                                allocator, len, data);
+}
+void   caffe__save_output_parameter__free_unpacked
+                     (Caffe__SaveOutputParameter *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &caffe__save_output_parameter__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   caffe__resize_parameter__init
+                     (Caffe__ResizeParameter         *message)
+{
+  static const Caffe__ResizeParameter init_value = CAFFE__RESIZE_PARAMETER__INIT;
+  *message = init_value;
+}
+size_t caffe__resize_parameter__get_packed_size
+                     (const Caffe__ResizeParameter *message)
+{
+  assert(message->base.descriptor == &caffe__resize_parameter__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t caffe__resize_parameter__pack
+                     (const Caffe__ResizeParameter *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &caffe__resize_parameter__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t caffe__resize_parameter__pack_to_buffer
+                     (const Caffe__ResizeParameter *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &caffe__resize_parameter__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Caffe__ResizeParameter *
+       caffe__resize_parameter__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Caffe__ResizeParameter *)
+     protobuf_c_message_unpack (&caffe__resize_parameter__descriptor,
+                                allocator, len, data);
+}
+void   caffe__resize_parameter__free_unpacked
+                     (Caffe__ResizeParameter *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &caffe__resize_parameter__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   caffe__detection_output_parameter__init
+                     (Caffe__DetectionOutputParameter         *message)
+{
+  static const Caffe__DetectionOutputParameter init_value = CAFFE__DETECTION_OUTPUT_PARAMETER__INIT;
+  *message = init_value;
+}
+size_t caffe__detection_output_parameter__get_packed_size
+                     (const Caffe__DetectionOutputParameter *message)
+{
+  assert(message->base.descriptor == &caffe__detection_output_parameter__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t caffe__detection_output_parameter__pack
+                     (const Caffe__DetectionOutputParameter *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &caffe__detection_output_parameter__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t caffe__detection_output_parameter__pack_to_buffer
+                     (const Caffe__DetectionOutputParameter *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &caffe__detection_output_parameter__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Caffe__DetectionOutputParameter *
+       caffe__detection_output_parameter__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Caffe__DetectionOutputParameter *)
+     protobuf_c_message_unpack (&caffe__detection_output_parameter__descriptor,
+                                allocator, len, data);
+}
+void   caffe__detection_output_parameter__free_unpacked
+                     (Caffe__DetectionOutputParameter *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &caffe__detection_output_parameter__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   caffe__multi_box_loss_parameter__init
+                     (Caffe__MultiBoxLossParameter         *message)
+{
+  static const Caffe__MultiBoxLossParameter init_value = CAFFE__MULTI_BOX_LOSS_PARAMETER__INIT;
+  *message = init_value;
+}
+size_t caffe__multi_box_loss_parameter__get_packed_size
+                     (const Caffe__MultiBoxLossParameter *message)
+{
+  assert(message->base.descriptor == &caffe__multi_box_loss_parameter__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t caffe__multi_box_loss_parameter__pack
+                     (const Caffe__MultiBoxLossParameter *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &caffe__multi_box_loss_parameter__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t caffe__multi_box_loss_parameter__pack_to_buffer
+                     (const Caffe__MultiBoxLossParameter *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &caffe__multi_box_loss_parameter__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Caffe__MultiBoxLossParameter *
+       caffe__multi_box_loss_parameter__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Caffe__MultiBoxLossParameter *)
+     protobuf_c_message_unpack (&caffe__multi_box_loss_parameter__descriptor,
+                                allocator, len, data);
+}
+void   caffe__multi_box_loss_parameter__free_unpacked
+                     (Caffe__MultiBoxLossParameter *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &caffe__multi_box_loss_parameter__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   caffe__shuffle_channel_parameter__init
                      (Caffe__ShuffleChannelParameter         *message)
 {
@@ -3862,7 +4222,7 @@ const ProtobufCMessageDescriptor caffe__param_spec__descriptor =
   (ProtobufCMessageInit) caffe__param_spec__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor caffe__layer_parameter__field_descriptors[61] =
+static const ProtobufCFieldDescriptor caffe__layer_parameter__field_descriptors[66] =
 {
   {
     "name",
@@ -4596,6 +4956,66 @@ static const ProtobufCFieldDescriptor caffe__layer_parameter__field_descriptors[
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "multibox_loss_param",
+    201,
+    PROTOBUF_C_LABEL_OPTIONAL,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Caffe__LayerParameter, multibox_loss_param),
+    &caffe__multi_box_loss_parameter__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "permute_param",
+    202,
+    PROTOBUF_C_LABEL_OPTIONAL,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Caffe__LayerParameter, permute_param),
+    &caffe__permute_parameter__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "prior_box_param",
+    203,
+    PROTOBUF_C_LABEL_OPTIONAL,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Caffe__LayerParameter, prior_box_param),
+    &caffe__prior_box_parameter__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "detection_output_param",
+    204,
+    PROTOBUF_C_LABEL_OPTIONAL,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Caffe__LayerParameter, detection_output_param),
+    &caffe__detection_output_parameter__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "norm_param",
+    206,
+    PROTOBUF_C_LABEL_OPTIONAL,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Caffe__LayerParameter, norm_param),
+    &caffe__normalize_parameter__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned caffe__layer_parameter__field_indices_by_name[] = {
   13,   /* field[13] = accuracy_param */
@@ -4610,6 +5030,7 @@ static const unsigned caffe__layer_parameter__field_indices_by_name[] = {
   17,   /* field[17] = convolution_param */
   55,   /* field[55] = crop_param */
   18,   /* field[18] = data_param */
+  64,   /* field[64] = detection_output_param */
   19,   /* field[19] = dropout_param */
   20,   /* field[20] = dummy_data_param */
   21,   /* field[21] = eltwise_param */
@@ -4631,14 +5052,18 @@ static const unsigned caffe__layer_parameter__field_indices_by_name[] = {
   4,   /* field[4] = loss_weight */
   29,   /* field[29] = lrn_param */
   30,   /* field[30] = memory_data_param */
+  61,   /* field[61] = multibox_loss_param */
   31,   /* field[31] = mvn_param */
   0,   /* field[0] = name */
+  65,   /* field[65] = norm_param */
   5,   /* field[5] = param */
   56,   /* field[56] = parameter_param */
+  62,   /* field[62] = permute_param */
   9,   /* field[9] = phase */
   32,   /* field[32] = pooling_param */
   33,   /* field[33] = power_param */
   42,   /* field[42] = prelu_param */
+  63,   /* field[63] = prior_box_param */
   10,   /* field[10] = propagate_down */
   41,   /* field[41] = python_param */
   57,   /* field[57] = recurrent_param */
@@ -4660,12 +5085,14 @@ static const unsigned caffe__layer_parameter__field_indices_by_name[] = {
   1,   /* field[1] = type */
   40,   /* field[40] = window_data_param */
 };
-static const ProtobufCIntRange caffe__layer_parameter__number_ranges[3 + 1] =
+static const ProtobufCIntRange caffe__layer_parameter__number_ranges[5 + 1] =
 {
   { 1, 0 },
   { 100, 11 },
   { 164, 60 },
-  { 0, 61 }
+  { 201, 61 },
+  { 206, 65 },
+  { 0, 66 }
 };
 const ProtobufCMessageDescriptor caffe__layer_parameter__descriptor =
 {
@@ -4675,10 +5102,10 @@ const ProtobufCMessageDescriptor caffe__layer_parameter__descriptor =
   "Caffe__LayerParameter",
   "caffe",
   sizeof(Caffe__LayerParameter),
-  61,
+  66,
   caffe__layer_parameter__field_descriptors,
   caffe__layer_parameter__field_indices_by_name,
-  3,  caffe__layer_parameter__number_ranges,
+  5,  caffe__layer_parameter__number_ranges,
   (ProtobufCMessageInit) caffe__layer_parameter__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
@@ -8585,6 +9012,1408 @@ const ProtobufCMessageDescriptor caffe__sppparameter__descriptor =
   caffe__sppparameter__field_indices_by_name,
   2,  caffe__sppparameter__number_ranges,
   (ProtobufCMessageInit) caffe__sppparameter__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor caffe__permute_parameter__field_descriptors[1] =
+{
+  {
+    "order",
+    1,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_UINT32,
+    offsetof(Caffe__PermuteParameter, n_order),
+    offsetof(Caffe__PermuteParameter, order),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned caffe__permute_parameter__field_indices_by_name[] = {
+  0,   /* field[0] = order */
+};
+static const ProtobufCIntRange caffe__permute_parameter__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor caffe__permute_parameter__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "caffe.PermuteParameter",
+  "PermuteParameter",
+  "Caffe__PermuteParameter",
+  "caffe",
+  sizeof(Caffe__PermuteParameter),
+  1,
+  caffe__permute_parameter__field_descriptors,
+  caffe__permute_parameter__field_indices_by_name,
+  1,  caffe__permute_parameter__number_ranges,
+  (ProtobufCMessageInit) caffe__permute_parameter__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const protobuf_c_boolean caffe__normalize_parameter__across_spatial__default_value = 1;
+static const protobuf_c_boolean caffe__normalize_parameter__channel_shared__default_value = 1;
+static const float caffe__normalize_parameter__eps__default_value = 1e-10;
+static const ProtobufCFieldDescriptor caffe__normalize_parameter__field_descriptors[4] =
+{
+  {
+    "across_spatial",
+    1,
+    PROTOBUF_C_LABEL_OPTIONAL,
+    PROTOBUF_C_TYPE_BOOL,
+    offsetof(Caffe__NormalizeParameter, has_across_spatial),
+    offsetof(Caffe__NormalizeParameter, across_spatial),
+    NULL,
+    &caffe__normalize_parameter__across_spatial__default_value,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "scale_filler",
+    2,
+    PROTOBUF_C_LABEL_OPTIONAL,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Caffe__NormalizeParameter, scale_filler),
+    &caffe__filler_parameter__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "channel_shared",
+    3,
+    PROTOBUF_C_LABEL_OPTIONAL,
+    PROTOBUF_C_TYPE_BOOL,
+    offsetof(Caffe__NormalizeParameter, has_channel_shared),
+    offsetof(Caffe__NormalizeParameter, channel_shared),
+    NULL,
+    &caffe__normalize_parameter__channel_shared__default_value,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "eps",
+    4,
+    PROTOBUF_C_LABEL_OPTIONAL,
+    PROTOBUF_C_TYPE_FLOAT,
+    offsetof(Caffe__NormalizeParameter, has_eps),
+    offsetof(Caffe__NormalizeParameter, eps),
+    NULL,
+    &caffe__normalize_parameter__eps__default_value,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned caffe__normalize_parameter__field_indices_by_name[] = {
+  0,   /* field[0] = across_spatial */
+  2,   /* field[2] = channel_shared */
+  3,   /* field[3] = eps */
+  1,   /* field[1] = scale_filler */
+};
+static const ProtobufCIntRange caffe__normalize_parameter__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 4 }
+};
+const ProtobufCMessageDescriptor caffe__normalize_parameter__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "caffe.NormalizeParameter",
+  "NormalizeParameter",
+  "Caffe__NormalizeParameter",
+  "caffe",
+  sizeof(Caffe__NormalizeParameter),
+  4,
+  caffe__normalize_parameter__field_descriptors,
+  caffe__normalize_parameter__field_indices_by_name,
+  1,  caffe__normalize_parameter__number_ranges,
+  (ProtobufCMessageInit) caffe__normalize_parameter__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCEnumValue caffe__prior_box_parameter__code_type__enum_values_by_number[3] =
+{
+  { "CORNER", "CAFFE__PRIOR_BOX_PARAMETER__CODE_TYPE__CORNER", 1 },
+  { "CENTER_SIZE", "CAFFE__PRIOR_BOX_PARAMETER__CODE_TYPE__CENTER_SIZE", 2 },
+  { "CORNER_SIZE", "CAFFE__PRIOR_BOX_PARAMETER__CODE_TYPE__CORNER_SIZE", 3 },
+};
+static const ProtobufCIntRange caffe__prior_box_parameter__code_type__value_ranges[] = {
+{1, 0},{0, 3}
+};
+static const ProtobufCEnumValueIndex caffe__prior_box_parameter__code_type__enum_values_by_name[3] =
+{
+  { "CENTER_SIZE", 1 },
+  { "CORNER", 0 },
+  { "CORNER_SIZE", 2 },
+};
+const ProtobufCEnumDescriptor caffe__prior_box_parameter__code_type__descriptor =
+{
+  PROTOBUF_C__ENUM_DESCRIPTOR_MAGIC,
+  "caffe.PriorBoxParameter.CodeType",
+  "CodeType",
+  "Caffe__PriorBoxParameter__CodeType",
+  "caffe",
+  3,
+  caffe__prior_box_parameter__code_type__enum_values_by_number,
+  3,
+  caffe__prior_box_parameter__code_type__enum_values_by_name,
+  1,
+  caffe__prior_box_parameter__code_type__value_ranges,
+  NULL,NULL,NULL,NULL   /* reserved[1234] */
+};
+static const protobuf_c_boolean caffe__prior_box_parameter__flip__default_value = 1;
+static const protobuf_c_boolean caffe__prior_box_parameter__clip__default_value = 0;
+static const float caffe__prior_box_parameter__offset__default_value = 0.5;
+static const ProtobufCFieldDescriptor caffe__prior_box_parameter__field_descriptors[13] =
+{
+  {
+    "min_size",
+    1,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_FLOAT,
+    offsetof(Caffe__PriorBoxParameter, n_min_size),
+    offsetof(Caffe__PriorBoxParameter, min_size),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "max_size",
+    2,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_FLOAT,
+    offsetof(Caffe__PriorBoxParameter, n_max_size),
+    offsetof(Caffe__PriorBoxParameter, max_size),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "aspect_ratio",
+    3,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_FLOAT,
+    offsetof(Caffe__PriorBoxParameter, n_aspect_ratio),
+    offsetof(Caffe__PriorBoxParameter, aspect_ratio),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "flip",
+    4,
+    PROTOBUF_C_LABEL_OPTIONAL,
+    PROTOBUF_C_TYPE_BOOL,
+    offsetof(Caffe__PriorBoxParameter, has_flip),
+    offsetof(Caffe__PriorBoxParameter, flip),
+    NULL,
+    &caffe__prior_box_parameter__flip__default_value,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "clip",
+    5,
+    PROTOBUF_C_LABEL_OPTIONAL,
+    PROTOBUF_C_TYPE_BOOL,
+    offsetof(Caffe__PriorBoxParameter, has_clip),
+    offsetof(Caffe__PriorBoxParameter, clip),
+    NULL,
+    &caffe__prior_box_parameter__clip__default_value,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "variance",
+    6,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_FLOAT,
+    offsetof(Caffe__PriorBoxParameter, n_variance),
+    offsetof(Caffe__PriorBoxParameter, variance),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "img_size",
+    7,
+    PROTOBUF_C_LABEL_OPTIONAL,
+    PROTOBUF_C_TYPE_UINT32,
+    offsetof(Caffe__PriorBoxParameter, has_img_size),
+    offsetof(Caffe__PriorBoxParameter, img_size),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "img_h",
+    8,
+    PROTOBUF_C_LABEL_OPTIONAL,
+    PROTOBUF_C_TYPE_UINT32,
+    offsetof(Caffe__PriorBoxParameter, has_img_h),
+    offsetof(Caffe__PriorBoxParameter, img_h),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "img_w",
+    9,
+    PROTOBUF_C_LABEL_OPTIONAL,
+    PROTOBUF_C_TYPE_UINT32,
+    offsetof(Caffe__PriorBoxParameter, has_img_w),
+    offsetof(Caffe__PriorBoxParameter, img_w),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "step",
+    10,
+    PROTOBUF_C_LABEL_OPTIONAL,
+    PROTOBUF_C_TYPE_FLOAT,
+    offsetof(Caffe__PriorBoxParameter, has_step),
+    offsetof(Caffe__PriorBoxParameter, step),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "step_h",
+    11,
+    PROTOBUF_C_LABEL_OPTIONAL,
+    PROTOBUF_C_TYPE_FLOAT,
+    offsetof(Caffe__PriorBoxParameter, has_step_h),
+    offsetof(Caffe__PriorBoxParameter, step_h),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "step_w",
+    12,
+    PROTOBUF_C_LABEL_OPTIONAL,
+    PROTOBUF_C_TYPE_FLOAT,
+    offsetof(Caffe__PriorBoxParameter, has_step_w),
+    offsetof(Caffe__PriorBoxParameter, step_w),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "offset",
+    13,
+    PROTOBUF_C_LABEL_OPTIONAL,
+    PROTOBUF_C_TYPE_FLOAT,
+    offsetof(Caffe__PriorBoxParameter, has_offset),
+    offsetof(Caffe__PriorBoxParameter, offset),
+    NULL,
+    &caffe__prior_box_parameter__offset__default_value,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned caffe__prior_box_parameter__field_indices_by_name[] = {
+  2,   /* field[2] = aspect_ratio */
+  4,   /* field[4] = clip */
+  3,   /* field[3] = flip */
+  7,   /* field[7] = img_h */
+  6,   /* field[6] = img_size */
+  8,   /* field[8] = img_w */
+  1,   /* field[1] = max_size */
+  0,   /* field[0] = min_size */
+  12,   /* field[12] = offset */
+  9,   /* field[9] = step */
+  10,   /* field[10] = step_h */
+  11,   /* field[11] = step_w */
+  5,   /* field[5] = variance */
+};
+static const ProtobufCIntRange caffe__prior_box_parameter__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 13 }
+};
+const ProtobufCMessageDescriptor caffe__prior_box_parameter__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "caffe.PriorBoxParameter",
+  "PriorBoxParameter",
+  "Caffe__PriorBoxParameter",
+  "caffe",
+  sizeof(Caffe__PriorBoxParameter),
+  13,
+  caffe__prior_box_parameter__field_descriptors,
+  caffe__prior_box_parameter__field_indices_by_name,
+  1,  caffe__prior_box_parameter__number_ranges,
+  (ProtobufCMessageInit) caffe__prior_box_parameter__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const float caffe__non_maximum_suppression_parameter__nms_threshold__default_value = 0.3;
+static const float caffe__non_maximum_suppression_parameter__eta__default_value = 1;
+static const ProtobufCFieldDescriptor caffe__non_maximum_suppression_parameter__field_descriptors[3] =
+{
+  {
+    "nms_threshold",
+    1,
+    PROTOBUF_C_LABEL_OPTIONAL,
+    PROTOBUF_C_TYPE_FLOAT,
+    offsetof(Caffe__NonMaximumSuppressionParameter, has_nms_threshold),
+    offsetof(Caffe__NonMaximumSuppressionParameter, nms_threshold),
+    NULL,
+    &caffe__non_maximum_suppression_parameter__nms_threshold__default_value,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "top_k",
+    2,
+    PROTOBUF_C_LABEL_OPTIONAL,
+    PROTOBUF_C_TYPE_INT32,
+    offsetof(Caffe__NonMaximumSuppressionParameter, has_top_k),
+    offsetof(Caffe__NonMaximumSuppressionParameter, top_k),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "eta",
+    3,
+    PROTOBUF_C_LABEL_OPTIONAL,
+    PROTOBUF_C_TYPE_FLOAT,
+    offsetof(Caffe__NonMaximumSuppressionParameter, has_eta),
+    offsetof(Caffe__NonMaximumSuppressionParameter, eta),
+    NULL,
+    &caffe__non_maximum_suppression_parameter__eta__default_value,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned caffe__non_maximum_suppression_parameter__field_indices_by_name[] = {
+  2,   /* field[2] = eta */
+  0,   /* field[0] = nms_threshold */
+  1,   /* field[1] = top_k */
+};
+static const ProtobufCIntRange caffe__non_maximum_suppression_parameter__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 3 }
+};
+const ProtobufCMessageDescriptor caffe__non_maximum_suppression_parameter__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "caffe.NonMaximumSuppressionParameter",
+  "NonMaximumSuppressionParameter",
+  "Caffe__NonMaximumSuppressionParameter",
+  "caffe",
+  sizeof(Caffe__NonMaximumSuppressionParameter),
+  3,
+  caffe__non_maximum_suppression_parameter__field_descriptors,
+  caffe__non_maximum_suppression_parameter__field_indices_by_name,
+  1,  caffe__non_maximum_suppression_parameter__number_ranges,
+  (ProtobufCMessageInit) caffe__non_maximum_suppression_parameter__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor caffe__save_output_parameter__field_descriptors[7] =
+{
+  {
+    "output_directory",
+    1,
+    PROTOBUF_C_LABEL_OPTIONAL,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Caffe__SaveOutputParameter, output_directory),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "output_name_prefix",
+    2,
+    PROTOBUF_C_LABEL_OPTIONAL,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Caffe__SaveOutputParameter, output_name_prefix),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "output_format",
+    3,
+    PROTOBUF_C_LABEL_OPTIONAL,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Caffe__SaveOutputParameter, output_format),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "label_map_file",
+    4,
+    PROTOBUF_C_LABEL_OPTIONAL,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Caffe__SaveOutputParameter, label_map_file),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "name_size_file",
+    5,
+    PROTOBUF_C_LABEL_OPTIONAL,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Caffe__SaveOutputParameter, name_size_file),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "num_test_image",
+    6,
+    PROTOBUF_C_LABEL_OPTIONAL,
+    PROTOBUF_C_TYPE_UINT32,
+    offsetof(Caffe__SaveOutputParameter, has_num_test_image),
+    offsetof(Caffe__SaveOutputParameter, num_test_image),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "resize_param",
+    7,
+    PROTOBUF_C_LABEL_OPTIONAL,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Caffe__SaveOutputParameter, resize_param),
+    &caffe__resize_parameter__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned caffe__save_output_parameter__field_indices_by_name[] = {
+  3,   /* field[3] = label_map_file */
+  4,   /* field[4] = name_size_file */
+  5,   /* field[5] = num_test_image */
+  0,   /* field[0] = output_directory */
+  2,   /* field[2] = output_format */
+  1,   /* field[1] = output_name_prefix */
+  6,   /* field[6] = resize_param */
+};
+static const ProtobufCIntRange caffe__save_output_parameter__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 7 }
+};
+const ProtobufCMessageDescriptor caffe__save_output_parameter__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "caffe.SaveOutputParameter",
+  "SaveOutputParameter",
+  "Caffe__SaveOutputParameter",
+  "caffe",
+  sizeof(Caffe__SaveOutputParameter),
+  7,
+  caffe__save_output_parameter__field_descriptors,
+  caffe__save_output_parameter__field_indices_by_name,
+  1,  caffe__save_output_parameter__number_ranges,
+  (ProtobufCMessageInit) caffe__save_output_parameter__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCEnumValue caffe__resize_parameter__resize_mode__enum_values_by_number[3] =
+{
+  { "WARP", "CAFFE__RESIZE_PARAMETER__RESIZE_MODE__WARP", 1 },
+  { "FIT_SMALL_SIZE", "CAFFE__RESIZE_PARAMETER__RESIZE_MODE__FIT_SMALL_SIZE", 2 },
+  { "FIT_LARGE_SIZE_AND_PAD", "CAFFE__RESIZE_PARAMETER__RESIZE_MODE__FIT_LARGE_SIZE_AND_PAD", 3 },
+};
+static const ProtobufCIntRange caffe__resize_parameter__resize_mode__value_ranges[] = {
+{1, 0},{0, 3}
+};
+static const ProtobufCEnumValueIndex caffe__resize_parameter__resize_mode__enum_values_by_name[3] =
+{
+  { "FIT_LARGE_SIZE_AND_PAD", 2 },
+  { "FIT_SMALL_SIZE", 1 },
+  { "WARP", 0 },
+};
+const ProtobufCEnumDescriptor caffe__resize_parameter__resize_mode__descriptor =
+{
+  PROTOBUF_C__ENUM_DESCRIPTOR_MAGIC,
+  "caffe.ResizeParameter.Resize_mode",
+  "Resize_mode",
+  "Caffe__ResizeParameter__ResizeMode",
+  "caffe",
+  3,
+  caffe__resize_parameter__resize_mode__enum_values_by_number,
+  3,
+  caffe__resize_parameter__resize_mode__enum_values_by_name,
+  1,
+  caffe__resize_parameter__resize_mode__value_ranges,
+  NULL,NULL,NULL,NULL   /* reserved[1234] */
+};
+static const ProtobufCEnumValue caffe__resize_parameter__pad_mode__enum_values_by_number[3] =
+{
+  { "CONSTANT", "CAFFE__RESIZE_PARAMETER__PAD_MODE__CONSTANT", 1 },
+  { "MIRRORED", "CAFFE__RESIZE_PARAMETER__PAD_MODE__MIRRORED", 2 },
+  { "REPEAT_NEAREST", "CAFFE__RESIZE_PARAMETER__PAD_MODE__REPEAT_NEAREST", 3 },
+};
+static const ProtobufCIntRange caffe__resize_parameter__pad_mode__value_ranges[] = {
+{1, 0},{0, 3}
+};
+static const ProtobufCEnumValueIndex caffe__resize_parameter__pad_mode__enum_values_by_name[3] =
+{
+  { "CONSTANT", 0 },
+  { "MIRRORED", 1 },
+  { "REPEAT_NEAREST", 2 },
+};
+const ProtobufCEnumDescriptor caffe__resize_parameter__pad_mode__descriptor =
+{
+  PROTOBUF_C__ENUM_DESCRIPTOR_MAGIC,
+  "caffe.ResizeParameter.Pad_mode",
+  "Pad_mode",
+  "Caffe__ResizeParameter__PadMode",
+  "caffe",
+  3,
+  caffe__resize_parameter__pad_mode__enum_values_by_number,
+  3,
+  caffe__resize_parameter__pad_mode__enum_values_by_name,
+  1,
+  caffe__resize_parameter__pad_mode__value_ranges,
+  NULL,NULL,NULL,NULL   /* reserved[1234] */
+};
+static const ProtobufCEnumValue caffe__resize_parameter__interp_mode__enum_values_by_number[5] =
+{
+  { "LINEAR", "CAFFE__RESIZE_PARAMETER__INTERP_MODE__LINEAR", 1 },
+  { "AREA", "CAFFE__RESIZE_PARAMETER__INTERP_MODE__AREA", 2 },
+  { "NEAREST", "CAFFE__RESIZE_PARAMETER__INTERP_MODE__NEAREST", 3 },
+  { "CUBIC", "CAFFE__RESIZE_PARAMETER__INTERP_MODE__CUBIC", 4 },
+  { "LANCZOS4", "CAFFE__RESIZE_PARAMETER__INTERP_MODE__LANCZOS4", 5 },
+};
+static const ProtobufCIntRange caffe__resize_parameter__interp_mode__value_ranges[] = {
+{1, 0},{0, 5}
+};
+static const ProtobufCEnumValueIndex caffe__resize_parameter__interp_mode__enum_values_by_name[5] =
+{
+  { "AREA", 1 },
+  { "CUBIC", 3 },
+  { "LANCZOS4", 4 },
+  { "LINEAR", 0 },
+  { "NEAREST", 2 },
+};
+const ProtobufCEnumDescriptor caffe__resize_parameter__interp_mode__descriptor =
+{
+  PROTOBUF_C__ENUM_DESCRIPTOR_MAGIC,
+  "caffe.ResizeParameter.Interp_mode",
+  "Interp_mode",
+  "Caffe__ResizeParameter__InterpMode",
+  "caffe",
+  5,
+  caffe__resize_parameter__interp_mode__enum_values_by_number,
+  5,
+  caffe__resize_parameter__interp_mode__enum_values_by_name,
+  1,
+  caffe__resize_parameter__interp_mode__value_ranges,
+  NULL,NULL,NULL,NULL   /* reserved[1234] */
+};
+static const float caffe__resize_parameter__prob__default_value = 1;
+static const Caffe__ResizeParameter__ResizeMode caffe__resize_parameter__resize_mode__default_value = CAFFE__RESIZE_PARAMETER__RESIZE_MODE__WARP;
+static const uint32_t caffe__resize_parameter__height__default_value = 0u;
+static const uint32_t caffe__resize_parameter__width__default_value = 0u;
+static const uint32_t caffe__resize_parameter__height_scale__default_value = 0u;
+static const uint32_t caffe__resize_parameter__width_scale__default_value = 0u;
+static const Caffe__ResizeParameter__PadMode caffe__resize_parameter__pad_mode__default_value = CAFFE__RESIZE_PARAMETER__PAD_MODE__CONSTANT;
+static const ProtobufCFieldDescriptor caffe__resize_parameter__field_descriptors[9] =
+{
+  {
+    "prob",
+    1,
+    PROTOBUF_C_LABEL_OPTIONAL,
+    PROTOBUF_C_TYPE_FLOAT,
+    offsetof(Caffe__ResizeParameter, has_prob),
+    offsetof(Caffe__ResizeParameter, prob),
+    NULL,
+    &caffe__resize_parameter__prob__default_value,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "resize_mode",
+    2,
+    PROTOBUF_C_LABEL_OPTIONAL,
+    PROTOBUF_C_TYPE_ENUM,
+    offsetof(Caffe__ResizeParameter, has_resize_mode),
+    offsetof(Caffe__ResizeParameter, resize_mode),
+    &caffe__resize_parameter__resize_mode__descriptor,
+    &caffe__resize_parameter__resize_mode__default_value,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "height",
+    3,
+    PROTOBUF_C_LABEL_OPTIONAL,
+    PROTOBUF_C_TYPE_UINT32,
+    offsetof(Caffe__ResizeParameter, has_height),
+    offsetof(Caffe__ResizeParameter, height),
+    NULL,
+    &caffe__resize_parameter__height__default_value,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "width",
+    4,
+    PROTOBUF_C_LABEL_OPTIONAL,
+    PROTOBUF_C_TYPE_UINT32,
+    offsetof(Caffe__ResizeParameter, has_width),
+    offsetof(Caffe__ResizeParameter, width),
+    NULL,
+    &caffe__resize_parameter__width__default_value,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "pad_mode",
+    5,
+    PROTOBUF_C_LABEL_OPTIONAL,
+    PROTOBUF_C_TYPE_ENUM,
+    offsetof(Caffe__ResizeParameter, has_pad_mode),
+    offsetof(Caffe__ResizeParameter, pad_mode),
+    &caffe__resize_parameter__pad_mode__descriptor,
+    &caffe__resize_parameter__pad_mode__default_value,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "pad_value",
+    6,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_FLOAT,
+    offsetof(Caffe__ResizeParameter, n_pad_value),
+    offsetof(Caffe__ResizeParameter, pad_value),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "interp_mode",
+    7,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_ENUM,
+    offsetof(Caffe__ResizeParameter, n_interp_mode),
+    offsetof(Caffe__ResizeParameter, interp_mode),
+    &caffe__resize_parameter__interp_mode__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "height_scale",
+    8,
+    PROTOBUF_C_LABEL_OPTIONAL,
+    PROTOBUF_C_TYPE_UINT32,
+    offsetof(Caffe__ResizeParameter, has_height_scale),
+    offsetof(Caffe__ResizeParameter, height_scale),
+    NULL,
+    &caffe__resize_parameter__height_scale__default_value,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "width_scale",
+    9,
+    PROTOBUF_C_LABEL_OPTIONAL,
+    PROTOBUF_C_TYPE_UINT32,
+    offsetof(Caffe__ResizeParameter, has_width_scale),
+    offsetof(Caffe__ResizeParameter, width_scale),
+    NULL,
+    &caffe__resize_parameter__width_scale__default_value,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned caffe__resize_parameter__field_indices_by_name[] = {
+  2,   /* field[2] = height */
+  7,   /* field[7] = height_scale */
+  6,   /* field[6] = interp_mode */
+  4,   /* field[4] = pad_mode */
+  5,   /* field[5] = pad_value */
+  0,   /* field[0] = prob */
+  1,   /* field[1] = resize_mode */
+  3,   /* field[3] = width */
+  8,   /* field[8] = width_scale */
+};
+static const ProtobufCIntRange caffe__resize_parameter__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 9 }
+};
+const ProtobufCMessageDescriptor caffe__resize_parameter__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "caffe.ResizeParameter",
+  "ResizeParameter",
+  "Caffe__ResizeParameter",
+  "caffe",
+  sizeof(Caffe__ResizeParameter),
+  9,
+  caffe__resize_parameter__field_descriptors,
+  caffe__resize_parameter__field_indices_by_name,
+  1,  caffe__resize_parameter__number_ranges,
+  (ProtobufCMessageInit) caffe__resize_parameter__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const protobuf_c_boolean caffe__detection_output_parameter__share_location__default_value = 1;
+static const int32_t caffe__detection_output_parameter__background_label_id__default_value = 0;
+static const Caffe__PriorBoxParameter__CodeType caffe__detection_output_parameter__code_type__default_value = CAFFE__PRIOR_BOX_PARAMETER__CODE_TYPE__CORNER;
+static const protobuf_c_boolean caffe__detection_output_parameter__variance_encoded_in_target__default_value = 0;
+static const int32_t caffe__detection_output_parameter__keep_top_k__default_value = -1;
+static const protobuf_c_boolean caffe__detection_output_parameter__visualize__default_value = 0;
+static const ProtobufCFieldDescriptor caffe__detection_output_parameter__field_descriptors[12] =
+{
+  {
+    "num_classes",
+    1,
+    PROTOBUF_C_LABEL_OPTIONAL,
+    PROTOBUF_C_TYPE_UINT32,
+    offsetof(Caffe__DetectionOutputParameter, has_num_classes),
+    offsetof(Caffe__DetectionOutputParameter, num_classes),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "share_location",
+    2,
+    PROTOBUF_C_LABEL_OPTIONAL,
+    PROTOBUF_C_TYPE_BOOL,
+    offsetof(Caffe__DetectionOutputParameter, has_share_location),
+    offsetof(Caffe__DetectionOutputParameter, share_location),
+    NULL,
+    &caffe__detection_output_parameter__share_location__default_value,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "background_label_id",
+    3,
+    PROTOBUF_C_LABEL_OPTIONAL,
+    PROTOBUF_C_TYPE_INT32,
+    offsetof(Caffe__DetectionOutputParameter, has_background_label_id),
+    offsetof(Caffe__DetectionOutputParameter, background_label_id),
+    NULL,
+    &caffe__detection_output_parameter__background_label_id__default_value,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "nms_param",
+    4,
+    PROTOBUF_C_LABEL_OPTIONAL,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Caffe__DetectionOutputParameter, nms_param),
+    &caffe__non_maximum_suppression_parameter__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "save_output_param",
+    5,
+    PROTOBUF_C_LABEL_OPTIONAL,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Caffe__DetectionOutputParameter, save_output_param),
+    &caffe__save_output_parameter__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "code_type",
+    6,
+    PROTOBUF_C_LABEL_OPTIONAL,
+    PROTOBUF_C_TYPE_ENUM,
+    offsetof(Caffe__DetectionOutputParameter, has_code_type),
+    offsetof(Caffe__DetectionOutputParameter, code_type),
+    &caffe__prior_box_parameter__code_type__descriptor,
+    &caffe__detection_output_parameter__code_type__default_value,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "keep_top_k",
+    7,
+    PROTOBUF_C_LABEL_OPTIONAL,
+    PROTOBUF_C_TYPE_INT32,
+    offsetof(Caffe__DetectionOutputParameter, has_keep_top_k),
+    offsetof(Caffe__DetectionOutputParameter, keep_top_k),
+    NULL,
+    &caffe__detection_output_parameter__keep_top_k__default_value,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "variance_encoded_in_target",
+    8,
+    PROTOBUF_C_LABEL_OPTIONAL,
+    PROTOBUF_C_TYPE_BOOL,
+    offsetof(Caffe__DetectionOutputParameter, has_variance_encoded_in_target),
+    offsetof(Caffe__DetectionOutputParameter, variance_encoded_in_target),
+    NULL,
+    &caffe__detection_output_parameter__variance_encoded_in_target__default_value,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "confidence_threshold",
+    9,
+    PROTOBUF_C_LABEL_OPTIONAL,
+    PROTOBUF_C_TYPE_FLOAT,
+    offsetof(Caffe__DetectionOutputParameter, has_confidence_threshold),
+    offsetof(Caffe__DetectionOutputParameter, confidence_threshold),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "visualize",
+    10,
+    PROTOBUF_C_LABEL_OPTIONAL,
+    PROTOBUF_C_TYPE_BOOL,
+    offsetof(Caffe__DetectionOutputParameter, has_visualize),
+    offsetof(Caffe__DetectionOutputParameter, visualize),
+    NULL,
+    &caffe__detection_output_parameter__visualize__default_value,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "visualize_threshold",
+    11,
+    PROTOBUF_C_LABEL_OPTIONAL,
+    PROTOBUF_C_TYPE_FLOAT,
+    offsetof(Caffe__DetectionOutputParameter, has_visualize_threshold),
+    offsetof(Caffe__DetectionOutputParameter, visualize_threshold),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "save_file",
+    12,
+    PROTOBUF_C_LABEL_OPTIONAL,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Caffe__DetectionOutputParameter, save_file),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned caffe__detection_output_parameter__field_indices_by_name[] = {
+  2,   /* field[2] = background_label_id */
+  5,   /* field[5] = code_type */
+  8,   /* field[8] = confidence_threshold */
+  6,   /* field[6] = keep_top_k */
+  3,   /* field[3] = nms_param */
+  0,   /* field[0] = num_classes */
+  11,   /* field[11] = save_file */
+  4,   /* field[4] = save_output_param */
+  1,   /* field[1] = share_location */
+  7,   /* field[7] = variance_encoded_in_target */
+  9,   /* field[9] = visualize */
+  10,   /* field[10] = visualize_threshold */
+};
+static const ProtobufCIntRange caffe__detection_output_parameter__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 12 }
+};
+const ProtobufCMessageDescriptor caffe__detection_output_parameter__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "caffe.DetectionOutputParameter",
+  "DetectionOutputParameter",
+  "Caffe__DetectionOutputParameter",
+  "caffe",
+  sizeof(Caffe__DetectionOutputParameter),
+  12,
+  caffe__detection_output_parameter__field_descriptors,
+  caffe__detection_output_parameter__field_indices_by_name,
+  1,  caffe__detection_output_parameter__number_ranges,
+  (ProtobufCMessageInit) caffe__detection_output_parameter__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCEnumValue caffe__multi_box_loss_parameter__loc_loss_type__enum_values_by_number[2] =
+{
+  { "L2", "CAFFE__MULTI_BOX_LOSS_PARAMETER__LOC_LOSS_TYPE__L2", 0 },
+  { "SMOOTH_L1", "CAFFE__MULTI_BOX_LOSS_PARAMETER__LOC_LOSS_TYPE__SMOOTH_L1", 1 },
+};
+static const ProtobufCIntRange caffe__multi_box_loss_parameter__loc_loss_type__value_ranges[] = {
+{0, 0},{0, 2}
+};
+static const ProtobufCEnumValueIndex caffe__multi_box_loss_parameter__loc_loss_type__enum_values_by_name[2] =
+{
+  { "L2", 0 },
+  { "SMOOTH_L1", 1 },
+};
+const ProtobufCEnumDescriptor caffe__multi_box_loss_parameter__loc_loss_type__descriptor =
+{
+  PROTOBUF_C__ENUM_DESCRIPTOR_MAGIC,
+  "caffe.MultiBoxLossParameter.LocLossType",
+  "LocLossType",
+  "Caffe__MultiBoxLossParameter__LocLossType",
+  "caffe",
+  2,
+  caffe__multi_box_loss_parameter__loc_loss_type__enum_values_by_number,
+  2,
+  caffe__multi_box_loss_parameter__loc_loss_type__enum_values_by_name,
+  1,
+  caffe__multi_box_loss_parameter__loc_loss_type__value_ranges,
+  NULL,NULL,NULL,NULL   /* reserved[1234] */
+};
+static const ProtobufCEnumValue caffe__multi_box_loss_parameter__conf_loss_type__enum_values_by_number[2] =
+{
+  { "SOFTMAX", "CAFFE__MULTI_BOX_LOSS_PARAMETER__CONF_LOSS_TYPE__SOFTMAX", 0 },
+  { "LOGISTIC", "CAFFE__MULTI_BOX_LOSS_PARAMETER__CONF_LOSS_TYPE__LOGISTIC", 1 },
+};
+static const ProtobufCIntRange caffe__multi_box_loss_parameter__conf_loss_type__value_ranges[] = {
+{0, 0},{0, 2}
+};
+static const ProtobufCEnumValueIndex caffe__multi_box_loss_parameter__conf_loss_type__enum_values_by_name[2] =
+{
+  { "LOGISTIC", 1 },
+  { "SOFTMAX", 0 },
+};
+const ProtobufCEnumDescriptor caffe__multi_box_loss_parameter__conf_loss_type__descriptor =
+{
+  PROTOBUF_C__ENUM_DESCRIPTOR_MAGIC,
+  "caffe.MultiBoxLossParameter.ConfLossType",
+  "ConfLossType",
+  "Caffe__MultiBoxLossParameter__ConfLossType",
+  "caffe",
+  2,
+  caffe__multi_box_loss_parameter__conf_loss_type__enum_values_by_number,
+  2,
+  caffe__multi_box_loss_parameter__conf_loss_type__enum_values_by_name,
+  1,
+  caffe__multi_box_loss_parameter__conf_loss_type__value_ranges,
+  NULL,NULL,NULL,NULL   /* reserved[1234] */
+};
+static const ProtobufCEnumValue caffe__multi_box_loss_parameter__match_type__enum_values_by_number[2] =
+{
+  { "BIPARTITE", "CAFFE__MULTI_BOX_LOSS_PARAMETER__MATCH_TYPE__BIPARTITE", 0 },
+  { "PER_PREDICTION", "CAFFE__MULTI_BOX_LOSS_PARAMETER__MATCH_TYPE__PER_PREDICTION", 1 },
+};
+static const ProtobufCIntRange caffe__multi_box_loss_parameter__match_type__value_ranges[] = {
+{0, 0},{0, 2}
+};
+static const ProtobufCEnumValueIndex caffe__multi_box_loss_parameter__match_type__enum_values_by_name[2] =
+{
+  { "BIPARTITE", 0 },
+  { "PER_PREDICTION", 1 },
+};
+const ProtobufCEnumDescriptor caffe__multi_box_loss_parameter__match_type__descriptor =
+{
+  PROTOBUF_C__ENUM_DESCRIPTOR_MAGIC,
+  "caffe.MultiBoxLossParameter.MatchType",
+  "MatchType",
+  "Caffe__MultiBoxLossParameter__MatchType",
+  "caffe",
+  2,
+  caffe__multi_box_loss_parameter__match_type__enum_values_by_number,
+  2,
+  caffe__multi_box_loss_parameter__match_type__enum_values_by_name,
+  1,
+  caffe__multi_box_loss_parameter__match_type__value_ranges,
+  NULL,NULL,NULL,NULL   /* reserved[1234] */
+};
+static const ProtobufCEnumValue caffe__multi_box_loss_parameter__mining_type__enum_values_by_number[3] =
+{
+  { "NONE", "CAFFE__MULTI_BOX_LOSS_PARAMETER__MINING_TYPE__NONE", 0 },
+  { "MAX_NEGATIVE", "CAFFE__MULTI_BOX_LOSS_PARAMETER__MINING_TYPE__MAX_NEGATIVE", 1 },
+  { "HARD_EXAMPLE", "CAFFE__MULTI_BOX_LOSS_PARAMETER__MINING_TYPE__HARD_EXAMPLE", 2 },
+};
+static const ProtobufCIntRange caffe__multi_box_loss_parameter__mining_type__value_ranges[] = {
+{0, 0},{0, 3}
+};
+static const ProtobufCEnumValueIndex caffe__multi_box_loss_parameter__mining_type__enum_values_by_name[3] =
+{
+  { "HARD_EXAMPLE", 2 },
+  { "MAX_NEGATIVE", 1 },
+  { "NONE", 0 },
+};
+const ProtobufCEnumDescriptor caffe__multi_box_loss_parameter__mining_type__descriptor =
+{
+  PROTOBUF_C__ENUM_DESCRIPTOR_MAGIC,
+  "caffe.MultiBoxLossParameter.MiningType",
+  "MiningType",
+  "Caffe__MultiBoxLossParameter__MiningType",
+  "caffe",
+  3,
+  caffe__multi_box_loss_parameter__mining_type__enum_values_by_number,
+  3,
+  caffe__multi_box_loss_parameter__mining_type__enum_values_by_name,
+  1,
+  caffe__multi_box_loss_parameter__mining_type__value_ranges,
+  NULL,NULL,NULL,NULL   /* reserved[1234] */
+};
+static const Caffe__MultiBoxLossParameter__LocLossType caffe__multi_box_loss_parameter__loc_loss_type__default_value = CAFFE__MULTI_BOX_LOSS_PARAMETER__LOC_LOSS_TYPE__SMOOTH_L1;
+static const Caffe__MultiBoxLossParameter__ConfLossType caffe__multi_box_loss_parameter__conf_loss_type__default_value = CAFFE__MULTI_BOX_LOSS_PARAMETER__CONF_LOSS_TYPE__SOFTMAX;
+static const float caffe__multi_box_loss_parameter__loc_weight__default_value = 1;
+static const protobuf_c_boolean caffe__multi_box_loss_parameter__share_location__default_value = 1;
+static const Caffe__MultiBoxLossParameter__MatchType caffe__multi_box_loss_parameter__match_type__default_value = CAFFE__MULTI_BOX_LOSS_PARAMETER__MATCH_TYPE__PER_PREDICTION;
+static const float caffe__multi_box_loss_parameter__overlap_threshold__default_value = 0.5;
+static const protobuf_c_boolean caffe__multi_box_loss_parameter__use_prior_for_matching__default_value = 1;
+static const uint32_t caffe__multi_box_loss_parameter__background_label_id__default_value = 0u;
+static const protobuf_c_boolean caffe__multi_box_loss_parameter__use_difficult_gt__default_value = 1;
+static const float caffe__multi_box_loss_parameter__neg_pos_ratio__default_value = 3;
+static const float caffe__multi_box_loss_parameter__neg_overlap__default_value = 0.5;
+static const Caffe__PriorBoxParameter__CodeType caffe__multi_box_loss_parameter__code_type__default_value = CAFFE__PRIOR_BOX_PARAMETER__CODE_TYPE__CORNER;
+static const protobuf_c_boolean caffe__multi_box_loss_parameter__encode_variance_in_target__default_value = 0;
+static const protobuf_c_boolean caffe__multi_box_loss_parameter__map_object_to_agnostic__default_value = 0;
+static const protobuf_c_boolean caffe__multi_box_loss_parameter__ignore_cross_boundary_bbox__default_value = 0;
+static const protobuf_c_boolean caffe__multi_box_loss_parameter__bp_inside__default_value = 0;
+static const Caffe__MultiBoxLossParameter__MiningType caffe__multi_box_loss_parameter__mining_type__default_value = CAFFE__MULTI_BOX_LOSS_PARAMETER__MINING_TYPE__MAX_NEGATIVE;
+static const int32_t caffe__multi_box_loss_parameter__sample_size__default_value = 64;
+static const protobuf_c_boolean caffe__multi_box_loss_parameter__use_prior_for_nms__default_value = 0;
+static const ProtobufCFieldDescriptor caffe__multi_box_loss_parameter__field_descriptors[22] =
+{
+  {
+    "loc_loss_type",
+    1,
+    PROTOBUF_C_LABEL_OPTIONAL,
+    PROTOBUF_C_TYPE_ENUM,
+    offsetof(Caffe__MultiBoxLossParameter, has_loc_loss_type),
+    offsetof(Caffe__MultiBoxLossParameter, loc_loss_type),
+    &caffe__multi_box_loss_parameter__loc_loss_type__descriptor,
+    &caffe__multi_box_loss_parameter__loc_loss_type__default_value,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "conf_loss_type",
+    2,
+    PROTOBUF_C_LABEL_OPTIONAL,
+    PROTOBUF_C_TYPE_ENUM,
+    offsetof(Caffe__MultiBoxLossParameter, has_conf_loss_type),
+    offsetof(Caffe__MultiBoxLossParameter, conf_loss_type),
+    &caffe__multi_box_loss_parameter__conf_loss_type__descriptor,
+    &caffe__multi_box_loss_parameter__conf_loss_type__default_value,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "loc_weight",
+    3,
+    PROTOBUF_C_LABEL_OPTIONAL,
+    PROTOBUF_C_TYPE_FLOAT,
+    offsetof(Caffe__MultiBoxLossParameter, has_loc_weight),
+    offsetof(Caffe__MultiBoxLossParameter, loc_weight),
+    NULL,
+    &caffe__multi_box_loss_parameter__loc_weight__default_value,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "num_classes",
+    4,
+    PROTOBUF_C_LABEL_OPTIONAL,
+    PROTOBUF_C_TYPE_UINT32,
+    offsetof(Caffe__MultiBoxLossParameter, has_num_classes),
+    offsetof(Caffe__MultiBoxLossParameter, num_classes),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "share_location",
+    5,
+    PROTOBUF_C_LABEL_OPTIONAL,
+    PROTOBUF_C_TYPE_BOOL,
+    offsetof(Caffe__MultiBoxLossParameter, has_share_location),
+    offsetof(Caffe__MultiBoxLossParameter, share_location),
+    NULL,
+    &caffe__multi_box_loss_parameter__share_location__default_value,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "match_type",
+    6,
+    PROTOBUF_C_LABEL_OPTIONAL,
+    PROTOBUF_C_TYPE_ENUM,
+    offsetof(Caffe__MultiBoxLossParameter, has_match_type),
+    offsetof(Caffe__MultiBoxLossParameter, match_type),
+    &caffe__multi_box_loss_parameter__match_type__descriptor,
+    &caffe__multi_box_loss_parameter__match_type__default_value,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "overlap_threshold",
+    7,
+    PROTOBUF_C_LABEL_OPTIONAL,
+    PROTOBUF_C_TYPE_FLOAT,
+    offsetof(Caffe__MultiBoxLossParameter, has_overlap_threshold),
+    offsetof(Caffe__MultiBoxLossParameter, overlap_threshold),
+    NULL,
+    &caffe__multi_box_loss_parameter__overlap_threshold__default_value,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "use_prior_for_matching",
+    8,
+    PROTOBUF_C_LABEL_OPTIONAL,
+    PROTOBUF_C_TYPE_BOOL,
+    offsetof(Caffe__MultiBoxLossParameter, has_use_prior_for_matching),
+    offsetof(Caffe__MultiBoxLossParameter, use_prior_for_matching),
+    NULL,
+    &caffe__multi_box_loss_parameter__use_prior_for_matching__default_value,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "background_label_id",
+    9,
+    PROTOBUF_C_LABEL_OPTIONAL,
+    PROTOBUF_C_TYPE_UINT32,
+    offsetof(Caffe__MultiBoxLossParameter, has_background_label_id),
+    offsetof(Caffe__MultiBoxLossParameter, background_label_id),
+    NULL,
+    &caffe__multi_box_loss_parameter__background_label_id__default_value,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "use_difficult_gt",
+    10,
+    PROTOBUF_C_LABEL_OPTIONAL,
+    PROTOBUF_C_TYPE_BOOL,
+    offsetof(Caffe__MultiBoxLossParameter, has_use_difficult_gt),
+    offsetof(Caffe__MultiBoxLossParameter, use_difficult_gt),
+    NULL,
+    &caffe__multi_box_loss_parameter__use_difficult_gt__default_value,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "do_neg_mining",
+    11,
+    PROTOBUF_C_LABEL_OPTIONAL,
+    PROTOBUF_C_TYPE_BOOL,
+    offsetof(Caffe__MultiBoxLossParameter, has_do_neg_mining),
+    offsetof(Caffe__MultiBoxLossParameter, do_neg_mining),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "neg_pos_ratio",
+    12,
+    PROTOBUF_C_LABEL_OPTIONAL,
+    PROTOBUF_C_TYPE_FLOAT,
+    offsetof(Caffe__MultiBoxLossParameter, has_neg_pos_ratio),
+    offsetof(Caffe__MultiBoxLossParameter, neg_pos_ratio),
+    NULL,
+    &caffe__multi_box_loss_parameter__neg_pos_ratio__default_value,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "neg_overlap",
+    13,
+    PROTOBUF_C_LABEL_OPTIONAL,
+    PROTOBUF_C_TYPE_FLOAT,
+    offsetof(Caffe__MultiBoxLossParameter, has_neg_overlap),
+    offsetof(Caffe__MultiBoxLossParameter, neg_overlap),
+    NULL,
+    &caffe__multi_box_loss_parameter__neg_overlap__default_value,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "code_type",
+    14,
+    PROTOBUF_C_LABEL_OPTIONAL,
+    PROTOBUF_C_TYPE_ENUM,
+    offsetof(Caffe__MultiBoxLossParameter, has_code_type),
+    offsetof(Caffe__MultiBoxLossParameter, code_type),
+    &caffe__prior_box_parameter__code_type__descriptor,
+    &caffe__multi_box_loss_parameter__code_type__default_value,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "encode_variance_in_target",
+    16,
+    PROTOBUF_C_LABEL_OPTIONAL,
+    PROTOBUF_C_TYPE_BOOL,
+    offsetof(Caffe__MultiBoxLossParameter, has_encode_variance_in_target),
+    offsetof(Caffe__MultiBoxLossParameter, encode_variance_in_target),
+    NULL,
+    &caffe__multi_box_loss_parameter__encode_variance_in_target__default_value,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "map_object_to_agnostic",
+    17,
+    PROTOBUF_C_LABEL_OPTIONAL,
+    PROTOBUF_C_TYPE_BOOL,
+    offsetof(Caffe__MultiBoxLossParameter, has_map_object_to_agnostic),
+    offsetof(Caffe__MultiBoxLossParameter, map_object_to_agnostic),
+    NULL,
+    &caffe__multi_box_loss_parameter__map_object_to_agnostic__default_value,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "ignore_cross_boundary_bbox",
+    18,
+    PROTOBUF_C_LABEL_OPTIONAL,
+    PROTOBUF_C_TYPE_BOOL,
+    offsetof(Caffe__MultiBoxLossParameter, has_ignore_cross_boundary_bbox),
+    offsetof(Caffe__MultiBoxLossParameter, ignore_cross_boundary_bbox),
+    NULL,
+    &caffe__multi_box_loss_parameter__ignore_cross_boundary_bbox__default_value,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "bp_inside",
+    19,
+    PROTOBUF_C_LABEL_OPTIONAL,
+    PROTOBUF_C_TYPE_BOOL,
+    offsetof(Caffe__MultiBoxLossParameter, has_bp_inside),
+    offsetof(Caffe__MultiBoxLossParameter, bp_inside),
+    NULL,
+    &caffe__multi_box_loss_parameter__bp_inside__default_value,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "mining_type",
+    20,
+    PROTOBUF_C_LABEL_OPTIONAL,
+    PROTOBUF_C_TYPE_ENUM,
+    offsetof(Caffe__MultiBoxLossParameter, has_mining_type),
+    offsetof(Caffe__MultiBoxLossParameter, mining_type),
+    &caffe__multi_box_loss_parameter__mining_type__descriptor,
+    &caffe__multi_box_loss_parameter__mining_type__default_value,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "nms_param",
+    21,
+    PROTOBUF_C_LABEL_OPTIONAL,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Caffe__MultiBoxLossParameter, nms_param),
+    &caffe__non_maximum_suppression_parameter__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "sample_size",
+    22,
+    PROTOBUF_C_LABEL_OPTIONAL,
+    PROTOBUF_C_TYPE_INT32,
+    offsetof(Caffe__MultiBoxLossParameter, has_sample_size),
+    offsetof(Caffe__MultiBoxLossParameter, sample_size),
+    NULL,
+    &caffe__multi_box_loss_parameter__sample_size__default_value,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "use_prior_for_nms",
+    23,
+    PROTOBUF_C_LABEL_OPTIONAL,
+    PROTOBUF_C_TYPE_BOOL,
+    offsetof(Caffe__MultiBoxLossParameter, has_use_prior_for_nms),
+    offsetof(Caffe__MultiBoxLossParameter, use_prior_for_nms),
+    NULL,
+    &caffe__multi_box_loss_parameter__use_prior_for_nms__default_value,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned caffe__multi_box_loss_parameter__field_indices_by_name[] = {
+  8,   /* field[8] = background_label_id */
+  17,   /* field[17] = bp_inside */
+  13,   /* field[13] = code_type */
+  1,   /* field[1] = conf_loss_type */
+  10,   /* field[10] = do_neg_mining */
+  14,   /* field[14] = encode_variance_in_target */
+  16,   /* field[16] = ignore_cross_boundary_bbox */
+  0,   /* field[0] = loc_loss_type */
+  2,   /* field[2] = loc_weight */
+  15,   /* field[15] = map_object_to_agnostic */
+  5,   /* field[5] = match_type */
+  18,   /* field[18] = mining_type */
+  12,   /* field[12] = neg_overlap */
+  11,   /* field[11] = neg_pos_ratio */
+  19,   /* field[19] = nms_param */
+  3,   /* field[3] = num_classes */
+  6,   /* field[6] = overlap_threshold */
+  20,   /* field[20] = sample_size */
+  4,   /* field[4] = share_location */
+  9,   /* field[9] = use_difficult_gt */
+  7,   /* field[7] = use_prior_for_matching */
+  21,   /* field[21] = use_prior_for_nms */
+};
+static const ProtobufCIntRange caffe__multi_box_loss_parameter__number_ranges[2 + 1] =
+{
+  { 1, 0 },
+  { 16, 14 },
+  { 0, 22 }
+};
+const ProtobufCMessageDescriptor caffe__multi_box_loss_parameter__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "caffe.MultiBoxLossParameter",
+  "MultiBoxLossParameter",
+  "Caffe__MultiBoxLossParameter",
+  "caffe",
+  sizeof(Caffe__MultiBoxLossParameter),
+  22,
+  caffe__multi_box_loss_parameter__field_descriptors,
+  caffe__multi_box_loss_parameter__field_indices_by_name,
+  2,  caffe__multi_box_loss_parameter__number_ranges,
+  (ProtobufCMessageInit) caffe__multi_box_loss_parameter__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
 static const uint32_t caffe__shuffle_channel_parameter__group__default_value = 1u;

@@ -73,7 +73,7 @@ final class PrototxtParserTests: XCTestCase {
         let r = try PrototxtParser.parse(bytes: Array("name: \"n\"\nlayer { name: \"x\" fork_param { a: 1 } }\n".utf8),
                                          file: "f", as: CaffeSchema.netParameter, options: .init(skipUnknownFields: true))
         XCTAssertEqual(Caffe.NetParameter(r.message).layer.first?.name, "x")
-        XCTAssertEqual(r.warnings.map(\.message), ["unknown field 'fork_param' in LayerParameter; skipped"])
+        XCTAssertEqual(r.warnings.map(\.message), ["unknown field 'fork_param' in LayerParameter (did you mean 'norm_param'?); skipped"])
         XCTAssertEqual(r.warnings.first?.severity, .warning)
     }
 

@@ -9,28 +9,10 @@ import XCTest
 final class ReferenceForwardTests: XCTestCase {
     func check(_ name: String, model: String, inputs: [(String, Shape)], outputs: [String], inputScale: Double = 1,
                file: StaticString = #filePath, line: UInt = #line) throws {
-        var text = try String(contentsOfFile: model, encoding: .utf8)
-        if model.hasSuffix("deploy.prototxt") { text = text.replacingOccurrences(of: "dim: 10 dim: 3", with: "dim: 1 dim: 3") }
-        let loaded = try ModelFile.loadNet(bytes: Array(text.utf8), file: model)
-        let graph = try NetGraph.build(loaded.net, options: .init(inputShapes: Dictionary(uniqueKeysWithValues: inputs)))
-        let net = try Net(graph: graph)
-        for (j, (blob, shape)) in inputs.enumerated() {
-            net.blob(blob)!.set(FormulaParameters.values(count(shape), salt: 0.25 * Double(j), scale: inputScale))
-        }
-        FormulaParameters.fill(net, fileLayers: loaded.net.layers)
-        try net.forward()
-        for out in outputs {
-            let expected = try NPY.read(path: Paths.fixture("opencv/\(name).\(out.replacingOccurrences(of: "/", with: "_")).npy"))
-            let blob = try XCTUnwrap(net.blob(out), "\(name): no blob \(out)", file: file, line: line)
-            XCTAssertEqual(blob.count, count(expected.shape), "\(name).\(out): shape \(blob.shape) vs OpenCV \(expected.shape)", file: file, line: line)
-            guard blob.count == count(expected.shape) else { continue }
-            let scale = expected.values.map { abs($0) }.max() ?? 1
-            let worst = zip(blob.values, expected.values).map { abs($0 - $1) }.max() ?? 0
-            XCTAssertLessThanOrEqual(worst, 1e-4 * max(scale, 1e-6), "\(name).\(out): L∞ error \(worst) vs scale \(scale)", file: file, line: line)
-        }
+        try checkAgainstOpenCV(name, model: model, inputs: inputs, outputs: outputs, inputScale: inputScale, file: file, line: line)
     }
 
-    func fixture(_ f: String) -> String { Paths.fixture("opencv/\(f).prototxt") }
+    func fixture(_ f: String) -> String { opencvFixture(f) }
 
     func testGroupedRectangularDilatedConvolution() throws {
         try check("conv_grouped", model: fixture("conv_grouped"), inputs: [("data", [2, 4, 9, 8])], outputs: ["conv"])
@@ -92,3 +74,30 @@ final class ReferenceForwardTests: XCTestCase {
         }
     }
 }
+
+/// Runs `model` with formula inputs and parameters and compares `outputs` with
+/// OpenCV's saved ones (ReferenceForwardTests' rule).
+func checkAgainstOpenCV(_ name: String, model: String, inputs: [(String, Shape)], outputs: [String], inputScale: Double = 1,
+           file: StaticString = #filePath, line: UInt = #line) throws {
+    var text = try String(contentsOfFile: model, encoding: .utf8)
+    if model.hasSuffix("deploy.prototxt") { text = text.replacingOccurrences(of: "dim: 10 dim: 3", with: "dim: 1 dim: 3") }
+    let loaded = try ModelFile.loadNet(bytes: Array(text.utf8), file: model)
+    let graph = try NetGraph.build(loaded.net, options: .init(inputShapes: Dictionary(uniqueKeysWithValues: inputs)))
+    let net = try Net(graph: graph)
+    for (j, (blob, shape)) in inputs.enumerated() {
+        net.blob(blob)!.set(FormulaParameters.values(count(shape), salt: 0.25 * Double(j), scale: inputScale))
+    }
+    FormulaParameters.fill(net, fileLayers: loaded.net.layers)
+    try net.forward()
+    for out in outputs {
+        let expected = try NPY.read(path: Paths.fixture("opencv/\(name).\(out.replacingOccurrences(of: "/", with: "_")).npy"))
+        let blob = try XCTUnwrap(net.blob(out), "\(name): no blob \(out)", file: file, line: line)
+        XCTAssertEqual(blob.count, count(expected.shape), "\(name).\(out): shape \(blob.shape) vs OpenCV \(expected.shape)", file: file, line: line)
+        guard blob.count == count(expected.shape) else { continue }
+        let scale = expected.values.map { abs($0) }.max() ?? 1
+        let worst = zip(blob.values, expected.values).map { abs($0 - $1) }.max() ?? 0
+        XCTAssertLessThanOrEqual(worst, 1e-4 * max(scale, 1e-6), "\(name).\(out): L∞ error \(worst) vs scale \(scale)", file: file, line: line)
+    }
+}
+
+func opencvFixture(_ f: String) -> String { Paths.fixture("opencv/\(f).prototxt") }

@@ -69,6 +69,14 @@ typedef struct Caffe__SigmoidParameter Caffe__SigmoidParameter;
 typedef struct Caffe__SliceParameter Caffe__SliceParameter;
 typedef struct Caffe__SoftmaxParameter Caffe__SoftmaxParameter;
 typedef struct Caffe__SPPParameter Caffe__SPPParameter;
+typedef struct Caffe__PermuteParameter Caffe__PermuteParameter;
+typedef struct Caffe__NormalizeParameter Caffe__NormalizeParameter;
+typedef struct Caffe__PriorBoxParameter Caffe__PriorBoxParameter;
+typedef struct Caffe__NonMaximumSuppressionParameter Caffe__NonMaximumSuppressionParameter;
+typedef struct Caffe__SaveOutputParameter Caffe__SaveOutputParameter;
+typedef struct Caffe__ResizeParameter Caffe__ResizeParameter;
+typedef struct Caffe__DetectionOutputParameter Caffe__DetectionOutputParameter;
+typedef struct Caffe__MultiBoxLossParameter Caffe__MultiBoxLossParameter;
 typedef struct Caffe__ShuffleChannelParameter Caffe__ShuffleChannelParameter;
 typedef struct Caffe__SwishParameter Caffe__SwishParameter;
 typedef struct Caffe__TanHParameter Caffe__TanHParameter;
@@ -201,6 +209,56 @@ typedef enum _Caffe__SPPParameter__Engine {
   CAFFE__SPPPARAMETER__ENGINE__CUDNN = 2
     PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(CAFFE__SPPPARAMETER__ENGINE)
 } Caffe__SPPParameter__Engine;
+/*
+ * How a box offset is encoded against its prior.
+ */
+typedef enum _Caffe__PriorBoxParameter__CodeType {
+  CAFFE__PRIOR_BOX_PARAMETER__CODE_TYPE__CORNER = 1,
+  CAFFE__PRIOR_BOX_PARAMETER__CODE_TYPE__CENTER_SIZE = 2,
+  CAFFE__PRIOR_BOX_PARAMETER__CODE_TYPE__CORNER_SIZE = 3
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(CAFFE__PRIOR_BOX_PARAMETER__CODE_TYPE)
+} Caffe__PriorBoxParameter__CodeType;
+typedef enum _Caffe__ResizeParameter__ResizeMode {
+  CAFFE__RESIZE_PARAMETER__RESIZE_MODE__WARP = 1,
+  CAFFE__RESIZE_PARAMETER__RESIZE_MODE__FIT_SMALL_SIZE = 2,
+  CAFFE__RESIZE_PARAMETER__RESIZE_MODE__FIT_LARGE_SIZE_AND_PAD = 3
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(CAFFE__RESIZE_PARAMETER__RESIZE_MODE)
+} Caffe__ResizeParameter__ResizeMode;
+typedef enum _Caffe__ResizeParameter__PadMode {
+  CAFFE__RESIZE_PARAMETER__PAD_MODE__CONSTANT = 1,
+  CAFFE__RESIZE_PARAMETER__PAD_MODE__MIRRORED = 2,
+  CAFFE__RESIZE_PARAMETER__PAD_MODE__REPEAT_NEAREST = 3
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(CAFFE__RESIZE_PARAMETER__PAD_MODE)
+} Caffe__ResizeParameter__PadMode;
+typedef enum _Caffe__ResizeParameter__InterpMode {
+  CAFFE__RESIZE_PARAMETER__INTERP_MODE__LINEAR = 1,
+  CAFFE__RESIZE_PARAMETER__INTERP_MODE__AREA = 2,
+  CAFFE__RESIZE_PARAMETER__INTERP_MODE__NEAREST = 3,
+  CAFFE__RESIZE_PARAMETER__INTERP_MODE__CUBIC = 4,
+  CAFFE__RESIZE_PARAMETER__INTERP_MODE__LANCZOS4 = 5
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(CAFFE__RESIZE_PARAMETER__INTERP_MODE)
+} Caffe__ResizeParameter__InterpMode;
+typedef enum _Caffe__MultiBoxLossParameter__LocLossType {
+  CAFFE__MULTI_BOX_LOSS_PARAMETER__LOC_LOSS_TYPE__L2 = 0,
+  CAFFE__MULTI_BOX_LOSS_PARAMETER__LOC_LOSS_TYPE__SMOOTH_L1 = 1
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(CAFFE__MULTI_BOX_LOSS_PARAMETER__LOC_LOSS_TYPE)
+} Caffe__MultiBoxLossParameter__LocLossType;
+typedef enum _Caffe__MultiBoxLossParameter__ConfLossType {
+  CAFFE__MULTI_BOX_LOSS_PARAMETER__CONF_LOSS_TYPE__SOFTMAX = 0,
+  CAFFE__MULTI_BOX_LOSS_PARAMETER__CONF_LOSS_TYPE__LOGISTIC = 1
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(CAFFE__MULTI_BOX_LOSS_PARAMETER__CONF_LOSS_TYPE)
+} Caffe__MultiBoxLossParameter__ConfLossType;
+typedef enum _Caffe__MultiBoxLossParameter__MatchType {
+  CAFFE__MULTI_BOX_LOSS_PARAMETER__MATCH_TYPE__BIPARTITE = 0,
+  CAFFE__MULTI_BOX_LOSS_PARAMETER__MATCH_TYPE__PER_PREDICTION = 1
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(CAFFE__MULTI_BOX_LOSS_PARAMETER__MATCH_TYPE)
+} Caffe__MultiBoxLossParameter__MatchType;
+typedef enum _Caffe__MultiBoxLossParameter__MiningType {
+  CAFFE__MULTI_BOX_LOSS_PARAMETER__MINING_TYPE__NONE = 0,
+  CAFFE__MULTI_BOX_LOSS_PARAMETER__MINING_TYPE__MAX_NEGATIVE = 1,
+  CAFFE__MULTI_BOX_LOSS_PARAMETER__MINING_TYPE__HARD_EXAMPLE = 2
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(CAFFE__MULTI_BOX_LOSS_PARAMETER__MINING_TYPE)
+} Caffe__MultiBoxLossParameter__MiningType;
 typedef enum _Caffe__TanHParameter__Engine {
   CAFFE__TAN_HPARAMETER__ENGINE__DEFAULT = 0,
   CAFFE__TAN_HPARAMETER__ENGINE__CAFFE = 1,
@@ -578,10 +636,18 @@ struct  Caffe__LayerParameter
    * ShuffleNet (farmingyard/ShuffleNet): the ShuffleChannel layer.
    */
   Caffe__ShuffleChannelParameter *shuffle_channel_param;
+  /*
+   * SSD (weiliu89/caffe, branch ssd): detection layers.
+   */
+  Caffe__MultiBoxLossParameter *multibox_loss_param;
+  Caffe__PermuteParameter *permute_param;
+  Caffe__PriorBoxParameter *prior_box_param;
+  Caffe__DetectionOutputParameter *detection_output_param;
+  Caffe__NormalizeParameter *norm_param;
 };
 #define CAFFE__LAYER_PARAMETER__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&caffe__layer_parameter__descriptor) \
-    , NULL, NULL, 0,NULL, 0,NULL, 0, CAFFE__PHASE__TRAIN, 0,NULL, 0,NULL, 0,NULL, 0,NULL, 0,NULL, 0,NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL }
+    , NULL, NULL, 0,NULL, 0,NULL, 0, CAFFE__PHASE__TRAIN, 0,NULL, 0,NULL, 0,NULL, 0,NULL, 0,NULL, 0,NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL }
 
 
 /*
@@ -1330,6 +1396,294 @@ struct  Caffe__SPPParameter
 #define CAFFE__SPPPARAMETER__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&caffe__sppparameter__descriptor) \
     , 0, 0, 0, CAFFE__SPPPARAMETER__POOL_METHOD__MAX, 0, CAFFE__SPPPARAMETER__ENGINE__DEFAULT }
+
+
+/*
+ * SSD's axis permutation (weiliu89/caffe): top axis i is bottom axis
+ * order[i]; axes not listed follow in their own order.
+ */
+struct  Caffe__PermuteParameter
+{
+  ProtobufCMessage base;
+  size_t n_order;
+  uint32_t *order;
+};
+#define CAFFE__PERMUTE_PARAMETER__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&caffe__permute_parameter__descriptor) \
+    , 0,NULL }
+
+
+/*
+ * SSD's L2 normalization (weiliu89/caffe): x / sqrt(sum x^2 + eps) over each
+ * item (across_spatial) or over the channels at each position, times a learned
+ * scale (one value if channel_shared, else one per channel).
+ */
+struct  Caffe__NormalizeParameter
+{
+  ProtobufCMessage base;
+  protobuf_c_boolean has_across_spatial;
+  protobuf_c_boolean across_spatial;
+  /*
+   * the scale's start: 1 if absent
+   */
+  Caffe__FillerParameter *scale_filler;
+  protobuf_c_boolean has_channel_shared;
+  protobuf_c_boolean channel_shared;
+  protobuf_c_boolean has_eps;
+  float eps;
+};
+#define CAFFE__NORMALIZE_PARAMETER__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&caffe__normalize_parameter__descriptor) \
+    , 0, 1, NULL, 0, 1, 0, 1e-10 }
+
+
+/*
+ * SSD's prior (default) boxes of one feature map (weiliu89/caffe).
+ */
+struct  Caffe__PriorBoxParameter
+{
+  ProtobufCMessage base;
+  /*
+   * box sizes in input pixels; required
+   */
+  size_t n_min_size;
+  float *min_size;
+  /*
+   * one per min_size: adds a sqrt(min*max) box
+   */
+  size_t n_max_size;
+  float *max_size;
+  /*
+   * besides 1; repeats are ignored
+   */
+  size_t n_aspect_ratio;
+  float *aspect_ratio;
+  /*
+   * also 1/r for every ratio r
+   */
+  protobuf_c_boolean has_flip;
+  protobuf_c_boolean flip;
+  /*
+   * clamp corners to [0, 1]
+   */
+  protobuf_c_boolean has_clip;
+  protobuf_c_boolean clip;
+  /*
+   * 1 value or 4; 0.1 if absent
+   */
+  size_t n_variance;
+  float *variance;
+  /*
+   * The input image size; from bottom 1's shape unless given.
+   */
+  protobuf_c_boolean has_img_size;
+  uint32_t img_size;
+  protobuf_c_boolean has_img_h;
+  uint32_t img_h;
+  protobuf_c_boolean has_img_w;
+  uint32_t img_w;
+  /*
+   * Pixels between cell centres; image size / feature map size unless given.
+   */
+  protobuf_c_boolean has_step;
+  float step;
+  protobuf_c_boolean has_step_h;
+  float step_h;
+  protobuf_c_boolean has_step_w;
+  float step_w;
+  /*
+   * The centre of cell (h, w) is ((w + offset) step_w, (h + offset) step_h).
+   */
+  protobuf_c_boolean has_offset;
+  float offset;
+};
+#define CAFFE__PRIOR_BOX_PARAMETER__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&caffe__prior_box_parameter__descriptor) \
+    , 0,NULL, 0,NULL, 0,NULL, 0, 1, 0, 0, 0,NULL, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0.5 }
+
+
+/*
+ * SSD's non-maximum suppression.
+ */
+struct  Caffe__NonMaximumSuppressionParameter
+{
+  ProtobufCMessage base;
+  /*
+   * the overlap that suppresses
+   */
+  protobuf_c_boolean has_nms_threshold;
+  float nms_threshold;
+  /*
+   * candidates per class before NMS; all if absent
+   */
+  protobuf_c_boolean has_top_k;
+  int32_t top_k;
+  /*
+   * adaptive NMS: threshold *= eta after each kept box while > 0.5
+   */
+  protobuf_c_boolean has_eta;
+  float eta;
+};
+#define CAFFE__NON_MAXIMUM_SUPPRESSION_PARAMETER__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&caffe__non_maximum_suppression_parameter__descriptor) \
+    , 0, 0.3, 0, 0, 0, 1 }
+
+
+/*
+ * Where SSD's test nets write detections (weiliu89/caffe); SwiftCaffe
+ * returns detections and does not write these files.
+ */
+struct  Caffe__SaveOutputParameter
+{
+  ProtobufCMessage base;
+  char *output_directory;
+  char *output_name_prefix;
+  char *output_format;
+  char *label_map_file;
+  char *name_size_file;
+  protobuf_c_boolean has_num_test_image;
+  uint32_t num_test_image;
+  Caffe__ResizeParameter *resize_param;
+};
+#define CAFFE__SAVE_OUTPUT_PARAMETER__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&caffe__save_output_parameter__descriptor) \
+    , NULL, NULL, NULL, NULL, NULL, 0, 0, NULL }
+
+
+/*
+ * How SSD's data transformer resizes images (weiliu89/caffe); parsed where
+ * its test nets name it.
+ */
+struct  Caffe__ResizeParameter
+{
+  ProtobufCMessage base;
+  protobuf_c_boolean has_prob;
+  float prob;
+  protobuf_c_boolean has_resize_mode;
+  Caffe__ResizeParameter__ResizeMode resize_mode;
+  protobuf_c_boolean has_height;
+  uint32_t height;
+  protobuf_c_boolean has_width;
+  uint32_t width;
+  protobuf_c_boolean has_height_scale;
+  uint32_t height_scale;
+  protobuf_c_boolean has_width_scale;
+  uint32_t width_scale;
+  protobuf_c_boolean has_pad_mode;
+  Caffe__ResizeParameter__PadMode pad_mode;
+  size_t n_pad_value;
+  float *pad_value;
+  size_t n_interp_mode;
+  Caffe__ResizeParameter__InterpMode *interp_mode;
+};
+#define CAFFE__RESIZE_PARAMETER__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&caffe__resize_parameter__descriptor) \
+    , 0, 1, 0, CAFFE__RESIZE_PARAMETER__RESIZE_MODE__WARP, 0, 0u, 0, 0u, 0, 0u, 0, 0u, 0, CAFFE__RESIZE_PARAMETER__PAD_MODE__CONSTANT, 0,NULL, 0,NULL }
+
+
+/*
+ * SSD's detection output (weiliu89/caffe): decodes the boxes, keeps the ones
+ * over confidence_threshold, runs NMS per class and keeps keep_top_k per image.
+ */
+struct  Caffe__DetectionOutputParameter
+{
+  ProtobufCMessage base;
+  /*
+   * required
+   */
+  protobuf_c_boolean has_num_classes;
+  uint32_t num_classes;
+  /*
+   * one box per prior for all classes
+   */
+  protobuf_c_boolean has_share_location;
+  protobuf_c_boolean share_location;
+  /*
+   * -1: no background class
+   */
+  protobuf_c_boolean has_background_label_id;
+  int32_t background_label_id;
+  Caffe__NonMaximumSuppressionParameter *nms_param;
+  Caffe__SaveOutputParameter *save_output_param;
+  protobuf_c_boolean has_code_type;
+  Caffe__PriorBoxParameter__CodeType code_type;
+  protobuf_c_boolean has_variance_encoded_in_target;
+  protobuf_c_boolean variance_encoded_in_target;
+  /*
+   * -1: all
+   */
+  protobuf_c_boolean has_keep_top_k;
+  int32_t keep_top_k;
+  /*
+   * all boxes if absent
+   */
+  protobuf_c_boolean has_confidence_threshold;
+  float confidence_threshold;
+  protobuf_c_boolean has_visualize;
+  protobuf_c_boolean visualize;
+  protobuf_c_boolean has_visualize_threshold;
+  float visualize_threshold;
+  char *save_file;
+};
+#define CAFFE__DETECTION_OUTPUT_PARAMETER__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&caffe__detection_output_parameter__descriptor) \
+    , 0, 0, 0, 1, 0, 0, NULL, NULL, 0, CAFFE__PRIOR_BOX_PARAMETER__CODE_TYPE__CORNER, 0, 0, 0, -1, 0, 0, 0, 0, 0, 0, NULL }
+
+
+/*
+ * SSD's training loss (weiliu89/caffe). Parsed so SSD train nets read;
+ * SwiftCaffe does not train with it.
+ */
+struct  Caffe__MultiBoxLossParameter
+{
+  ProtobufCMessage base;
+  protobuf_c_boolean has_loc_loss_type;
+  Caffe__MultiBoxLossParameter__LocLossType loc_loss_type;
+  protobuf_c_boolean has_conf_loss_type;
+  Caffe__MultiBoxLossParameter__ConfLossType conf_loss_type;
+  protobuf_c_boolean has_loc_weight;
+  float loc_weight;
+  protobuf_c_boolean has_num_classes;
+  uint32_t num_classes;
+  protobuf_c_boolean has_share_location;
+  protobuf_c_boolean share_location;
+  protobuf_c_boolean has_match_type;
+  Caffe__MultiBoxLossParameter__MatchType match_type;
+  protobuf_c_boolean has_overlap_threshold;
+  float overlap_threshold;
+  protobuf_c_boolean has_use_prior_for_matching;
+  protobuf_c_boolean use_prior_for_matching;
+  protobuf_c_boolean has_background_label_id;
+  uint32_t background_label_id;
+  protobuf_c_boolean has_use_difficult_gt;
+  protobuf_c_boolean use_difficult_gt;
+  protobuf_c_boolean has_do_neg_mining;
+  protobuf_c_boolean do_neg_mining;
+  protobuf_c_boolean has_neg_pos_ratio;
+  float neg_pos_ratio;
+  protobuf_c_boolean has_neg_overlap;
+  float neg_overlap;
+  protobuf_c_boolean has_code_type;
+  Caffe__PriorBoxParameter__CodeType code_type;
+  protobuf_c_boolean has_encode_variance_in_target;
+  protobuf_c_boolean encode_variance_in_target;
+  protobuf_c_boolean has_map_object_to_agnostic;
+  protobuf_c_boolean map_object_to_agnostic;
+  protobuf_c_boolean has_ignore_cross_boundary_bbox;
+  protobuf_c_boolean ignore_cross_boundary_bbox;
+  protobuf_c_boolean has_bp_inside;
+  protobuf_c_boolean bp_inside;
+  protobuf_c_boolean has_mining_type;
+  Caffe__MultiBoxLossParameter__MiningType mining_type;
+  Caffe__NonMaximumSuppressionParameter *nms_param;
+  protobuf_c_boolean has_sample_size;
+  int32_t sample_size;
+  protobuf_c_boolean has_use_prior_for_nms;
+  protobuf_c_boolean use_prior_for_nms;
+};
+#define CAFFE__MULTI_BOX_LOSS_PARAMETER__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&caffe__multi_box_loss_parameter__descriptor) \
+    , 0, CAFFE__MULTI_BOX_LOSS_PARAMETER__LOC_LOSS_TYPE__SMOOTH_L1, 0, CAFFE__MULTI_BOX_LOSS_PARAMETER__CONF_LOSS_TYPE__SOFTMAX, 0, 1, 0, 0, 0, 1, 0, CAFFE__MULTI_BOX_LOSS_PARAMETER__MATCH_TYPE__PER_PREDICTION, 0, 0.5, 0, 1, 0, 0u, 0, 1, 0, 0, 0, 3, 0, 0.5, 0, CAFFE__PRIOR_BOX_PARAMETER__CODE_TYPE__CORNER, 0, 0, 0, 0, 0, 0, 0, 0, 0, CAFFE__MULTI_BOX_LOSS_PARAMETER__MINING_TYPE__MAX_NEGATIVE, NULL, 0, 64, 0, 0 }
 
 
 /*
@@ -2735,6 +3089,158 @@ Caffe__SPPParameter *
 void   caffe__sppparameter__free_unpacked
                      (Caffe__SPPParameter *message,
                       ProtobufCAllocator *allocator);
+/* Caffe__PermuteParameter methods */
+void   caffe__permute_parameter__init
+                     (Caffe__PermuteParameter         *message);
+size_t caffe__permute_parameter__get_packed_size
+                     (const Caffe__PermuteParameter   *message);
+size_t caffe__permute_parameter__pack
+                     (const Caffe__PermuteParameter   *message,
+                      uint8_t             *out);
+size_t caffe__permute_parameter__pack_to_buffer
+                     (const Caffe__PermuteParameter   *message,
+                      ProtobufCBuffer     *buffer);
+Caffe__PermuteParameter *
+       caffe__permute_parameter__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   caffe__permute_parameter__free_unpacked
+                     (Caffe__PermuteParameter *message,
+                      ProtobufCAllocator *allocator);
+/* Caffe__NormalizeParameter methods */
+void   caffe__normalize_parameter__init
+                     (Caffe__NormalizeParameter         *message);
+size_t caffe__normalize_parameter__get_packed_size
+                     (const Caffe__NormalizeParameter   *message);
+size_t caffe__normalize_parameter__pack
+                     (const Caffe__NormalizeParameter   *message,
+                      uint8_t             *out);
+size_t caffe__normalize_parameter__pack_to_buffer
+                     (const Caffe__NormalizeParameter   *message,
+                      ProtobufCBuffer     *buffer);
+Caffe__NormalizeParameter *
+       caffe__normalize_parameter__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   caffe__normalize_parameter__free_unpacked
+                     (Caffe__NormalizeParameter *message,
+                      ProtobufCAllocator *allocator);
+/* Caffe__PriorBoxParameter methods */
+void   caffe__prior_box_parameter__init
+                     (Caffe__PriorBoxParameter         *message);
+size_t caffe__prior_box_parameter__get_packed_size
+                     (const Caffe__PriorBoxParameter   *message);
+size_t caffe__prior_box_parameter__pack
+                     (const Caffe__PriorBoxParameter   *message,
+                      uint8_t             *out);
+size_t caffe__prior_box_parameter__pack_to_buffer
+                     (const Caffe__PriorBoxParameter   *message,
+                      ProtobufCBuffer     *buffer);
+Caffe__PriorBoxParameter *
+       caffe__prior_box_parameter__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   caffe__prior_box_parameter__free_unpacked
+                     (Caffe__PriorBoxParameter *message,
+                      ProtobufCAllocator *allocator);
+/* Caffe__NonMaximumSuppressionParameter methods */
+void   caffe__non_maximum_suppression_parameter__init
+                     (Caffe__NonMaximumSuppressionParameter         *message);
+size_t caffe__non_maximum_suppression_parameter__get_packed_size
+                     (const Caffe__NonMaximumSuppressionParameter   *message);
+size_t caffe__non_maximum_suppression_parameter__pack
+                     (const Caffe__NonMaximumSuppressionParameter   *message,
+                      uint8_t             *out);
+size_t caffe__non_maximum_suppression_parameter__pack_to_buffer
+                     (const Caffe__NonMaximumSuppressionParameter   *message,
+                      ProtobufCBuffer     *buffer);
+Caffe__NonMaximumSuppressionParameter *
+       caffe__non_maximum_suppression_parameter__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   caffe__non_maximum_suppression_parameter__free_unpacked
+                     (Caffe__NonMaximumSuppressionParameter *message,
+                      ProtobufCAllocator *allocator);
+/* Caffe__SaveOutputParameter methods */
+void   caffe__save_output_parameter__init
+                     (Caffe__SaveOutputParameter         *message);
+size_t caffe__save_output_parameter__get_packed_size
+                     (const Caffe__SaveOutputParameter   *message);
+size_t caffe__save_output_parameter__pack
+                     (const Caffe__SaveOutputParameter   *message,
+                      uint8_t             *out);
+size_t caffe__save_output_parameter__pack_to_buffer
+                     (const Caffe__SaveOutputParameter   *message,
+                      ProtobufCBuffer     *buffer);
+Caffe__SaveOutputParameter *
+       caffe__save_output_parameter__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   caffe__save_output_parameter__free_unpacked
+                     (Caffe__SaveOutputParameter *message,
+                      ProtobufCAllocator *allocator);
+/* Caffe__ResizeParameter methods */
+void   caffe__resize_parameter__init
+                     (Caffe__ResizeParameter         *message);
+size_t caffe__resize_parameter__get_packed_size
+                     (const Caffe__ResizeParameter   *message);
+size_t caffe__resize_parameter__pack
+                     (const Caffe__ResizeParameter   *message,
+                      uint8_t             *out);
+size_t caffe__resize_parameter__pack_to_buffer
+                     (const Caffe__ResizeParameter   *message,
+                      ProtobufCBuffer     *buffer);
+Caffe__ResizeParameter *
+       caffe__resize_parameter__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   caffe__resize_parameter__free_unpacked
+                     (Caffe__ResizeParameter *message,
+                      ProtobufCAllocator *allocator);
+/* Caffe__DetectionOutputParameter methods */
+void   caffe__detection_output_parameter__init
+                     (Caffe__DetectionOutputParameter         *message);
+size_t caffe__detection_output_parameter__get_packed_size
+                     (const Caffe__DetectionOutputParameter   *message);
+size_t caffe__detection_output_parameter__pack
+                     (const Caffe__DetectionOutputParameter   *message,
+                      uint8_t             *out);
+size_t caffe__detection_output_parameter__pack_to_buffer
+                     (const Caffe__DetectionOutputParameter   *message,
+                      ProtobufCBuffer     *buffer);
+Caffe__DetectionOutputParameter *
+       caffe__detection_output_parameter__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   caffe__detection_output_parameter__free_unpacked
+                     (Caffe__DetectionOutputParameter *message,
+                      ProtobufCAllocator *allocator);
+/* Caffe__MultiBoxLossParameter methods */
+void   caffe__multi_box_loss_parameter__init
+                     (Caffe__MultiBoxLossParameter         *message);
+size_t caffe__multi_box_loss_parameter__get_packed_size
+                     (const Caffe__MultiBoxLossParameter   *message);
+size_t caffe__multi_box_loss_parameter__pack
+                     (const Caffe__MultiBoxLossParameter   *message,
+                      uint8_t             *out);
+size_t caffe__multi_box_loss_parameter__pack_to_buffer
+                     (const Caffe__MultiBoxLossParameter   *message,
+                      ProtobufCBuffer     *buffer);
+Caffe__MultiBoxLossParameter *
+       caffe__multi_box_loss_parameter__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   caffe__multi_box_loss_parameter__free_unpacked
+                     (Caffe__MultiBoxLossParameter *message,
+                      ProtobufCAllocator *allocator);
 /* Caffe__ShuffleChannelParameter methods */
 void   caffe__shuffle_channel_parameter__init
                      (Caffe__ShuffleChannelParameter         *message);
@@ -3089,6 +3595,30 @@ typedef void (*Caffe__SoftmaxParameter_Closure)
 typedef void (*Caffe__SPPParameter_Closure)
                  (const Caffe__SPPParameter *message,
                   void *closure_data);
+typedef void (*Caffe__PermuteParameter_Closure)
+                 (const Caffe__PermuteParameter *message,
+                  void *closure_data);
+typedef void (*Caffe__NormalizeParameter_Closure)
+                 (const Caffe__NormalizeParameter *message,
+                  void *closure_data);
+typedef void (*Caffe__PriorBoxParameter_Closure)
+                 (const Caffe__PriorBoxParameter *message,
+                  void *closure_data);
+typedef void (*Caffe__NonMaximumSuppressionParameter_Closure)
+                 (const Caffe__NonMaximumSuppressionParameter *message,
+                  void *closure_data);
+typedef void (*Caffe__SaveOutputParameter_Closure)
+                 (const Caffe__SaveOutputParameter *message,
+                  void *closure_data);
+typedef void (*Caffe__ResizeParameter_Closure)
+                 (const Caffe__ResizeParameter *message,
+                  void *closure_data);
+typedef void (*Caffe__DetectionOutputParameter_Closure)
+                 (const Caffe__DetectionOutputParameter *message,
+                  void *closure_data);
+typedef void (*Caffe__MultiBoxLossParameter_Closure)
+                 (const Caffe__MultiBoxLossParameter *message,
+                  void *closure_data);
 typedef void (*Caffe__ShuffleChannelParameter_Closure)
                  (const Caffe__ShuffleChannelParameter *message,
                   void *closure_data);
@@ -3199,6 +3729,22 @@ extern const ProtobufCEnumDescriptor    caffe__softmax_parameter__engine__descri
 extern const ProtobufCMessageDescriptor caffe__sppparameter__descriptor;
 extern const ProtobufCEnumDescriptor    caffe__sppparameter__pool_method__descriptor;
 extern const ProtobufCEnumDescriptor    caffe__sppparameter__engine__descriptor;
+extern const ProtobufCMessageDescriptor caffe__permute_parameter__descriptor;
+extern const ProtobufCMessageDescriptor caffe__normalize_parameter__descriptor;
+extern const ProtobufCMessageDescriptor caffe__prior_box_parameter__descriptor;
+extern const ProtobufCEnumDescriptor    caffe__prior_box_parameter__code_type__descriptor;
+extern const ProtobufCMessageDescriptor caffe__non_maximum_suppression_parameter__descriptor;
+extern const ProtobufCMessageDescriptor caffe__save_output_parameter__descriptor;
+extern const ProtobufCMessageDescriptor caffe__resize_parameter__descriptor;
+extern const ProtobufCEnumDescriptor    caffe__resize_parameter__resize_mode__descriptor;
+extern const ProtobufCEnumDescriptor    caffe__resize_parameter__pad_mode__descriptor;
+extern const ProtobufCEnumDescriptor    caffe__resize_parameter__interp_mode__descriptor;
+extern const ProtobufCMessageDescriptor caffe__detection_output_parameter__descriptor;
+extern const ProtobufCMessageDescriptor caffe__multi_box_loss_parameter__descriptor;
+extern const ProtobufCEnumDescriptor    caffe__multi_box_loss_parameter__loc_loss_type__descriptor;
+extern const ProtobufCEnumDescriptor    caffe__multi_box_loss_parameter__conf_loss_type__descriptor;
+extern const ProtobufCEnumDescriptor    caffe__multi_box_loss_parameter__match_type__descriptor;
+extern const ProtobufCEnumDescriptor    caffe__multi_box_loss_parameter__mining_type__descriptor;
 extern const ProtobufCMessageDescriptor caffe__shuffle_channel_parameter__descriptor;
 extern const ProtobufCMessageDescriptor caffe__swish_parameter__descriptor;
 extern const ProtobufCMessageDescriptor caffe__tan_hparameter__descriptor;

@@ -45,6 +45,10 @@ enum LayerCatalog {
         planned(ReductionPlan.self, notYet), planned(TilePlan.self, notYet), planned(EmbedPlan.self, notYet),
         // from forks: ShuffleNet, SENet
         runs(ShuffleChannelPlan.self, ShuffleChannelLayer.self), runs(AxpyPlan.self, AxpyLayer.self),
+        // from forks: SSD
+        runs(NormalizePlan.self, NormalizeLayer.self), runs(PermutePlan.self, PermuteLayer.self),
+        runs(PriorBoxPlan.self, PriorBoxLayer.self), runs(DetectionOutputPlan.self, DetectionOutputLayer.self),
+        planned(MultiBoxLossPlan.self, MultiBoxLossPlan.refusal),
         // loss
         runs(SoftmaxWithLossPlan.self, SoftmaxWithLossLayer.self), runs(EuclideanLossPlan.self, EuclideanLossLayer.self),
         runs(SigmoidCrossEntropyLossPlan.self, SigmoidCrossEntropyLossLayer.self), runs(AccuracyPlan.self, AccuracyLayer.self),

@@ -485,6 +485,11 @@ public enum Caffe {
             case tileParam = 138
             case windowDataParam = 129
             case shuffleChannelParam = 164
+            case multiboxLossParam = 201
+            case permuteParam = 202
+            case priorBoxParam = 203
+            case detectionOutputParam = 204
+            case normParam = 206
             public static var schema: MessageSchema { LayerParameter.schema }
         }
 
@@ -676,6 +681,22 @@ public enum Caffe {
         /// Fork fields, under the forks' names and numbers. ShuffleNet (farmingyard/ShuffleNet): the ShuffleChannel layer.
         /// `optional ShuffleChannelParameter shuffle_channel_param = 164;`
         public var shuffleChannelParam: Caffe.ShuffleChannelParameter { Caffe.ShuffleChannelParameter(message.message(Field.shuffleChannelParam)) }
+
+        /// SSD (weiliu89/caffe, branch ssd): detection layers.
+        /// `optional MultiBoxLossParameter multibox_loss_param = 201;`
+        public var multiboxLossParam: Caffe.MultiBoxLossParameter { Caffe.MultiBoxLossParameter(message.message(Field.multiboxLossParam)) }
+
+        /// `optional PermuteParameter permute_param = 202;`
+        public var permuteParam: Caffe.PermuteParameter { Caffe.PermuteParameter(message.message(Field.permuteParam)) }
+
+        /// `optional PriorBoxParameter prior_box_param = 203;`
+        public var priorBoxParam: Caffe.PriorBoxParameter { Caffe.PriorBoxParameter(message.message(Field.priorBoxParam)) }
+
+        /// `optional DetectionOutputParameter detection_output_param = 204;`
+        public var detectionOutputParam: Caffe.DetectionOutputParameter { Caffe.DetectionOutputParameter(message.message(Field.detectionOutputParam)) }
+
+        /// `optional NormalizeParameter norm_param = 206;`
+        public var normParam: Caffe.NormalizeParameter { Caffe.NormalizeParameter(message.message(Field.normParam)) }
     }
 
     /// Preprocessing of data layers' images.
@@ -2314,6 +2335,563 @@ public enum Caffe {
         public var engine: Caffe.SPPParameter.Engine { Caffe.SPPParameter.Engine(number: message.enumNumber(Field.engine)) }
     }
 
+    /// SSD's axis permutation (weiliu89/caffe): top axis i is bottom axis order[i]; axes not listed follow in their own order.
+    /// A typed view of Caffe's `PermuteParameter` message.
+    public struct PermuteParameter: CaffeMessageView {
+        public static let schema = CaffeSchema.message("PermuteParameter")
+        public var message: ProtoMessage
+
+        /// The message's fields, by number.
+        public enum Field: Int32, CaffeField {
+            case order = 1
+            public static var schema: MessageSchema { PermuteParameter.schema }
+        }
+
+        public init(_ message: ProtoMessage) {
+            precondition(message.schema === Self.schema, "SwiftCaffe bug: a \(message.schema.name) read as PermuteParameter")
+            self.message = message
+        }
+
+        /// `repeated uint32 order = 1;`
+        public var order: [Int] { message.ints(Field.order) }
+    }
+
+    /// SSD's L2 normalization (weiliu89/caffe): x / sqrt(sum x^2 + eps) over each item (across_spatial) or over the channels at each position, times a learned scale (one value if channel_shared, else one per channel).
+    /// A typed view of Caffe's `NormalizeParameter` message.
+    public struct NormalizeParameter: CaffeMessageView {
+        public static let schema = CaffeSchema.message("NormalizeParameter")
+        public var message: ProtoMessage
+
+        /// The message's fields, by number.
+        public enum Field: Int32, CaffeField {
+            case acrossSpatial = 1
+            case scaleFiller = 2
+            case channelShared = 3
+            case eps = 4
+            public static var schema: MessageSchema { NormalizeParameter.schema }
+        }
+
+        public init(_ message: ProtoMessage) {
+            precondition(message.schema === Self.schema, "SwiftCaffe bug: a \(message.schema.name) read as NormalizeParameter")
+            self.message = message
+        }
+
+        /// `optional bool across_spatial = 1 [default = true];`
+        public var acrossSpatial: Bool { message.bool(Field.acrossSpatial) }
+
+        /// the scale's start: 1 if absent
+        /// `optional FillerParameter scale_filler = 2;`
+        public var scaleFiller: Caffe.FillerParameter { Caffe.FillerParameter(message.message(Field.scaleFiller)) }
+
+        /// `optional bool channel_shared = 3 [default = true];`
+        public var channelShared: Bool { message.bool(Field.channelShared) }
+
+        /// `optional float eps = 4 [default = 1e-10];`
+        public var eps: Double { message.double(Field.eps) }
+    }
+
+    /// SSD's prior (default) boxes of one feature map (weiliu89/caffe).
+    /// A typed view of Caffe's `PriorBoxParameter` message.
+    public struct PriorBoxParameter: CaffeMessageView {
+        public static let schema = CaffeSchema.message("PriorBoxParameter")
+        public var message: ProtoMessage
+
+        /// The message's fields, by number.
+        public enum Field: Int32, CaffeField {
+            case minSize = 1
+            case maxSize = 2
+            case aspectRatio = 3
+            case flip = 4
+            case clip = 5
+            case variance = 6
+            case imgSize = 7
+            case imgH = 8
+            case imgW = 9
+            case step = 10
+            case stepH = 11
+            case stepW = 12
+            case offset = 13
+            public static var schema: MessageSchema { PriorBoxParameter.schema }
+        }
+
+        public init(_ message: ProtoMessage) {
+            precondition(message.schema === Self.schema, "SwiftCaffe bug: a \(message.schema.name) read as PriorBoxParameter")
+            self.message = message
+        }
+
+        /// How a box offset is encoded against its prior.
+        public enum CodeType: Int32, CaffeEnum {
+            case corner = 1
+            case centerSize = 2
+            case cornerSize = 3
+
+            /// The value's name in the schema and in prototxt files.
+            public var name: String {
+                switch self {
+                case .corner: return "CORNER"
+                case .centerSize: return "CENTER_SIZE"
+                case .cornerSize: return "CORNER_SIZE"
+                }
+            }
+        }
+
+        /// box sizes in input pixels; required
+        /// `repeated float min_size = 1;`
+        public var minSize: [Double] { message.doubles(Field.minSize) }
+
+        /// one per min_size: adds a sqrt(min*max) box
+        /// `repeated float max_size = 2;`
+        public var maxSize: [Double] { message.doubles(Field.maxSize) }
+
+        /// besides 1; repeats are ignored
+        /// `repeated float aspect_ratio = 3;`
+        public var aspectRatio: [Double] { message.doubles(Field.aspectRatio) }
+
+        /// also 1/r for every ratio r
+        /// `optional bool flip = 4 [default = true];`
+        public var flip: Bool { message.bool(Field.flip) }
+
+        /// clamp corners to [0, 1]
+        /// `optional bool clip = 5 [default = false];`
+        public var clip: Bool { message.bool(Field.clip) }
+
+        /// 1 value or 4; 0.1 if absent
+        /// `repeated float variance = 6;`
+        public var variance: [Double] { message.doubles(Field.variance) }
+
+        /// The input image size; from bottom 1's shape unless given.
+        /// `optional uint32 img_size = 7;`
+        public var imgSize: Int { message.int(Field.imgSize) }
+
+        /// `optional uint32 img_h = 8;`
+        public var imgH: Int { message.int(Field.imgH) }
+
+        /// `optional uint32 img_w = 9;`
+        public var imgW: Int { message.int(Field.imgW) }
+
+        /// Pixels between cell centres; image size / feature map size unless given.
+        /// `optional float step = 10;`
+        public var step: Double { message.double(Field.step) }
+
+        /// `optional float step_h = 11;`
+        public var stepH: Double { message.double(Field.stepH) }
+
+        /// `optional float step_w = 12;`
+        public var stepW: Double { message.double(Field.stepW) }
+
+        /// The centre of cell (h, w) is ((w + offset) step_w, (h + offset) step_h).
+        /// `optional float offset = 13 [default = 0.5];`
+        public var offset: Double { message.double(Field.offset) }
+    }
+
+    /// SSD's non-maximum suppression.
+    /// A typed view of Caffe's `NonMaximumSuppressionParameter` message.
+    public struct NonMaximumSuppressionParameter: CaffeMessageView {
+        public static let schema = CaffeSchema.message("NonMaximumSuppressionParameter")
+        public var message: ProtoMessage
+
+        /// The message's fields, by number.
+        public enum Field: Int32, CaffeField {
+            case nmsThreshold = 1
+            case topK = 2
+            case eta = 3
+            public static var schema: MessageSchema { NonMaximumSuppressionParameter.schema }
+        }
+
+        public init(_ message: ProtoMessage) {
+            precondition(message.schema === Self.schema, "SwiftCaffe bug: a \(message.schema.name) read as NonMaximumSuppressionParameter")
+            self.message = message
+        }
+
+        /// the overlap that suppresses
+        /// `optional float nms_threshold = 1 [default = 0.3];`
+        public var nmsThreshold: Double { message.double(Field.nmsThreshold) }
+
+        /// candidates per class before NMS; all if absent
+        /// `optional int32 top_k = 2;`
+        public var topK: Int { message.int(Field.topK) }
+
+        /// adaptive NMS: threshold *= eta after each kept box while > 0.5
+        /// `optional float eta = 3 [default = 1];`
+        public var eta: Double { message.double(Field.eta) }
+    }
+
+    /// Where SSD's test nets write detections (weiliu89/caffe); SwiftCaffe returns detections and does not write these files.
+    /// A typed view of Caffe's `SaveOutputParameter` message.
+    public struct SaveOutputParameter: CaffeMessageView {
+        public static let schema = CaffeSchema.message("SaveOutputParameter")
+        public var message: ProtoMessage
+
+        /// The message's fields, by number.
+        public enum Field: Int32, CaffeField {
+            case outputDirectory = 1
+            case outputNamePrefix = 2
+            case outputFormat = 3
+            case labelMapFile = 4
+            case nameSizeFile = 5
+            case numTestImage = 6
+            case resizeParam = 7
+            public static var schema: MessageSchema { SaveOutputParameter.schema }
+        }
+
+        public init(_ message: ProtoMessage) {
+            precondition(message.schema === Self.schema, "SwiftCaffe bug: a \(message.schema.name) read as SaveOutputParameter")
+            self.message = message
+        }
+
+        /// `optional string output_directory = 1;`
+        public var outputDirectory: String { message.string(Field.outputDirectory) }
+
+        /// `optional string output_name_prefix = 2;`
+        public var outputNamePrefix: String { message.string(Field.outputNamePrefix) }
+
+        /// `optional string output_format = 3;`
+        public var outputFormat: String { message.string(Field.outputFormat) }
+
+        /// `optional string label_map_file = 4;`
+        public var labelMapFile: String { message.string(Field.labelMapFile) }
+
+        /// `optional string name_size_file = 5;`
+        public var nameSizeFile: String { message.string(Field.nameSizeFile) }
+
+        /// `optional uint32 num_test_image = 6;`
+        public var numTestImage: Int { message.int(Field.numTestImage) }
+
+        /// `optional ResizeParameter resize_param = 7;`
+        public var resizeParam: Caffe.ResizeParameter { Caffe.ResizeParameter(message.message(Field.resizeParam)) }
+    }
+
+    /// How SSD's data transformer resizes images (weiliu89/caffe); parsed where its test nets name it.
+    /// A typed view of Caffe's `ResizeParameter` message.
+    public struct ResizeParameter: CaffeMessageView {
+        public static let schema = CaffeSchema.message("ResizeParameter")
+        public var message: ProtoMessage
+
+        /// The message's fields, by number.
+        public enum Field: Int32, CaffeField {
+            case prob = 1
+            case resizeMode = 2
+            case height = 3
+            case width = 4
+            case heightScale = 8
+            case widthScale = 9
+            case padMode = 5
+            case padValue = 6
+            case interpMode = 7
+            public static var schema: MessageSchema { ResizeParameter.schema }
+        }
+
+        public init(_ message: ProtoMessage) {
+            precondition(message.schema === Self.schema, "SwiftCaffe bug: a \(message.schema.name) read as ResizeParameter")
+            self.message = message
+        }
+
+        public enum Resize_mode: Int32, CaffeEnum {
+            case warp = 1
+            case fitSmallSize = 2
+            case fitLargeSizeAndPad = 3
+
+            /// The value's name in the schema and in prototxt files.
+            public var name: String {
+                switch self {
+                case .warp: return "WARP"
+                case .fitSmallSize: return "FIT_SMALL_SIZE"
+                case .fitLargeSizeAndPad: return "FIT_LARGE_SIZE_AND_PAD"
+                }
+            }
+        }
+
+        public enum Pad_mode: Int32, CaffeEnum {
+            case constant = 1
+            case mirrored = 2
+            case repeatNearest = 3
+
+            /// The value's name in the schema and in prototxt files.
+            public var name: String {
+                switch self {
+                case .constant: return "CONSTANT"
+                case .mirrored: return "MIRRORED"
+                case .repeatNearest: return "REPEAT_NEAREST"
+                }
+            }
+        }
+
+        public enum Interp_mode: Int32, CaffeEnum {
+            case linear = 1
+            case area = 2
+            case nearest = 3
+            case cubic = 4
+            case lanczos4 = 5
+
+            /// The value's name in the schema and in prototxt files.
+            public var name: String {
+                switch self {
+                case .linear: return "LINEAR"
+                case .area: return "AREA"
+                case .nearest: return "NEAREST"
+                case .cubic: return "CUBIC"
+                case .lanczos4: return "LANCZOS4"
+                }
+            }
+        }
+
+        /// `optional float prob = 1 [default = 1];`
+        public var prob: Double { message.double(Field.prob) }
+
+        /// `optional Resize_mode resize_mode = 2 [default = WARP];`
+        public var resizeMode: Caffe.ResizeParameter.Resize_mode { Caffe.ResizeParameter.Resize_mode(number: message.enumNumber(Field.resizeMode)) }
+
+        /// `optional uint32 height = 3 [default = 0];`
+        public var height: Int { message.int(Field.height) }
+
+        /// `optional uint32 width = 4 [default = 0];`
+        public var width: Int { message.int(Field.width) }
+
+        /// `optional uint32 height_scale = 8 [default = 0];`
+        public var heightScale: Int { message.int(Field.heightScale) }
+
+        /// `optional uint32 width_scale = 9 [default = 0];`
+        public var widthScale: Int { message.int(Field.widthScale) }
+
+        /// `optional Pad_mode pad_mode = 5 [default = CONSTANT];`
+        public var padMode: Caffe.ResizeParameter.Pad_mode { Caffe.ResizeParameter.Pad_mode(number: message.enumNumber(Field.padMode)) }
+
+        /// `repeated float pad_value = 6;`
+        public var padValue: [Double] { message.doubles(Field.padValue) }
+
+        /// `repeated Interp_mode interp_mode = 7;`
+        public var interpMode: [Caffe.ResizeParameter.Interp_mode] { message.enumNumbers(Field.interpMode).map { Caffe.ResizeParameter.Interp_mode(number: $0) } }
+    }
+
+    /// SSD's detection output (weiliu89/caffe): decodes the boxes, keeps the ones over confidence_threshold, runs NMS per class and keeps keep_top_k per image.
+    /// A typed view of Caffe's `DetectionOutputParameter` message.
+    public struct DetectionOutputParameter: CaffeMessageView {
+        public static let schema = CaffeSchema.message("DetectionOutputParameter")
+        public var message: ProtoMessage
+
+        /// The message's fields, by number.
+        public enum Field: Int32, CaffeField {
+            case numClasses = 1
+            case shareLocation = 2
+            case backgroundLabelId = 3
+            case nmsParam = 4
+            case saveOutputParam = 5
+            case codeType = 6
+            case varianceEncodedInTarget = 8
+            case keepTopK = 7
+            case confidenceThreshold = 9
+            case visualize = 10
+            case visualizeThreshold = 11
+            case saveFile = 12
+            public static var schema: MessageSchema { DetectionOutputParameter.schema }
+        }
+
+        public init(_ message: ProtoMessage) {
+            precondition(message.schema === Self.schema, "SwiftCaffe bug: a \(message.schema.name) read as DetectionOutputParameter")
+            self.message = message
+        }
+
+        /// required
+        /// `optional uint32 num_classes = 1;`
+        public var numClasses: Int { message.int(Field.numClasses) }
+
+        /// one box per prior for all classes
+        /// `optional bool share_location = 2 [default = true];`
+        public var shareLocation: Bool { message.bool(Field.shareLocation) }
+
+        /// -1: no background class
+        /// `optional int32 background_label_id = 3 [default = 0];`
+        public var backgroundLabelId: Int { message.int(Field.backgroundLabelId) }
+
+        /// `optional NonMaximumSuppressionParameter nms_param = 4;`
+        public var nmsParam: Caffe.NonMaximumSuppressionParameter { Caffe.NonMaximumSuppressionParameter(message.message(Field.nmsParam)) }
+
+        /// `optional SaveOutputParameter save_output_param = 5;`
+        public var saveOutputParam: Caffe.SaveOutputParameter { Caffe.SaveOutputParameter(message.message(Field.saveOutputParam)) }
+
+        /// `optional CodeType code_type = 6 [default = CORNER];`
+        public var codeType: Caffe.PriorBoxParameter.CodeType { Caffe.PriorBoxParameter.CodeType(number: message.enumNumber(Field.codeType)) }
+
+        /// `optional bool variance_encoded_in_target = 8 [default = false];`
+        public var varianceEncodedInTarget: Bool { message.bool(Field.varianceEncodedInTarget) }
+
+        /// -1: all
+        /// `optional int32 keep_top_k = 7 [default = -1];`
+        public var keepTopK: Int { message.int(Field.keepTopK) }
+
+        /// all boxes if absent
+        /// `optional float confidence_threshold = 9;`
+        public var confidenceThreshold: Double { message.double(Field.confidenceThreshold) }
+
+        /// `optional bool visualize = 10 [default = false];`
+        public var visualize: Bool { message.bool(Field.visualize) }
+
+        /// `optional float visualize_threshold = 11;`
+        public var visualizeThreshold: Double { message.double(Field.visualizeThreshold) }
+
+        /// `optional string save_file = 12;`
+        public var saveFile: String { message.string(Field.saveFile) }
+    }
+
+    /// SSD's training loss (weiliu89/caffe). Parsed so SSD train nets read; SwiftCaffe does not train with it.
+    /// A typed view of Caffe's `MultiBoxLossParameter` message.
+    public struct MultiBoxLossParameter: CaffeMessageView {
+        public static let schema = CaffeSchema.message("MultiBoxLossParameter")
+        public var message: ProtoMessage
+
+        /// The message's fields, by number.
+        public enum Field: Int32, CaffeField {
+            case locLossType = 1
+            case confLossType = 2
+            case locWeight = 3
+            case numClasses = 4
+            case shareLocation = 5
+            case matchType = 6
+            case overlapThreshold = 7
+            case usePriorForMatching = 8
+            case backgroundLabelId = 9
+            case useDifficultGt = 10
+            case doNegMining = 11
+            case negPosRatio = 12
+            case negOverlap = 13
+            case codeType = 14
+            case encodeVarianceInTarget = 16
+            case mapObjectToAgnostic = 17
+            case ignoreCrossBoundaryBbox = 18
+            case bpInside = 19
+            case miningType = 20
+            case nmsParam = 21
+            case sampleSize = 22
+            case usePriorForNms = 23
+            public static var schema: MessageSchema { MultiBoxLossParameter.schema }
+        }
+
+        public init(_ message: ProtoMessage) {
+            precondition(message.schema === Self.schema, "SwiftCaffe bug: a \(message.schema.name) read as MultiBoxLossParameter")
+            self.message = message
+        }
+
+        public enum LocLossType: Int32, CaffeEnum {
+            case l2 = 0
+            case smoothL1 = 1
+
+            /// The value's name in the schema and in prototxt files.
+            public var name: String {
+                switch self {
+                case .l2: return "L2"
+                case .smoothL1: return "SMOOTH_L1"
+                }
+            }
+        }
+
+        public enum ConfLossType: Int32, CaffeEnum {
+            case softmax = 0
+            case logistic = 1
+
+            /// The value's name in the schema and in prototxt files.
+            public var name: String {
+                switch self {
+                case .softmax: return "SOFTMAX"
+                case .logistic: return "LOGISTIC"
+                }
+            }
+        }
+
+        public enum MatchType: Int32, CaffeEnum {
+            case bipartite = 0
+            case perPrediction = 1
+
+            /// The value's name in the schema and in prototxt files.
+            public var name: String {
+                switch self {
+                case .bipartite: return "BIPARTITE"
+                case .perPrediction: return "PER_PREDICTION"
+                }
+            }
+        }
+
+        public enum MiningType: Int32, CaffeEnum {
+            case none = 0
+            case maxNegative = 1
+            case hardExample = 2
+
+            /// The value's name in the schema and in prototxt files.
+            public var name: String {
+                switch self {
+                case .none: return "NONE"
+                case .maxNegative: return "MAX_NEGATIVE"
+                case .hardExample: return "HARD_EXAMPLE"
+                }
+            }
+        }
+
+        /// `optional LocLossType loc_loss_type = 1 [default = SMOOTH_L1];`
+        public var locLossType: Caffe.MultiBoxLossParameter.LocLossType { Caffe.MultiBoxLossParameter.LocLossType(number: message.enumNumber(Field.locLossType)) }
+
+        /// `optional ConfLossType conf_loss_type = 2 [default = SOFTMAX];`
+        public var confLossType: Caffe.MultiBoxLossParameter.ConfLossType { Caffe.MultiBoxLossParameter.ConfLossType(number: message.enumNumber(Field.confLossType)) }
+
+        /// `optional float loc_weight = 3 [default = 1];`
+        public var locWeight: Double { message.double(Field.locWeight) }
+
+        /// `optional uint32 num_classes = 4;`
+        public var numClasses: Int { message.int(Field.numClasses) }
+
+        /// `optional bool share_location = 5 [default = true];`
+        public var shareLocation: Bool { message.bool(Field.shareLocation) }
+
+        /// `optional MatchType match_type = 6 [default = PER_PREDICTION];`
+        public var matchType: Caffe.MultiBoxLossParameter.MatchType { Caffe.MultiBoxLossParameter.MatchType(number: message.enumNumber(Field.matchType)) }
+
+        /// `optional float overlap_threshold = 7 [default = 0.5];`
+        public var overlapThreshold: Double { message.double(Field.overlapThreshold) }
+
+        /// `optional bool use_prior_for_matching = 8 [default = true];`
+        public var usePriorForMatching: Bool { message.bool(Field.usePriorForMatching) }
+
+        /// `optional uint32 background_label_id = 9 [default = 0];`
+        public var backgroundLabelId: Int { message.int(Field.backgroundLabelId) }
+
+        /// `optional bool use_difficult_gt = 10 [default = true];`
+        public var useDifficultGt: Bool { message.bool(Field.useDifficultGt) }
+
+        /// `optional bool do_neg_mining = 11;`
+        public var doNegMining: Bool { message.bool(Field.doNegMining) }
+
+        /// `optional float neg_pos_ratio = 12 [default = 3];`
+        public var negPosRatio: Double { message.double(Field.negPosRatio) }
+
+        /// `optional float neg_overlap = 13 [default = 0.5];`
+        public var negOverlap: Double { message.double(Field.negOverlap) }
+
+        /// `optional CodeType code_type = 14 [default = CORNER];`
+        public var codeType: Caffe.PriorBoxParameter.CodeType { Caffe.PriorBoxParameter.CodeType(number: message.enumNumber(Field.codeType)) }
+
+        /// `optional bool encode_variance_in_target = 16 [default = false];`
+        public var encodeVarianceInTarget: Bool { message.bool(Field.encodeVarianceInTarget) }
+
+        /// `optional bool map_object_to_agnostic = 17 [default = false];`
+        public var mapObjectToAgnostic: Bool { message.bool(Field.mapObjectToAgnostic) }
+
+        /// `optional bool ignore_cross_boundary_bbox = 18 [default = false];`
+        public var ignoreCrossBoundaryBbox: Bool { message.bool(Field.ignoreCrossBoundaryBbox) }
+
+        /// `optional bool bp_inside = 19 [default = false];`
+        public var bpInside: Bool { message.bool(Field.bpInside) }
+
+        /// `optional MiningType mining_type = 20 [default = MAX_NEGATIVE];`
+        public var miningType: Caffe.MultiBoxLossParameter.MiningType { Caffe.MultiBoxLossParameter.MiningType(number: message.enumNumber(Field.miningType)) }
+
+        /// `optional NonMaximumSuppressionParameter nms_param = 21;`
+        public var nmsParam: Caffe.NonMaximumSuppressionParameter { Caffe.NonMaximumSuppressionParameter(message.message(Field.nmsParam)) }
+
+        /// `optional int32 sample_size = 22 [default = 64];`
+        public var sampleSize: Int { message.int(Field.sampleSize) }
+
+        /// `optional bool use_prior_for_nms = 23 [default = false];`
+        public var usePriorForNms: Bool { message.bool(Field.usePriorForNms) }
+    }
+
     /// ShuffleNet's channel shuffle (farmingyard/ShuffleNet): the C channels, seen as group × C/group, are transposed to C/group × group.
     /// A typed view of Caffe's `ShuffleChannelParameter` message.
     public struct ShuffleChannelParameter: CaffeMessageView {
@@ -3319,6 +3897,14 @@ public enum Caffe {
         CaffeViewInfo(SliceParameter.self),
         CaffeViewInfo(SoftmaxParameter.self),
         CaffeViewInfo(SPPParameter.self),
+        CaffeViewInfo(PermuteParameter.self),
+        CaffeViewInfo(NormalizeParameter.self),
+        CaffeViewInfo(PriorBoxParameter.self),
+        CaffeViewInfo(NonMaximumSuppressionParameter.self),
+        CaffeViewInfo(SaveOutputParameter.self),
+        CaffeViewInfo(ResizeParameter.self),
+        CaffeViewInfo(DetectionOutputParameter.self),
+        CaffeViewInfo(MultiBoxLossParameter.self),
         CaffeViewInfo(ShuffleChannelParameter.self),
         CaffeViewInfo(SwishParameter.self),
         CaffeViewInfo(TanHParameter.self),

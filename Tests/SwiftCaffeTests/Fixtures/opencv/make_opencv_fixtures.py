@@ -74,6 +74,9 @@ def param_shapes(layer, bottom_shapes):
         return [[b[1]], [b[1]], [1]]
     if t == "Scale":
         return [[b[1]], [b[1]]] if layer.scale_param.bias_term else [[b[1]]]
+    if t == "Normalize":
+        # The fork's shared scale has 0 axes; OpenCV reads only [1] (the same one value).
+        return [[1] if layer.norm_param.channel_shared else [b[1]]]
     return []
 
 
@@ -190,6 +193,10 @@ CASES = [
     ("eltwise_concat", "eltwise_concat.prototxt", {"a": [2, 3, 4, 4], "b": [2, 3, 4, 4]}, ["sum", "prod", "max", "cat"]),
     # Fork layers OpenCV implements as the forks define them; inputs ×8 so ReLU6 clips at both ends.
     ("fork_layers", "fork_layers.prototxt", {"data": [2, 6, 3, 4]}, ["shuffle", "relu6"]),
+    # SSD's layers; OpenCV orders DetectionOutput's rows by score across classes (the
+    # fork groups them by label), so the test compares the rows as a set.
+    ("ssd_layers", "ssd_layers.prototxt", {"data": [2, 3, 24, 24], "feat": [2, 4, 6, 6], "loc": [2, 864], "logits": [2, 648]},
+     ["norm_spatial", "norm_channels", "perm", "prior", "prior_clip", "detection"]),
 ]
 # Input scale per case (default 1).
 SCALES = {"fork_layers": 8.0}
