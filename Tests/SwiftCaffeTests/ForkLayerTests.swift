@@ -64,4 +64,52 @@ final class ForkLayerTests: XCTestCase {
             """)) })
         XCTAssertEqual(bad.map(\.message), ["layer 'axpy' (Axpy): Axpy's first bottom must be N×C×1×1 for an N×C×... x, found 1×3×1×1 for 1×2×2×2"])
     }
+
+    /// The depthwise kernel's backward (weights, bias, input) at stride 1 and
+    /// 2, with a channel multiplier and dilation, against finite differences.
+    func testDepthwiseConvolutionGradients() throws {
+        for param in ["num_output: 4 group: 4 kernel_size: 3 pad: 1", "num_output: 4 group: 4 kernel_size: 3 pad: 1 stride: 2",
+                      "num_output: 8 group: 4 kernel_h: 3 kernel_w: 2 pad: 1 dilation: 2"] {
+            let mismatches = try GradientChecker().check(inputs([("x", [2, 4, 5, 6])], """
+                layer { name: "dw" type: "Convolution" bottom: "x" top: "y"
+                        convolution_param { \(param) weight_filler { type: "uniform" min: -1 max: 1 } bias_filler { type: "uniform" min: -1 max: 1 } } }
+                """), layer: "dw", quiet: true)
+            XCTAssertEqual(mismatches, 0, param)
+        }
+    }
+
+    /// ConvolutionDepthwise and DepthwiseConvolution are Convolutions with
+    /// num_output = group = the input's channels, whether or not the file says so.
+    func testForkDepthwiseTypesAreConvolutionsWithGroupChannels() throws {
+        func outputs(_ type: String, _ param: String) throws -> (Shape, [Shape], [Float]) {
+            let graph = try buildNet(net(input: [1, 3, 5, 5], """
+                layer { name: "dw" type: "\(type)" bottom: "data" top: "y" convolution_param { \(param) } }
+                """))
+            let n = try Net(graph: graph)
+            n.blob("data")!.set(FormulaParameters.values(75, salt: 0, scale: 1))
+            n.layers[1].params[0].set(FormulaParameters.values(27, salt: 1, scale: 0.5))
+            n.layers[1].params[1].set([0.1, -0.2, 0.3])
+            try n.forward()
+            return (n.blob("y")!.shape, n.layers[1].params.map(\.shape), n.blob("y")!.values)
+        }
+        let plain = try outputs("Convolution", "num_output: 3 group: 3 kernel_size: 3 stride: 2 pad: 1")
+        XCTAssertEqual(plain.0, [1, 3, 3, 3])
+        XCTAssertEqual(plain.1, [[3, 1, 3, 3], [3]])
+        for (type, param) in [("ConvolutionDepthwise", "kernel_size: 3 stride: 2 pad: 1"),
+                              ("DepthwiseConvolution", "num_output: 3 group: 3 kernel_size: 3 stride: 2 pad: 1")] {
+            let fork = try outputs(type, param)
+            XCTAssertEqual(fork.0, plain.0, type)
+            XCTAssertEqual(fork.1, plain.1, type)
+            XCTAssertEqual(fork.2, plain.2, type)
+        }
+        // By hand: the centre output of channel 0 at stride 2 is the 3×3 window at (1..3, 1..3).
+        let x = FormulaParameters.values(75, salt: 0, scale: 1), w = FormulaParameters.values(27, salt: 1, scale: 0.5)
+        var centre: Float = 0.1
+        for ky in 0..<3 { for kx in 0..<3 { centre += w[ky * 3 + kx] * x[(1 + ky) * 5 + 1 + kx] } }
+        XCTAssertEqual(plain.2[4], centre, accuracy: 1e-5)
+        assertError({ try buildNet(net(input: [1, 3, 5, 5], """
+            layer { name: "dw" type: "ConvolutionDepthwise" bottom: "data" top: "y" convolution_param { num_output: 6 kernel_size: 3 } }
+            """)) }, "layer 'dw' (ConvolutionDepthwise): ConvolutionDepthwise convolves each of the 3 input channels with its own filter, "
+                + "but num_output is 6; write 3 or leave it out", line: 2, column: 93)
+    }
 }

@@ -18,6 +18,12 @@ final class ReferenceForwardTests: XCTestCase {
         try check("conv_grouped", model: fixture("conv_grouped"), inputs: [("data", [2, 4, 9, 8])], outputs: ["conv"])
     }
 
+    /// The depthwise kernel (group = channels): 3×3 at stride 1 and 2, a
+    /// channel multiplier of 2, a dilated 5×3 kernel.
+    func testDepthwiseConvolution() throws {
+        try check("conv_depthwise", model: fixture("conv_depthwise"), inputs: [("data", [2, 6, 11, 10])], outputs: ["dw_s1", "dw_s2", "dw_x2"])
+    }
+
     func testShuffleChannelAndReLU6() throws {
         try check("fork_layers", model: fixture("fork_layers"), inputs: [("data", [2, 6, 3, 4])], outputs: ["shuffle", "relu6"], inputScale: 8)
     }

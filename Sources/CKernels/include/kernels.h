@@ -119,4 +119,19 @@ void sc_wino43_output(const float *m, size_t xi_stride, int outputs, int out_h, 
                       int tile_first, int t_lo, int t_hi, const float *scale, const float *shift, int relu, float slope,
                       float *y, size_t image_stride);
 
+/* One output plane of a depthwise convolution: input plane x (H × W), its
+ * kernel w (kernel_h × kernel_w), y = conv·scale + shift, then the ReLU with
+ * slope if relu, into y (out_h × out_w). */
+void sc_depthwise_conv_plane(const float *x, int height, int width, const float *w, int kernel_h, int kernel_w,
+                             int stride_h, int stride_w, int pad_h, int pad_w, int dilation_h, int dilation_w,
+                             int out_h, int out_w, float scale, float shift, int relu, float slope, float *y);
+
+/* Its gradients for one plane: dw (kernel_h × kernel_w) += Σ dy·x, and, if
+ * dx is not NULL, dx (H × W, zeroed by the caller) += w·dy.
+ * sums: kernel_h·kernel_w·out_w floats of scratch. */
+void sc_depthwise_conv_plane_backward(const float *x, const float *dy, int height, int width, const float *w,
+                                      int kernel_h, int kernel_w, int stride_h, int stride_w, int pad_h, int pad_w,
+                                      int dilation_h, int dilation_w, int out_h, int out_w, float *dw, float *dx,
+                                      float *sums);
+
 #endif

@@ -45,6 +45,8 @@ enum LayerCatalog {
         planned(ReductionPlan.self, notYet), planned(TilePlan.self, notYet), planned(EmbedPlan.self, notYet),
         // from forks: ShuffleNet, SENet
         runs(ShuffleChannelPlan.self, ShuffleChannelLayer.self), runs(AxpyPlan.self, AxpyLayer.self),
+        // from forks: MobileNet's depthwise convolutions
+        runs(ConvolutionDepthwisePlan.self, ConvolutionLayer.self), runs(DepthwiseConvolutionPlan.self, ConvolutionLayer.self),
         // from forks: SSD
         runs(NormalizePlan.self, NormalizeLayer.self), runs(PermutePlan.self, PermuteLayer.self),
         runs(PriorBoxPlan.self, PriorBoxLayer.self), runs(DetectionOutputPlan.self, DetectionOutputLayer.self),

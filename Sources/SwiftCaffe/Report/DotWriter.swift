@@ -109,7 +109,7 @@ public enum DotWriter {
 
     static func colour(_ type: String) -> String {
         switch type {
-        case ConvolutionPlan.type, DeconvolutionPlan.type: return "#FF5050"
+        case ConvolutionPlan.type, DeconvolutionPlan.type, ConvolutionDepthwisePlan.type, DepthwiseConvolutionPlan.type: return "#FF5050"
         case PoolingPlan.type: return "#FF9900"
         case InnerProductPlan.type: return "#CC33CC"
         default: return "#6495ED"
@@ -119,7 +119,7 @@ public enum DotWriter {
     /// The parameters that tell layers of one type apart in a drawing.
     static func detail(_ l: LayerParameter) -> String? {
         switch l.type {
-        case ConvolutionPlan.type, DeconvolutionPlan.type:
+        case ConvolutionPlan.type, DeconvolutionPlan.type, ConvolutionDepthwisePlan.type, DepthwiseConvolutionPlan.type:
             let p = l.proto.convolutionParam
             let k = p.kernelSize.first ?? p.kernelH
             let s = p.stride.first ?? (p.has(.strideH) ? p.strideH : 1)

@@ -2,8 +2,8 @@
 /// as Caffe's BaseConvolutionLayer does: repeated values (one for all axes or
 /// one per axis) or the 2-D `_h`/`_w` forms.
 struct ConvolutionGeometry: Sendable {
-    let numOutput: Int
-    let group: Int
+    private(set) var numOutput: Int
+    private(set) var group: Int
     let biasTerm: Bool
     let axis: Int
     let kernel: [Int]
@@ -13,10 +13,12 @@ struct ConvolutionGeometry: Sendable {
     let param: Caffe.ConvolutionParameter
     typealias Field = Caffe.ConvolutionParameter.Field
 
-    init(_ l: LayerParameter) throws {
+    /// `depthwise`: the forks' depthwise types, whose num_output and group
+    /// the input's channel count sets (`depthwise(channels:)`).
+    init(_ l: LayerParameter, depthwise: Bool = false) throws {
         let p = l.proto.convolutionParam
         param = p
-        numOutput = p.numOutput
+        numOutput = depthwise && !p.has(.numOutput) ? 1 : p.numOutput
         guard numOutput > 0 else { throw PlanError("num_output must be > 0 (found \(numOutput))", at: p.location(of: .numOutput)) }
         group = p.group
         guard group > 0 else { throw PlanError("group must be > 0", at: p.location(of: .group)) }
@@ -54,6 +56,19 @@ struct ConvolutionGeometry: Sendable {
         for (name, values) in [("kernel size", kernel), ("stride", stride), ("pad", pad), ("dilation", dilation)] {
             for v in values { try SizeLimit.check(v, name, at: p.location) }
         }
+    }
+
+    /// The geometry of a fork depthwise type over `channels` input channels:
+    /// one filter per channel. A num_output or group written in the file
+    /// must agree (the forks differ in which of them they read).
+    func depthwise(channels: Int, type: String) throws -> ConvolutionGeometry {
+        for (field, value) in [(Field.numOutput, param.numOutput), (.group, param.group)] where param.has(field) && value != channels {
+            throw PlanError("\(type) convolves each of the \(channels) input channels with its own filter, but \(field.name) is \(value); "
+                            + "write \(channels) or leave it out", at: param.location(of: field))
+        }
+        var g = self
+        (g.numOutput, g.group) = (channels, channels)
+        return g
     }
 
     /// Per-axis values, expanding a single value to every spatial axis.
@@ -99,6 +114,9 @@ struct ConvolutionGeometry: Sendable {
 protocol ConvolutionFamilyPlan: LayerPlan {
     var g: ConvolutionGeometry { get }
     init(geometry: ConvolutionGeometry)
+    /// The geometry for this bottom (the forks' depthwise types take their
+    /// outputs from its channels).
+    func geometry(bottom: Shape) throws -> ConvolutionGeometry
 }
 
 extension ConvolutionFamilyPlan {
@@ -109,6 +127,8 @@ extension ConvolutionFamilyPlan {
         self.init(geometry: try ConvolutionGeometry(l))
         try ConvolutionGeometry.checkTops(l)
     }
+
+    func geometry(bottom: Shape) throws -> ConvolutionGeometry { g }
 }
 
 extension ConvolutionGeometry {
@@ -149,7 +169,9 @@ class ConvolutionFamilyLayer: Layer {
         guard let family = ctx.graphLayer.plan as? any ConvolutionFamilyPlan else {
             preconditionFailure("SwiftCaffe bug: \(ctx.parameter.label) has no convolution plan")
         }
-        geometry = family.g
+        // The graph planned this layer, so its bottom shape is known and valid.
+        let bottom = ctx.graphLayer.bottomShapes.first ?? nil
+        geometry = try bottom.map { try family.geometry(bottom: $0) } ?? family.g
         try super.init(ctx)
     }
 

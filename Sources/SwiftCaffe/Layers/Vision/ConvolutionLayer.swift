@@ -19,10 +19,10 @@ struct ConvolutionPlan: ConvolutionFamilyPlan {
 }
 
 /// Convolution: forward by the engine chosen at reshape for the geometry and
-/// batch (Runtime/Kernels: 1×1, Winograd F(4×4, 3×3), direct summation,
+/// batch (Runtime/Kernels: 1×1, depthwise, Winograd F(4×4, 3×3), direct summation,
 /// whole small images per thread, or im2col + GEMM over chunks of images),
 /// with the bias or a fused epilogue applied as each output is written.
-/// Backward by im2col + GEMM over chunks: R = dtop rearranged to M × N·HW,
+/// Backward (but depthwise, which has its own) by im2col + GEMM over chunks: R = dtop rearranged to M × N·HW,
 /// db += row sums of R, dW_g += R_g · col_gᵀ, dcol_g = W_gᵀ · R_g, col2im into
 /// each dbottom (a 1×1 kernel: one product per image, no columns). Two
 /// spatial axes.
@@ -76,7 +76,11 @@ final class ConvolutionLayer: ConvolutionFamilyLayer {
 
     override func backward(_ tops: [Blob], _ propagateDown: [Bool], _ bottoms: [Blob]) throws {
         for (i, (b, t)) in zip(bottoms, tops).enumerated() {
-            if isPointwise {
+            if let depthwise = engine as? DepthwiseConvolution {
+                depthwise.backward(x: b.data, dy: t.diff, images: outer, weights: params[0].data, weightDiff: params[0].diff,
+                                   biasDiff: geometry.biasTerm ? params[1].diff : nil, dx: propagateDown[i] ? b.diff : nil,
+                                   workspace: workspace)
+            } else if isPointwise {
                 pointwiseBackward(b, t, propagateDown: propagateDown[i])
             } else {
                 columnBackward(b, t, propagateDown: propagateDown[i])

@@ -38,7 +38,8 @@ struct ConvProductShape: Sendable {
 
 enum ConvolutionEngines {
     /// The fastest engine that suits the geometry: a 1×1 kernel with stride 1
-    /// and no pad needs no columns (Pointwise); a 3×3 stride-1 kernel runs by
+    /// and no pad needs no columns (Pointwise); nor does one filter per input
+    /// channel (Depthwise); a 3×3 stride-1 kernel runs by
     /// Winograd's F(4×4, 3×3), a quarter of the multiplies; few input
     /// channels (a first layer), or small maps from up to 32 channels, by
     /// direct summation; small images with one per thread take whole images
@@ -48,6 +49,7 @@ enum ConvolutionEngines {
         let isPointwise = conv.kernelH == 1 && conv.kernelW == 1 && conv.strideH == 1 && conv.strideW == 1
             && conv.padH == 0 && conv.padW == 0
         if isPointwise { return PointwiseConvolution(conv: conv, group: group, outputs: outputs) }
+        if DepthwiseConvolution.suits(conv, group: group, outputs: outputs) { return DepthwiseConvolution(conv: conv, outputs: outputs) }
         if WinogradF43.suits(conv, group: group, outputs: outputs, images: images) {
             return WinogradF43(conv: conv, group: group, outputs: outputs)
         }

@@ -184,6 +184,7 @@ ZOO = [
 CASES = [
     # (case, prototxt, {input: shape}, output layers, each named as its top)
     ("conv_grouped", "conv_grouped.prototxt", {"data": [2, 4, 9, 8]}, ["conv"]),
+    ("conv_depthwise", "conv_depthwise.prototxt", {"data": [2, 6, 11, 10]}, ["dw_s1", "dw_s2", "dw_x2"]),
     ("deconv", "deconv.prototxt", {"data": [1, 4, 5, 6]}, ["deconv"]),
     ("pooling", "pooling.prototxt", {"data": [2, 3, 7, 6]}, ["max", "ave"]),
     ("lrn", "lrn.prototxt", {"data": [2, 7, 5, 4]}, ["across", "within"]),
