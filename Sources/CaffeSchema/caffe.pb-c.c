@@ -2797,6 +2797,96 @@ void   caffe__multi_box_loss_parameter__free_unpacked
   assert(message->base.descriptor == &caffe__multi_box_loss_parameter__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   caffe__interp_parameter__init
+                     (Caffe__InterpParameter         *message)
+{
+  static const Caffe__InterpParameter init_value = CAFFE__INTERP_PARAMETER__INIT;
+  *message = init_value;
+}
+size_t caffe__interp_parameter__get_packed_size
+                     (const Caffe__InterpParameter *message)
+{
+  assert(message->base.descriptor == &caffe__interp_parameter__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t caffe__interp_parameter__pack
+                     (const Caffe__InterpParameter *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &caffe__interp_parameter__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t caffe__interp_parameter__pack_to_buffer
+                     (const Caffe__InterpParameter *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &caffe__interp_parameter__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Caffe__InterpParameter *
+       caffe__interp_parameter__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Caffe__InterpParameter *)
+     protobuf_c_message_unpack (&caffe__interp_parameter__descriptor,
+                                allocator, len, data);
+}
+void   caffe__interp_parameter__free_unpacked
+                     (Caffe__InterpParameter *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &caffe__interp_parameter__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   caffe__upsample_parameter__init
+                     (Caffe__UpsampleParameter         *message)
+{
+  static const Caffe__UpsampleParameter init_value = CAFFE__UPSAMPLE_PARAMETER__INIT;
+  *message = init_value;
+}
+size_t caffe__upsample_parameter__get_packed_size
+                     (const Caffe__UpsampleParameter *message)
+{
+  assert(message->base.descriptor == &caffe__upsample_parameter__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t caffe__upsample_parameter__pack
+                     (const Caffe__UpsampleParameter *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &caffe__upsample_parameter__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t caffe__upsample_parameter__pack_to_buffer
+                     (const Caffe__UpsampleParameter *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &caffe__upsample_parameter__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Caffe__UpsampleParameter *
+       caffe__upsample_parameter__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Caffe__UpsampleParameter *)
+     protobuf_c_message_unpack (&caffe__upsample_parameter__descriptor,
+                                allocator, len, data);
+}
+void   caffe__upsample_parameter__free_unpacked
+                     (Caffe__UpsampleParameter *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &caffe__upsample_parameter__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   caffe__shuffle_channel_parameter__init
                      (Caffe__ShuffleChannelParameter         *message)
 {
@@ -4222,7 +4312,7 @@ const ProtobufCMessageDescriptor caffe__param_spec__descriptor =
   (ProtobufCMessageInit) caffe__param_spec__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor caffe__layer_parameter__field_descriptors[66] =
+static const ProtobufCFieldDescriptor caffe__layer_parameter__field_descriptors[68] =
 {
   {
     "name",
@@ -5016,6 +5106,30 @@ static const ProtobufCFieldDescriptor caffe__layer_parameter__field_descriptors[
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "upsample_param",
+    2137,
+    PROTOBUF_C_LABEL_OPTIONAL,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Caffe__LayerParameter, upsample_param),
+    &caffe__upsample_parameter__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "interp_param",
+    2143,
+    PROTOBUF_C_LABEL_OPTIONAL,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Caffe__LayerParameter, interp_param),
+    &caffe__interp_parameter__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned caffe__layer_parameter__field_indices_by_name[] = {
   13,   /* field[13] = accuracy_param */
@@ -5047,6 +5161,7 @@ static const unsigned caffe__layer_parameter__field_indices_by_name[] = {
   27,   /* field[27] = infogain_loss_param */
   28,   /* field[28] = inner_product_param */
   54,   /* field[54] = input_param */
+  67,   /* field[67] = interp_param */
   45,   /* field[45] = log_param */
   12,   /* field[12] = loss_param */
   4,   /* field[4] = loss_weight */
@@ -5083,16 +5198,19 @@ static const unsigned caffe__layer_parameter__field_indices_by_name[] = {
   3,   /* field[3] = top */
   11,   /* field[11] = transform_param */
   1,   /* field[1] = type */
+  66,   /* field[66] = upsample_param */
   40,   /* field[40] = window_data_param */
 };
-static const ProtobufCIntRange caffe__layer_parameter__number_ranges[5 + 1] =
+static const ProtobufCIntRange caffe__layer_parameter__number_ranges[7 + 1] =
 {
   { 1, 0 },
   { 100, 11 },
   { 164, 60 },
   { 201, 61 },
   { 206, 65 },
-  { 0, 66 }
+  { 2137, 66 },
+  { 2143, 67 },
+  { 0, 68 }
 };
 const ProtobufCMessageDescriptor caffe__layer_parameter__descriptor =
 {
@@ -5102,10 +5220,10 @@ const ProtobufCMessageDescriptor caffe__layer_parameter__descriptor =
   "Caffe__LayerParameter",
   "caffe",
   sizeof(Caffe__LayerParameter),
-  66,
+  68,
   caffe__layer_parameter__field_descriptors,
   caffe__layer_parameter__field_indices_by_name,
-  5,  caffe__layer_parameter__number_ranges,
+  7,  caffe__layer_parameter__number_ranges,
   (ProtobufCMessageInit) caffe__layer_parameter__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
@@ -10414,6 +10532,234 @@ const ProtobufCMessageDescriptor caffe__multi_box_loss_parameter__descriptor =
   caffe__multi_box_loss_parameter__field_indices_by_name,
   2,  caffe__multi_box_loss_parameter__number_ranges,
   (ProtobufCMessageInit) caffe__multi_box_loss_parameter__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const int32_t caffe__interp_parameter__height__default_value = 0;
+static const int32_t caffe__interp_parameter__width__default_value = 0;
+static const int32_t caffe__interp_parameter__zoom_factor__default_value = 1;
+static const int32_t caffe__interp_parameter__shrink_factor__default_value = 1;
+static const int32_t caffe__interp_parameter__pad_beg__default_value = 0;
+static const int32_t caffe__interp_parameter__pad_end__default_value = 0;
+static const ProtobufCFieldDescriptor caffe__interp_parameter__field_descriptors[6] =
+{
+  {
+    "height",
+    1,
+    PROTOBUF_C_LABEL_OPTIONAL,
+    PROTOBUF_C_TYPE_INT32,
+    offsetof(Caffe__InterpParameter, has_height),
+    offsetof(Caffe__InterpParameter, height),
+    NULL,
+    &caffe__interp_parameter__height__default_value,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "width",
+    2,
+    PROTOBUF_C_LABEL_OPTIONAL,
+    PROTOBUF_C_TYPE_INT32,
+    offsetof(Caffe__InterpParameter, has_width),
+    offsetof(Caffe__InterpParameter, width),
+    NULL,
+    &caffe__interp_parameter__width__default_value,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "zoom_factor",
+    3,
+    PROTOBUF_C_LABEL_OPTIONAL,
+    PROTOBUF_C_TYPE_INT32,
+    offsetof(Caffe__InterpParameter, has_zoom_factor),
+    offsetof(Caffe__InterpParameter, zoom_factor),
+    NULL,
+    &caffe__interp_parameter__zoom_factor__default_value,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "shrink_factor",
+    4,
+    PROTOBUF_C_LABEL_OPTIONAL,
+    PROTOBUF_C_TYPE_INT32,
+    offsetof(Caffe__InterpParameter, has_shrink_factor),
+    offsetof(Caffe__InterpParameter, shrink_factor),
+    NULL,
+    &caffe__interp_parameter__shrink_factor__default_value,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "pad_beg",
+    5,
+    PROTOBUF_C_LABEL_OPTIONAL,
+    PROTOBUF_C_TYPE_INT32,
+    offsetof(Caffe__InterpParameter, has_pad_beg),
+    offsetof(Caffe__InterpParameter, pad_beg),
+    NULL,
+    &caffe__interp_parameter__pad_beg__default_value,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "pad_end",
+    6,
+    PROTOBUF_C_LABEL_OPTIONAL,
+    PROTOBUF_C_TYPE_INT32,
+    offsetof(Caffe__InterpParameter, has_pad_end),
+    offsetof(Caffe__InterpParameter, pad_end),
+    NULL,
+    &caffe__interp_parameter__pad_end__default_value,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned caffe__interp_parameter__field_indices_by_name[] = {
+  0,   /* field[0] = height */
+  4,   /* field[4] = pad_beg */
+  5,   /* field[5] = pad_end */
+  3,   /* field[3] = shrink_factor */
+  1,   /* field[1] = width */
+  2,   /* field[2] = zoom_factor */
+};
+static const ProtobufCIntRange caffe__interp_parameter__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 6 }
+};
+const ProtobufCMessageDescriptor caffe__interp_parameter__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "caffe.InterpParameter",
+  "InterpParameter",
+  "Caffe__InterpParameter",
+  "caffe",
+  sizeof(Caffe__InterpParameter),
+  6,
+  caffe__interp_parameter__field_descriptors,
+  caffe__interp_parameter__field_indices_by_name,
+  1,  caffe__interp_parameter__number_ranges,
+  (ProtobufCMessageInit) caffe__interp_parameter__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const uint32_t caffe__upsample_parameter__scale__default_value = 2u;
+static const protobuf_c_boolean caffe__upsample_parameter__pad_out_h__default_value = 0;
+static const protobuf_c_boolean caffe__upsample_parameter__pad_out_w__default_value = 0;
+static const ProtobufCFieldDescriptor caffe__upsample_parameter__field_descriptors[7] =
+{
+  {
+    "scale",
+    1,
+    PROTOBUF_C_LABEL_OPTIONAL,
+    PROTOBUF_C_TYPE_UINT32,
+    offsetof(Caffe__UpsampleParameter, has_scale),
+    offsetof(Caffe__UpsampleParameter, scale),
+    NULL,
+    &caffe__upsample_parameter__scale__default_value,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "scale_h",
+    2,
+    PROTOBUF_C_LABEL_OPTIONAL,
+    PROTOBUF_C_TYPE_UINT32,
+    offsetof(Caffe__UpsampleParameter, has_scale_h),
+    offsetof(Caffe__UpsampleParameter, scale_h),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "scale_w",
+    3,
+    PROTOBUF_C_LABEL_OPTIONAL,
+    PROTOBUF_C_TYPE_UINT32,
+    offsetof(Caffe__UpsampleParameter, has_scale_w),
+    offsetof(Caffe__UpsampleParameter, scale_w),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "pad_out_h",
+    4,
+    PROTOBUF_C_LABEL_OPTIONAL,
+    PROTOBUF_C_TYPE_BOOL,
+    offsetof(Caffe__UpsampleParameter, has_pad_out_h),
+    offsetof(Caffe__UpsampleParameter, pad_out_h),
+    NULL,
+    &caffe__upsample_parameter__pad_out_h__default_value,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "pad_out_w",
+    5,
+    PROTOBUF_C_LABEL_OPTIONAL,
+    PROTOBUF_C_TYPE_BOOL,
+    offsetof(Caffe__UpsampleParameter, has_pad_out_w),
+    offsetof(Caffe__UpsampleParameter, pad_out_w),
+    NULL,
+    &caffe__upsample_parameter__pad_out_w__default_value,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "upsample_h",
+    6,
+    PROTOBUF_C_LABEL_OPTIONAL,
+    PROTOBUF_C_TYPE_UINT32,
+    offsetof(Caffe__UpsampleParameter, has_upsample_h),
+    offsetof(Caffe__UpsampleParameter, upsample_h),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "upsample_w",
+    7,
+    PROTOBUF_C_LABEL_OPTIONAL,
+    PROTOBUF_C_TYPE_UINT32,
+    offsetof(Caffe__UpsampleParameter, has_upsample_w),
+    offsetof(Caffe__UpsampleParameter, upsample_w),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned caffe__upsample_parameter__field_indices_by_name[] = {
+  3,   /* field[3] = pad_out_h */
+  4,   /* field[4] = pad_out_w */
+  0,   /* field[0] = scale */
+  1,   /* field[1] = scale_h */
+  2,   /* field[2] = scale_w */
+  5,   /* field[5] = upsample_h */
+  6,   /* field[6] = upsample_w */
+};
+static const ProtobufCIntRange caffe__upsample_parameter__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 7 }
+};
+const ProtobufCMessageDescriptor caffe__upsample_parameter__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "caffe.UpsampleParameter",
+  "UpsampleParameter",
+  "Caffe__UpsampleParameter",
+  "caffe",
+  sizeof(Caffe__UpsampleParameter),
+  7,
+  caffe__upsample_parameter__field_descriptors,
+  caffe__upsample_parameter__field_indices_by_name,
+  1,  caffe__upsample_parameter__number_ranges,
+  (ProtobufCMessageInit) caffe__upsample_parameter__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
 static const uint32_t caffe__shuffle_channel_parameter__group__default_value = 1u;

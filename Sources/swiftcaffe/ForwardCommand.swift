@@ -118,6 +118,7 @@ struct ForwardCommand: ParsableCommand {
                  + (model.knownModel.map { ", the published \($0)" } ?? ""))
             note(report.table)
         }
+        if verbose { for d in model.undecodedParameters { note("note: \(model.path): \(d)") } }
         if !report.missing.isEmpty {
             note("warning: \(report.missing.joined(separator: ", ")) not in \(model.path); they keep their filler values")
         }

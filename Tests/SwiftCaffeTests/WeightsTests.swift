@@ -309,6 +309,40 @@ extension WeightsTests {
             XCTAssertEqual("\(e)", "\(odd): error: layer 'conv1' blob 0 has 215 bytes of FLOAT16 raw_data, not a whole number of 2-byte values")
         }
     }
+
+    /// SegNet's weights carry upsample_param at 137, BVLC's embed_param,
+    /// whose field 4 is a message where SegNet's pad_out_h is a bool: the
+    /// layer is still read (name, type, blobs), the field reported.
+    func testForkParameterUnderABVLCNumberIsSkipped() throws {
+        func field(_ number: UInt64, _ wire: UInt64, _ payload: [UInt8]) -> [UInt8] {
+            HostileInputTests.varint(number << 3 | wire) + (wire == 2 ? HostileInputTests.varint(UInt64(payload.count)) : []) + payload
+        }
+        func string(_ number: UInt64, _ s: String) -> [UInt8] { field(number, 2, Array(s.utf8)) }
+        let upsample = field(137, 2, field(1, 0, [2]) + field(4, 0, [1]))
+        let weight: [Float] = [0.5, -2]
+        // A 2×1×1×1 weight blob: shape (7) dims, packed data (5).
+        let shape = field(7, 2, [2, 1, 1, 1].flatMap { field(1, 0, [UInt8($0)]) })
+        let blob = field(7, 2, shape + field(5, 2, weight.flatMap { withUnsafeBytes(of: $0.bitPattern.littleEndian, Array.init) }))
+        let conv = field(100, 2, string(1, "conv") + string(2, "Convolution") + blob)
+        let bytes = conv + field(100, 2, string(1, "up") + string(2, "Upsample") + upsample)
+        let path = try write(bytes, "segnet.caffemodel")
+        let model = try CaffeModel(path: path)
+        XCTAssertEqual(model.layers.map(\.name), ["conv", "up"])
+        XCTAssertEqual(model.layers[0].blobs.first?.values, weight)
+        XCTAssertEqual(model.undecodedParameters, ["layer 'up': field 137 at byte \(conv.count + 3 + 4 + 10) does not decode as Caffe's embed_param "
+                                                    + "(a fork's parameter under that number?); skipped, as weights need only names, types and blobs"])
+        // The digest is the file's, not of the renumbered copy; the file is unchanged.
+        XCTAssertEqual(model.sha1, bytes.withUnsafeBytes { SHA1.hex($0) })
+        XCTAssertEqual(try Array(Data(contentsOf: URL(fileURLWithPath: path))), bytes)
+        // forward --verbose says so; the weights are copied.
+        let proto = try write(Array(SwiftCaffeTests.net(input: [1, 1, 2, 2], """
+            layer { name: "conv" type: "Convolution" bottom: "data" top: "c" convolution_param { num_output: 2 kernel_size: 1 bias_term: false } }
+            layer { name: "up" type: "Upsample" bottom: "c" top: "y" upsample_param { scale: 2 } }
+            """).utf8), "segnet.prototxt")
+        let r = try CLITests.run(["forward", "--model", proto, "--weights", path, "--verbose", "--output-dir", tmp.appendingPathComponent("out").path])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stderr.contains("segnet.caffemodel: layer 'up': field 137 at byte"), r.stderr)
+    }
 }
 
 private extension Array {

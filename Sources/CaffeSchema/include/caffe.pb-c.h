@@ -77,6 +77,8 @@ typedef struct Caffe__SaveOutputParameter Caffe__SaveOutputParameter;
 typedef struct Caffe__ResizeParameter Caffe__ResizeParameter;
 typedef struct Caffe__DetectionOutputParameter Caffe__DetectionOutputParameter;
 typedef struct Caffe__MultiBoxLossParameter Caffe__MultiBoxLossParameter;
+typedef struct Caffe__InterpParameter Caffe__InterpParameter;
+typedef struct Caffe__UpsampleParameter Caffe__UpsampleParameter;
 typedef struct Caffe__ShuffleChannelParameter Caffe__ShuffleChannelParameter;
 typedef struct Caffe__SwishParameter Caffe__SwishParameter;
 typedef struct Caffe__TanHParameter Caffe__TanHParameter;
@@ -644,10 +646,18 @@ struct  Caffe__LayerParameter
   Caffe__PriorBoxParameter *prior_box_param;
   Caffe__DetectionOutputParameter *detection_output_param;
   Caffe__NormalizeParameter *norm_param;
+  /*
+   * DeepLab (deeplab-public-ver2) numbers interp_param 143 and SegNet
+   * (alexgkendall/caffe-segnet) upsample_param 137: BVLC's input_param and
+   * embed_param. Text files name them; binary files from those forks carry
+   * them under the old numbers, which the weights reader skips.
+   */
+  Caffe__InterpParameter *interp_param;
+  Caffe__UpsampleParameter *upsample_param;
 };
 #define CAFFE__LAYER_PARAMETER__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&caffe__layer_parameter__descriptor) \
-    , NULL, NULL, 0,NULL, 0,NULL, 0, CAFFE__PHASE__TRAIN, 0,NULL, 0,NULL, 0,NULL, 0,NULL, 0,NULL, 0,NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL }
+    , NULL, NULL, 0,NULL, 0,NULL, 0, CAFFE__PHASE__TRAIN, 0,NULL, 0,NULL, 0,NULL, 0,NULL, 0,NULL, 0,NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL }
 
 
 /*
@@ -1684,6 +1694,67 @@ struct  Caffe__MultiBoxLossParameter
 #define CAFFE__MULTI_BOX_LOSS_PARAMETER__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&caffe__multi_box_loss_parameter__descriptor) \
     , 0, CAFFE__MULTI_BOX_LOSS_PARAMETER__LOC_LOSS_TYPE__SMOOTH_L1, 0, CAFFE__MULTI_BOX_LOSS_PARAMETER__CONF_LOSS_TYPE__SOFTMAX, 0, 1, 0, 0, 0, 1, 0, CAFFE__MULTI_BOX_LOSS_PARAMETER__MATCH_TYPE__PER_PREDICTION, 0, 0.5, 0, 1, 0, 0u, 0, 1, 0, 0, 0, 3, 0, 0.5, 0, CAFFE__PRIOR_BOX_PARAMETER__CODE_TYPE__CORNER, 0, 0, 0, 0, 0, 0, 0, 0, 0, CAFFE__MULTI_BOX_LOSS_PARAMETER__MINING_TYPE__MAX_NEGATIVE, NULL, 0, 64, 0, 0 }
+
+
+/*
+ * DeepLab's bilinear resizing (deeplab-public-ver2), corners aligned. The
+ * input, cropped by -pad_beg and -pad_end (which must be <= 0), is resized to
+ * height x width, or shrunk to (in - 1) / shrink_factor + 1 and then zoomed
+ * to in + (in - 1)(zoom_factor - 1).
+ */
+struct  Caffe__InterpParameter
+{
+  ProtobufCMessage base;
+  protobuf_c_boolean has_height;
+  int32_t height;
+  protobuf_c_boolean has_width;
+  int32_t width;
+  protobuf_c_boolean has_zoom_factor;
+  int32_t zoom_factor;
+  protobuf_c_boolean has_shrink_factor;
+  int32_t shrink_factor;
+  protobuf_c_boolean has_pad_beg;
+  int32_t pad_beg;
+  protobuf_c_boolean has_pad_end;
+  int32_t pad_end;
+};
+#define CAFFE__INTERP_PARAMETER__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&caffe__interp_parameter__descriptor) \
+    , 0, 0, 0, 0, 0, 1, 0, 1, 0, 0, 0, 0 }
+
+
+/*
+ * SegNet's unpooling (alexgkendall/caffe-segnet): with a second bottom (a
+ * MAX Pooling's mask top) each value goes back where its maximum was; with
+ * one bottom (YOLO v3 ports) each value is repeated scale x scale times.
+ */
+struct  Caffe__UpsampleParameter
+{
+  ProtobufCMessage base;
+  protobuf_c_boolean has_scale;
+  uint32_t scale;
+  protobuf_c_boolean has_scale_h;
+  uint32_t scale_h;
+  protobuf_c_boolean has_scale_w;
+  uint32_t scale_w;
+  /*
+   * height 2 in - 1 (scale 2 only)
+   */
+  protobuf_c_boolean has_pad_out_h;
+  protobuf_c_boolean pad_out_h;
+  protobuf_c_boolean has_pad_out_w;
+  protobuf_c_boolean pad_out_w;
+  /*
+   * the output size, instead of a scale
+   */
+  protobuf_c_boolean has_upsample_h;
+  uint32_t upsample_h;
+  protobuf_c_boolean has_upsample_w;
+  uint32_t upsample_w;
+};
+#define CAFFE__UPSAMPLE_PARAMETER__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&caffe__upsample_parameter__descriptor) \
+    , 0, 2u, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 }
 
 
 /*
@@ -3241,6 +3312,44 @@ Caffe__MultiBoxLossParameter *
 void   caffe__multi_box_loss_parameter__free_unpacked
                      (Caffe__MultiBoxLossParameter *message,
                       ProtobufCAllocator *allocator);
+/* Caffe__InterpParameter methods */
+void   caffe__interp_parameter__init
+                     (Caffe__InterpParameter         *message);
+size_t caffe__interp_parameter__get_packed_size
+                     (const Caffe__InterpParameter   *message);
+size_t caffe__interp_parameter__pack
+                     (const Caffe__InterpParameter   *message,
+                      uint8_t             *out);
+size_t caffe__interp_parameter__pack_to_buffer
+                     (const Caffe__InterpParameter   *message,
+                      ProtobufCBuffer     *buffer);
+Caffe__InterpParameter *
+       caffe__interp_parameter__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   caffe__interp_parameter__free_unpacked
+                     (Caffe__InterpParameter *message,
+                      ProtobufCAllocator *allocator);
+/* Caffe__UpsampleParameter methods */
+void   caffe__upsample_parameter__init
+                     (Caffe__UpsampleParameter         *message);
+size_t caffe__upsample_parameter__get_packed_size
+                     (const Caffe__UpsampleParameter   *message);
+size_t caffe__upsample_parameter__pack
+                     (const Caffe__UpsampleParameter   *message,
+                      uint8_t             *out);
+size_t caffe__upsample_parameter__pack_to_buffer
+                     (const Caffe__UpsampleParameter   *message,
+                      ProtobufCBuffer     *buffer);
+Caffe__UpsampleParameter *
+       caffe__upsample_parameter__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   caffe__upsample_parameter__free_unpacked
+                     (Caffe__UpsampleParameter *message,
+                      ProtobufCAllocator *allocator);
 /* Caffe__ShuffleChannelParameter methods */
 void   caffe__shuffle_channel_parameter__init
                      (Caffe__ShuffleChannelParameter         *message);
@@ -3619,6 +3728,12 @@ typedef void (*Caffe__DetectionOutputParameter_Closure)
 typedef void (*Caffe__MultiBoxLossParameter_Closure)
                  (const Caffe__MultiBoxLossParameter *message,
                   void *closure_data);
+typedef void (*Caffe__InterpParameter_Closure)
+                 (const Caffe__InterpParameter *message,
+                  void *closure_data);
+typedef void (*Caffe__UpsampleParameter_Closure)
+                 (const Caffe__UpsampleParameter *message,
+                  void *closure_data);
 typedef void (*Caffe__ShuffleChannelParameter_Closure)
                  (const Caffe__ShuffleChannelParameter *message,
                   void *closure_data);
@@ -3745,6 +3860,8 @@ extern const ProtobufCEnumDescriptor    caffe__multi_box_loss_parameter__loc_los
 extern const ProtobufCEnumDescriptor    caffe__multi_box_loss_parameter__conf_loss_type__descriptor;
 extern const ProtobufCEnumDescriptor    caffe__multi_box_loss_parameter__match_type__descriptor;
 extern const ProtobufCEnumDescriptor    caffe__multi_box_loss_parameter__mining_type__descriptor;
+extern const ProtobufCMessageDescriptor caffe__interp_parameter__descriptor;
+extern const ProtobufCMessageDescriptor caffe__upsample_parameter__descriptor;
 extern const ProtobufCMessageDescriptor caffe__shuffle_channel_parameter__descriptor;
 extern const ProtobufCMessageDescriptor caffe__swish_parameter__descriptor;
 extern const ProtobufCMessageDescriptor caffe__tan_hparameter__descriptor;

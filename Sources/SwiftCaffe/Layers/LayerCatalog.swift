@@ -47,6 +47,8 @@ enum LayerCatalog {
         runs(ShuffleChannelPlan.self, ShuffleChannelLayer.self), runs(AxpyPlan.self, AxpyLayer.self),
         // from forks: MobileNet's depthwise convolutions
         runs(ConvolutionDepthwisePlan.self, ConvolutionLayer.self), runs(DepthwiseConvolutionPlan.self, ConvolutionLayer.self),
+        // from forks: DeepLab's and SegNet's (and YOLO ports') resizing
+        runs(InterpPlan.self, InterpLayer.self), runs(UpsamplePlan.self, UpsampleLayer.self),
         // from forks: SSD
         runs(NormalizePlan.self, NormalizeLayer.self), runs(PermutePlan.self, PermuteLayer.self),
         runs(PriorBoxPlan.self, PriorBoxLayer.self), runs(DetectionOutputPlan.self, DetectionOutputLayer.self),

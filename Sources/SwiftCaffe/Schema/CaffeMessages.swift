@@ -490,6 +490,8 @@ public enum Caffe {
             case priorBoxParam = 203
             case detectionOutputParam = 204
             case normParam = 206
+            case interpParam = 2143
+            case upsampleParam = 2137
             public static var schema: MessageSchema { LayerParameter.schema }
         }
 
@@ -697,6 +699,13 @@ public enum Caffe {
 
         /// `optional NormalizeParameter norm_param = 206;`
         public var normParam: Caffe.NormalizeParameter { Caffe.NormalizeParameter(message.message(Field.normParam)) }
+
+        /// DeepLab (deeplab-public-ver2) numbers interp_param 143 and SegNet (alexgkendall/caffe-segnet) upsample_param 137: BVLC's input_param and embed_param. Text files name them; binary files from those forks carry them under the old numbers, which the weights reader skips.
+        /// `optional InterpParameter interp_param = 2143;`
+        public var interpParam: Caffe.InterpParameter { Caffe.InterpParameter(message.message(Field.interpParam)) }
+
+        /// `optional UpsampleParameter upsample_param = 2137;`
+        public var upsampleParam: Caffe.UpsampleParameter { Caffe.UpsampleParameter(message.message(Field.upsampleParam)) }
     }
 
     /// Preprocessing of data layers' images.
@@ -2892,6 +2901,94 @@ public enum Caffe {
         public var usePriorForNms: Bool { message.bool(Field.usePriorForNms) }
     }
 
+    /// DeepLab's bilinear resizing (deeplab-public-ver2), corners aligned. The input, cropped by -pad_beg and -pad_end (which must be <= 0), is resized to height x width, or shrunk to (in - 1) / shrink_factor + 1 and then zoomed to in + (in - 1)(zoom_factor - 1).
+    /// A typed view of Caffe's `InterpParameter` message.
+    public struct InterpParameter: CaffeMessageView {
+        public static let schema = CaffeSchema.message("InterpParameter")
+        public var message: ProtoMessage
+
+        /// The message's fields, by number.
+        public enum Field: Int32, CaffeField {
+            case height = 1
+            case width = 2
+            case zoomFactor = 3
+            case shrinkFactor = 4
+            case padBeg = 5
+            case padEnd = 6
+            public static var schema: MessageSchema { InterpParameter.schema }
+        }
+
+        public init(_ message: ProtoMessage) {
+            precondition(message.schema === Self.schema, "SwiftCaffe bug: a \(message.schema.name) read as InterpParameter")
+            self.message = message
+        }
+
+        /// `optional int32 height = 1 [default = 0];`
+        public var height: Int { message.int(Field.height) }
+
+        /// `optional int32 width = 2 [default = 0];`
+        public var width: Int { message.int(Field.width) }
+
+        /// `optional int32 zoom_factor = 3 [default = 1];`
+        public var zoomFactor: Int { message.int(Field.zoomFactor) }
+
+        /// `optional int32 shrink_factor = 4 [default = 1];`
+        public var shrinkFactor: Int { message.int(Field.shrinkFactor) }
+
+        /// `optional int32 pad_beg = 5 [default = 0];`
+        public var padBeg: Int { message.int(Field.padBeg) }
+
+        /// `optional int32 pad_end = 6 [default = 0];`
+        public var padEnd: Int { message.int(Field.padEnd) }
+    }
+
+    /// SegNet's unpooling (alexgkendall/caffe-segnet): with a second bottom (a MAX Pooling's mask top) each value goes back where its maximum was; with one bottom (YOLO v3 ports) each value is repeated scale x scale times.
+    /// A typed view of Caffe's `UpsampleParameter` message.
+    public struct UpsampleParameter: CaffeMessageView {
+        public static let schema = CaffeSchema.message("UpsampleParameter")
+        public var message: ProtoMessage
+
+        /// The message's fields, by number.
+        public enum Field: Int32, CaffeField {
+            case scale = 1
+            case scaleH = 2
+            case scaleW = 3
+            case padOutH = 4
+            case padOutW = 5
+            case upsampleH = 6
+            case upsampleW = 7
+            public static var schema: MessageSchema { UpsampleParameter.schema }
+        }
+
+        public init(_ message: ProtoMessage) {
+            precondition(message.schema === Self.schema, "SwiftCaffe bug: a \(message.schema.name) read as UpsampleParameter")
+            self.message = message
+        }
+
+        /// `optional uint32 scale = 1 [default = 2];`
+        public var scale: Int { message.int(Field.scale) }
+
+        /// `optional uint32 scale_h = 2;`
+        public var scaleH: Int { message.int(Field.scaleH) }
+
+        /// `optional uint32 scale_w = 3;`
+        public var scaleW: Int { message.int(Field.scaleW) }
+
+        /// height 2 in - 1 (scale 2 only)
+        /// `optional bool pad_out_h = 4 [default = false];`
+        public var padOutH: Bool { message.bool(Field.padOutH) }
+
+        /// `optional bool pad_out_w = 5 [default = false];`
+        public var padOutW: Bool { message.bool(Field.padOutW) }
+
+        /// the output size, instead of a scale
+        /// `optional uint32 upsample_h = 6;`
+        public var upsampleH: Int { message.int(Field.upsampleH) }
+
+        /// `optional uint32 upsample_w = 7;`
+        public var upsampleW: Int { message.int(Field.upsampleW) }
+    }
+
     /// ShuffleNet's channel shuffle (farmingyard/ShuffleNet): the C channels, seen as group × C/group, are transposed to C/group × group.
     /// A typed view of Caffe's `ShuffleChannelParameter` message.
     public struct ShuffleChannelParameter: CaffeMessageView {
@@ -3905,6 +4002,8 @@ public enum Caffe {
         CaffeViewInfo(ResizeParameter.self),
         CaffeViewInfo(DetectionOutputParameter.self),
         CaffeViewInfo(MultiBoxLossParameter.self),
+        CaffeViewInfo(InterpParameter.self),
+        CaffeViewInfo(UpsampleParameter.self),
         CaffeViewInfo(ShuffleChannelParameter.self),
         CaffeViewInfo(SwishParameter.self),
         CaffeViewInfo(TanHParameter.self),

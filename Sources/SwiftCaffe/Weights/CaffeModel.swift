@@ -62,6 +62,10 @@ public final class CaffeModel {
     public let fileSize: Int
     /// The file's SHA-1, hex.
     public let sha1: String
+    /// Layer parameters that did not decode against Caffe's schema (a fork's,
+    /// under a number BVLC uses otherwise), skipped: only names, types and
+    /// blobs are read from a weights file.
+    public private(set) var undecodedParameters: [String] = []
     /// The published model this file is, recognised by its SHA-1.
     public var knownModel: String? { Self.published[sha1] }
 
@@ -85,7 +89,9 @@ public final class CaffeModel {
         guard size > 0 else { throw CaffeError.io(path: path, reason: "file is empty") }
         // Mapped, not read: the file's pages go away when the mapping does,
         // before the values are copied into a net.
-        guard let map = mmap(nil, size, PROT_READ, MAP_PRIVATE, fd, 0), map != MAP_FAILED else {
+        // Writable and private: UndecodableParameters may renumber a few tags
+        // in this process's copy of their pages; the file is never written.
+        guard let map = mmap(nil, size, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0), map != MAP_FAILED else {
             throw CaffeError.io(path: path, reason: "cannot be mapped into memory")
         }
         defer { munmap(map, size) }
@@ -96,10 +102,15 @@ public final class CaffeModel {
                                 + "To resume that training, use train --snapshot \(path)")
         }
         try WireCheck.check(bytes, as: CaffeSchema.netParameter, file: path)
-        // The digest is computed on another thread while protobuf-c decodes.
+        // The digest is computed on another thread while protobuf-c decodes,
+        // but of the file as it is: before any tag is renumbered.
+        let undecodable = UndecodableParameters.find(in: bytes)
         let digest = DigestTask(bytes)
+        let digestBeforeRenumbering = undecodable.isEmpty ? nil : digest.wait()
+        UndecodableParameters.skip(undecodable, in: UnsafeMutableRawBufferPointer(start: map, count: size))
+        undecodedParameters = undecodable.map(\.description)
         let decoded = caffe__net_parameter__unpack(nil, size, map.assumingMemoryBound(to: UInt8.self))
-        sha1 = digest.wait()
+        sha1 = digestBeforeRenumbering ?? digest.wait()
         guard let m = decoded else {
             throw CaffeError.io(path: path, reason: "libprotobuf-c could not decode it as a NetParameter (corrupt field contents)")
         }

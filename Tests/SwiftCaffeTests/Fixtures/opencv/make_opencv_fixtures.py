@@ -194,6 +194,7 @@ CASES = [
     ("eltwise_concat", "eltwise_concat.prototxt", {"a": [2, 3, 4, 4], "b": [2, 3, 4, 4]}, ["sum", "prod", "max", "cat"]),
     # Fork layers OpenCV implements as the forks define them; inputs ×8 so ReLU6 clips at both ends.
     ("fork_layers", "fork_layers.prototxt", {"data": [2, 6, 3, 4]}, ["shuffle", "relu6"]),
+    ("resize_layers", "resize_layers.prototxt", {"data": [2, 3, 6, 7]}, ["zoom", "sized"]),
     # SSD's layers; OpenCV orders DetectionOutput's rows by score across classes (the
     # fork groups them by label), so the test compares the rows as a set.
     ("ssd_layers", "ssd_layers.prototxt", {"data": [2, 3, 24, 24], "feat": [2, 4, 6, 6], "loc": [2, 864], "logits": [2, 648]},
