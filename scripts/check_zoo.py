@@ -21,7 +21,45 @@ from google.protobuf import text_format  # noqa: E402
 
 # (net, blobs compared: outputs no in-place layer rewrites, as OpenCV fuses ReLU into the layer before)
 NETS = [("lenet", ["pool2", "ip2"]), ("alexnet", ["pool5", "fc8"]), ("caffenet", ["pool5", "fc8"])] + \
-    [(net, outputs) for net, _, _, outputs in ref.ZOO]
+    [(net, outputs) for net, _, _, outputs in ref.ZOO] + \
+    [("mobilenet_v1", ["pool6", "fc7"]), ("mobilenet_v2", ["pool6", "fc7"]), ("shufflenet_v2", ["stage4_4/shuffle", "fc"]),
+     ("mobilenet_ssd", ["mbox_loc", "mbox_conf_flatten", "mbox_priorbox"]), ("se_resnet50", ["classifier"])]
+# SE-ResNet-50's output only: its sigmoid gates, near 0 with these seeded weights, magnify float
+# rounding, and pool5 differs from OpenCV by 1.5e-4 (9e-5 with SWIFTCAFFE_WINOGRAD=0) while the
+# net computed with Axpy and with OpenCV's Flatten + Scale + Eltwise agree to the bit.
+
+
+def for_opencv(param):
+    """The net as OpenCV 4.x runs the same computation: it has no ConvolutionDepthwise (a
+    Convolution with group = channels, written in our files) and its Axpy departs from
+    SENet's a*x + y, so Axpy becomes Flatten + Scale (axis 0) + Eltwise."""
+    from caffe_pb2 import NetParameter
+    out = NetParameter()
+    out.CopyFrom(param)
+    del out.layer[:]
+    for l in param.layer:
+        if l.type == "ConvolutionDepthwise":
+            c = out.layer.add()
+            c.CopyFrom(l)
+            c.type = "Convolution"
+        elif l.type == "Axpy":
+            a, x, y = l.bottom
+            flat = out.layer.add()
+            flat.name, flat.type = l.name + "_flat", "Flatten"
+            flat.bottom.append(a)
+            flat.top.append(l.name + "_flat")
+            scale = out.layer.add()
+            scale.name, scale.type = l.name + "_scale", "Scale"
+            scale.bottom.extend([x, l.name + "_flat"])
+            scale.top.append(l.name + "_scale")
+            scale.scale_param.axis = 0
+            total = out.layer.add()
+            total.name, total.type = l.name, "Eltwise"
+            total.bottom.extend([l.name + "_scale", y])
+            total.top.extend(l.top)
+        else:
+            out.layer.add().CopyFrom(l)
+    return out
 
 
 def he_values(layer_index, blob_index, shape, layer_type):
@@ -60,17 +98,21 @@ def main():
         proto = os.path.join(folder, "deploy_b1.prototxt")
         with open(proto, "w") as f:
             f.write(text_format.MessageToString(param))
+        cv_param = for_opencv(param)
+        cv_proto = os.path.join(folder, "deploy_b1_opencv.prototxt")
+        with open(cv_proto, "w") as f:
+            f.write(text_format.MessageToString(cv_param))
         dims = list(shape.dim)
         t = time.time()
         weights = os.path.join(folder, "seeded.caffemodel")
         with open(weights, "wb") as f:
-            f.write(ref.formula_caffemodel(param, {"data": dims}, values=he_values))
+            f.write(ref.formula_caffemodel(cv_param, {"data": dims}, values=he_values))
         # Image-like magnitudes (±100, as 0-255 pixels less the mean), seeded noise: the smooth
         # formula input against the formula weights cancels to 1/60 of its size in VGG's first
         # block, which would measure float rounding rather than agreement.
         x = np.random.default_rng(7).uniform(-100, 100, size=dims).astype(np.float32)
         np.save(os.path.join(folder, "input.npy"), x)
-        results = ref.opencv_forward(proto, weights, {"data": x}, outputs)
+        results = ref.opencv_forward(cv_proto, weights, {"data": x}, outputs)
         for blob, value in zip(outputs, results):
             np.save(os.path.join(folder, "opencv", blob.replace("/", "_") + ".npy"), np.ascontiguousarray(value, dtype=np.float32))
         opencv_s = time.time() - t
@@ -82,7 +124,8 @@ def main():
             print(r.stderr, end="")
             failed.append(net)
         rows.append((net, "ok" if r.returncode == 0 else "FAILED"))
-        os.remove(weights)  # up to 528 MiB each
+        if not os.environ.get("KEEP_WEIGHTS"):
+            os.remove(weights)  # up to 528 MiB each
     print("\n| net | result |\n|---|---|")
     for net, result in rows:
         print(f"| {net} | {result} |")

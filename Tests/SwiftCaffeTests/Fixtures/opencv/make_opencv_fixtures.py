@@ -72,6 +72,8 @@ def param_shapes(layer, bottom_shapes):
         return [[p.num_output, k], [p.num_output]] if p.bias_term else [[p.num_output, k]]
     if t == "BatchNorm":
         return [[b[1]], [b[1]], [1]]
+    if t == "Scale" and len(layer.bottom) == 2:
+        return []
     if t == "Scale":
         return [[b[1]], [b[1]]] if layer.scale_param.bias_term else [[b[1]]]
     if t == "Normalize":
@@ -102,6 +104,11 @@ def top_shapes(layer, b):
         return [[x[0], p.num_output] + out]
     if t == "Pooling" and layer.pooling_param.global_pooling:
         return [[x[0], x[1], 1, 1]]
+    if t == "Slice":
+        p = layer.slice_param
+        axis = p.axis if p.axis >= 0 else len(x) + p.axis
+        points = [0] + list(p.slice_point) + [x[axis]]
+        return [x[:axis] + [points[i + 1] - points[i]] + x[axis + 1:] for i in range(len(layer.top))]
     if t == "Concat":
         return [[x[0], sum(s[1] for s in b)] + x[2:]]
     if t == "Pooling":
