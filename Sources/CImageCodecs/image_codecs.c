@@ -211,3 +211,31 @@ int sc_decode_image(const unsigned char *data, size_t size, unsigned char **rgb,
     snprintf(error, error_size, "not a JPEG or PNG image (SwiftCaffe decodes those two)");
     return -1;
 }
+
+int sc_encode_png(const unsigned char *rgb, int width, int height, unsigned char **png, size_t *size, char *error,
+                  size_t error_size) {
+    png_image image;
+    memset(&image, 0, sizeof image);
+    image.version = PNG_IMAGE_VERSION;
+    image.width = (png_uint_32)width;
+    image.height = (png_uint_32)height;
+    image.format = PNG_FORMAT_RGB;
+    png_alloc_size_t n = 0;
+    if (!png_image_write_to_memory(&image, NULL, &n, 0, rgb, 0, NULL) || n == 0) {
+        snprintf(error, error_size, "libpng could not size the PNG: %s", image.message);
+        return -1;
+    }
+    unsigned char *out = malloc(n);
+    if (!out) {
+        snprintf(error, error_size, "out of memory for a %zu-byte PNG", (size_t)n);
+        return -1;
+    }
+    if (!png_image_write_to_memory(&image, out, &n, 0, rgb, 0, NULL)) {
+        snprintf(error, error_size, "libpng could not write the PNG: %s", image.message);
+        free(out);
+        return -1;
+    }
+    *png = out;
+    *size = n;
+    return 0;
+}

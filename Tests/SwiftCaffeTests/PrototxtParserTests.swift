@@ -77,6 +77,30 @@ final class PrototxtParserTests: XCTestCase {
         XCTAssertEqual(r.warnings.first?.severity, .warning)
     }
 
+    /// An SSD train net: every fork field at once, each with the fork it comes from.
+    func testForkFieldsAreNamedWithTheirFork() throws {
+        let text = """
+            layer { name: "data" type: "AnnotatedData" top: "data"
+              transform_param { mirror: true resize_param { prob: 1 } distort_param { brightness_prob: 0.5 } }
+              annotated_data_param { label_map_file: "x" } }
+            layer { name: "pool" type: "Pooling" bottom: "data" top: "p" pooling_param { pool: MAX kernel_size: 2 ceil_mode: false } }
+            """
+        let ds = diagnostics { try parseNet(text) }
+        let ssd = "it comes from SSD (weiliu89/caffe), for"
+        XCTAssertEqual(ds.map(\.message), [
+            "unknown field 'resize_param' in TransformationParameter: \(ssd) data augmentation, which SwiftCaffe does not implement",
+            "unknown field 'distort_param' in TransformationParameter: \(ssd) data augmentation, which SwiftCaffe does not implement",
+            "unknown field 'annotated_data_param' in LayerParameter: \(ssd) the AnnotatedData training layer (SwiftCaffe runs SSD deploy nets), "
+                + "which SwiftCaffe does not implement",
+            "unknown field 'ceil_mode' in PoolingParameter: it comes from several forks (BVLC pull request 3057), for rounding pooled sizes down "
+                + "(Caffe rounds up), which SwiftCaffe does not implement",
+        ])
+        XCTAssertEqual(ds.map { $0.location!.line }, [2, 2, 3, 4])
+        let skipped = try PrototxtParser.parse(bytes: Array(text.utf8), file: "f", as: CaffeSchema.netParameter, options: .init(skipUnknownFields: true))
+        XCTAssertEqual(skipped.warnings.count, 4)
+        XCTAssertTrue(skipped.warnings.allSatisfy { $0.severity == .warning && $0.message.hasSuffix("; skipped") })
+    }
+
     func testWrongValueType() {
         assertError({ try parseNet("layer {\n  convolution_param { num_output: \"96\" }\n}") },
                     "expected an integer for 'num_output' (uint32), found string \"96\"", line: 2, column: 35)

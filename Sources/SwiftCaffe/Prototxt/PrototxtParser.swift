@@ -186,7 +186,9 @@ public struct PrototxtParser {
 
     private mutating func unknownField(name: String, at t: Token, in schema: MessageSchema) throws {
         var message = "unknown field '\(name)' in \(schema.name)"
-        if let s = closestName(to: name, among: schema.fields.map(\.name)) {
+        if let fork = ForkFields.explanation(of: name, in: schema.name) {
+            message += ": " + fork
+        } else if let s = closestName(to: name, among: schema.fields.map(\.name)) {
             message += " (did you mean '\(s)'?)"
         }
         if options.skipUnknownFields {
