@@ -343,6 +343,39 @@ extension WeightsTests {
         XCTAssertEqual(r.status, 0, r.stderr)
         XCTAssertTrue(r.stderr.contains("segnet.caffemodel: layer 'up': field 137 at byte"), r.stderr)
     }
+
+    /// upgrade --to-fp16 writes what cv2.dnn.shrinkCaffeModel writes, byte
+    /// for byte; --to-fp32 brings it back as the float16-rounded values.
+    func testUpgradeToFloat16AndBack() throws {
+        let full = Paths.fixture("images/tiny.caffemodel"), half = tmp.appendingPathComponent("h.caffemodel").path
+        let back = tmp.appendingPathComponent("f.caffemodel").path
+        let r = try CLITests.run(["upgrade", full, "-o", half, "--to-fp16"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stderr.contains("float32 → float16 values, 5,273 → 2,693 bytes"), r.stderr)
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: half)), try Data(contentsOf: URL(fileURLWithPath: Paths.fixture("weights/tiny_fp16.caffemodel"))),
+                       "the same bytes as OpenCV's shrinkCaffeModel")
+        XCTAssertEqual(try CLITests.run(["upgrade", half, "-o", back, "--to-fp32"]).status, 0)
+        let restored = try CaffeModel(path: back), original = try CaffeModel(path: full)
+        XCTAssertFalse(restored.layers.flatMap(\.blobs).contains(where: \.isHalf))
+        for (a, b) in zip(restored.layers.flatMap(\.blobs), original.layers.flatMap(\.blobs)) {
+            XCTAssertEqual(a.values, b.values.map { Float(Float16($0)) })
+        }
+        // A value float16 cannot hold is refused, naming it; nothing is written.
+        let big = tmp.appendingPathComponent("big.caffemodel").path
+        let net = try Net(graph: try buildNet(SwiftCaffeTests.net(input: [1, 2], """
+            layer { name: "ip" type: "InnerProduct" bottom: "data" top: "y" inner_product_param { num_output: 1 } }
+            """)))
+        net.layers[1].params[0].set([1, 70000])
+        try CaffeModelWriter.write(net, to: big)
+        let refused = try CLITests.run(["upgrade", big, "-o", tmp.appendingPathComponent("x.caffemodel").path, "--to-fp16"])
+        XCTAssertEqual(refused.status, 1)
+        XCTAssertTrue(refused.stderr.contains("layer 'ip' blob 0 holds 70000.0 at index 1, beyond float16's range (±65504): it cannot be stored as FLOAT16"),
+                      refused.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: tmp.appendingPathComponent("x.caffemodel").path))
+        let text = try CLITests.run(["upgrade", Paths.model("lenet/deploy.prototxt"), "--to-fp16"])
+        XCTAssertEqual(text.status, 2)
+        XCTAssertTrue(text.stderr.contains("--to-fp16 and --to-fp32 apply to weights (.caffemodel)"), text.stderr)
+    }
 }
 
 private extension Array {

@@ -54,4 +54,19 @@ final class CMessageArena {
         bp.pointee.data = UnsafeMutablePointer(mutating: data)
         return bp
     }
+
+    /// A blob whose values are stored as float16 `raw_data` (raw_data_type
+    /// FLOAT16), as OpenCV's shrinkCaffeModel writes them.
+    func halfBlob(shape: Shape, legacy: [Int]? = nil, data: UnsafePointer<Float>, count: Int) -> UnsafeMutablePointer<Caffe__BlobProto> {
+        let bp = blob(shape: shape, legacy: legacy, data: data, count: 0)
+        bp.pointee.data = nil
+        let bytes = array(max(2 * count, 1), of: UInt8.self)
+        for i in 0..<count {
+            let bits = Float16(data[i]).bitPattern
+            (bytes[2 * i], bytes[2 * i + 1]) = (UInt8(bits & 0xFF), UInt8(bits >> 8))
+        }
+        (bp.pointee.has_raw_data_type, bp.pointee.raw_data_type) = (1, CAFFE__BLOB_PROTO__RAW_DATA_TYPE__FLOAT16)
+        (bp.pointee.has_raw_data, bp.pointee.raw_data) = (1, ProtobufCBinaryData(len: 2 * count, data: bytes))
+        return bp
+    }
 }

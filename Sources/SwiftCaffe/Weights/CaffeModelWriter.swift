@@ -15,6 +15,18 @@ public enum CaffeModelWriter {
         public var legacy: [Int]?
         public var data: UnsafePointer<Float>
         public var count: Int
+        /// Stored as float16 raw_data instead of float data.
+        public var half = false
+    }
+
+    /// How `upgrade` stores the values.
+    public enum Precision: Sendable {
+        /// float `data` (a float16 file becomes float32; nothing is lost).
+        case float32
+        /// float16 `raw_data` with raw_data_type FLOAT16, as OpenCV's
+        /// shrinkCaffeModel writes: half the size, each value rounded to the
+        /// nearest float16.
+        case float16
     }
 
     public struct LayerSource {
@@ -40,7 +52,8 @@ public enum CaffeModelWriter {
             (lp.pointee.n_top, lp.pointee.top) = (l.tops.count, arena.strings(l.tops))
             let blobPointers = arena.array(l.blobs.count, of: UnsafeMutablePointer<Caffe__BlobProto>?.self)
             for (j, b) in l.blobs.enumerated() {
-                blobPointers[j] = arena.blob(shape: b.shape, legacy: b.legacy, data: b.data, count: b.count)
+                blobPointers[j] = b.half ? arena.halfBlob(shape: b.shape, legacy: b.legacy, data: b.data, count: b.count)
+                    : arena.blob(shape: b.shape, legacy: b.legacy, data: b.data, count: b.count)
             }
             (lp.pointee.n_blobs, lp.pointee.blobs) = (l.blobs.count, blobPointers)
             layerPointers[i] = lp
@@ -61,18 +74,32 @@ public enum CaffeModelWriter {
         try write(netName: net.graph.name, layers: layers, to: path)
     }
 
-    /// A weights file in any format, rewritten in the current one (blobs as
-    /// they were; double_data becomes float data).
-    public static func upgrade(_ model: CaffeModel, to path: String) throws {
+    /// A weights file in any format, rewritten in the current one (blobs in
+    /// their shape form; double_data becomes float data), in `precision`.
+    /// float16 refuses a value beyond its range (±65504), naming the layer,
+    /// the blob and the value, rather than write infinity.
+    public static func upgrade(_ model: CaffeModel, to path: String, precision: Precision = .float32) throws {
         var converted: [UnsafeMutablePointer<Float>] = []
         defer { for p in converted { p.deallocate() } }
-        let layers = model.layers.map { l in
-            LayerSource(name: l.name, type: l.type, blobs: l.blobs.map { b in
-                if let f = b.floats { return BlobSource(shape: b.shape, legacy: b.legacy, data: f, count: b.count) }
-                let p = UnsafeMutablePointer<Float>.allocate(capacity: max(b.count, 1))
-                b.copy(into: p)
-                converted.append(p)
-                return BlobSource(shape: b.shape, legacy: b.legacy, data: p, count: b.count)
+        let layers = try model.layers.map { l in
+            LayerSource(name: l.name, type: l.type, blobs: try l.blobs.enumerated().map { j, b in
+                var source: BlobSource
+                if let f = b.floats {
+                    source = BlobSource(shape: b.shape, legacy: b.legacy, data: f, count: b.count)
+                } else {
+                    let p = UnsafeMutablePointer<Float>.allocate(capacity: max(b.count, 1))
+                    b.copy(into: p)
+                    converted.append(p)
+                    source = BlobSource(shape: b.shape, legacy: b.legacy, data: p, count: b.count)
+                }
+                if precision == .float16 {
+                    for i in 0..<source.count where source.data[i].isFinite && abs(source.data[i]) > Float(Float16.greatestFiniteMagnitude) {
+                        throw CaffeError.io(path: model.path, reason: "layer '\(l.name)' blob \(j) holds \(source.data[i]) at index \(i), "
+                                            + "beyond float16's range (±65504): it cannot be stored as FLOAT16")
+                    }
+                    source.half = true
+                }
+                return source
             })
         }
         try write(netName: model.netName, layers: layers, to: path)
