@@ -42,7 +42,8 @@ enum LayerCatalog {
         runs(EltwisePlan.self, EltwiseLayer.self), runs(FlattenPlan.self, FlattenLayer.self), runs(ReshapePlan.self, ReshapeLayer.self),
         runs(BatchNormPlan.self, BatchNormLayer.self), runs(ScalePlan.self, ScaleLayer.self), runs(BiasPlan.self, BiasLayer.self),
         runs(MVNPlan.self, MVNLayer.self), runs(ArgMaxPlan.self, ArgMaxLayer.self), runs(SilencePlan.self, SilenceLayer.self),
-        planned(ReductionPlan.self, notYet), planned(TilePlan.self, notYet), planned(EmbedPlan.self, notYet),
+        planned(PythonPlan.self, "a Python layer runs Python code, which SwiftCaffe does not run"),
+        runs(ReductionPlan.self, ReductionLayer.self), runs(TilePlan.self, TileLayer.self), runs(EmbedPlan.self, EmbedLayer.self),
         // from forks: ShuffleNet, SENet
         runs(ShuffleChannelPlan.self, ShuffleChannelLayer.self), runs(AxpyPlan.self, AxpyLayer.self),
         // from forks: MobileNet's depthwise convolutions

@@ -56,6 +56,7 @@ public final class Net {
             guard case .runs(let type)? = LayerCatalog.byType[p.type]?.runtime else {
                 var reason = "the runtime does not run this layer type"
                 if case .shapeOnly(let r)? = LayerCatalog.byType[p.type]?.runtime { reason = r }
+                if let python = g.plan as? PythonPlan { reason = python.refusal }
                 problems.append(Diagnostic(.error, "\(p.label): \(reason); it runs: " + LayerCatalog.runnableTypes.joined(separator: ", "),
                                            at: p.location))
                 // Stand-in tops, so the layers after it can still be checked.
