@@ -90,17 +90,11 @@ public struct Classifier {
 
     /// Fails when the net has no 4-D Input layer to feed (the file is named `modelName` in that error).
     public init(model: LoadedNet, weights: CaffeModel, modelName: String) throws {
-        // Only the Input layer matters here; a train_val's data need not be readable to be told so.
-        let probe = try model.graph(data: .ifReadable { _ in })
-        guard let layer = probe.layers.first(where: { $0.type == InputPlan.type }), let name = layer.layer.tops.first,
-              let shape = layer.topShapes.first ?? nil, shape.count == 4
-        else { throw CaffeError.usage("\(modelName) has no N×C×H×W Input layer to feed images to (use swiftcaffe deploy to make one)") }
+        (input, inputShape) = try model.imageInput(modelName: modelName)
         self.model = model
         self.weights = weights
         self.modelName = modelName
         recordedTransform = try model.source.flatMap(InputTransform.recorded(in:))
-        input = name
-        inputShape = shape
     }
 
     /// Classifies JPEG/PNG images: all their crops go through the net as one
@@ -192,5 +186,17 @@ public struct Classifier {
         }
         return Classification(items: items, preprocessing: description, isProbability: run.isProbability, labels: labels,
                               warnings: warnings)
+    }
+}
+
+extension LoadedNet {
+    /// The Input layer's top and its N×C×H×W shape: where images go in.
+    /// Only that layer matters, so a train_val's data need not be readable.
+    func imageInput(modelName: String) throws -> (name: String, shape: Shape) {
+        let probe = try graph(data: .ifReadable { _ in })
+        guard let layer = probe.layers.first(where: { $0.type == InputPlan.type }), let name = layer.layer.tops.first,
+              let shape = layer.topShapes.first ?? nil, shape.count == 4
+        else { throw CaffeError.usage("\(modelName) has no N×C×H×W Input layer to feed images to (use swiftcaffe deploy to make one)") }
+        return (name, shape)
     }
 }

@@ -87,18 +87,13 @@ public struct Detector {
     private let modelName: String
 
     public init(model: LoadedNet, weights: CaffeModel, modelName: String) throws {
-        let probe = try model.graph(data: .ifReadable { _ in })
-        guard let layer = probe.layers.first(where: { $0.type == InputPlan.type }), let name = layer.layer.tops.first,
-              let shape = layer.topShapes.first ?? nil, shape.count == 4
-        else { throw CaffeError.usage("\(modelName) has no N×C×H×W Input layer to feed images to") }
-        guard let detection = probe.layers.last(where: { $0.type == DetectionOutputPlan.type }), let top = detection.layer.tops.first else {
+        (input, inputShape) = try model.imageInput(modelName: modelName)
+        guard let detection = model.net.layers.last(where: { $0.type == DetectionOutputPlan.type }), let top = detection.tops.first else {
             throw CaffeError.usage("\(modelName) has no DetectionOutput layer: detect runs SSD-style nets (classify runs classifiers)")
         }
         self.model = model
         self.weights = weights
         self.modelName = modelName
-        input = name
-        inputShape = shape
         output = top
         recordedTransform = try model.source.flatMap(InputTransform.recorded(in:))
     }
