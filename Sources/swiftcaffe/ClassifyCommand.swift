@@ -110,11 +110,4 @@ struct ClassifyCommand: ParsableCommand {
         }
         return parsed.map { $0! }
     }
-
-    /// Comma-separated numbers of an option.
-    private func numbers(_ text: String, _ option: String) throws -> [Double] {
-        let values = text.split(separator: ",").map { Double($0.trimmingCharacters(in: .whitespaces)) }
-        guard !values.isEmpty, values.allSatisfy({ $0 != nil }) else { throw CaffeError.usage("\(option) must be numbers, found '\(text)'") }
-        return values.map { $0! }
-    }
 }

@@ -52,11 +52,7 @@ struct DetectCommand: ParsableCommand {
         let detector = try Detector(model: try ModelFile.loadNet(path: model), weights: try CaffeModel(path: weights), modelName: model)
         var request = PreprocessingRequest(scale: scale)
         request.resize = (detector.inputShape[2], detector.inputShape[3])
-        if let meanValue {
-            let values = meanValue.split(separator: ",").map { Float($0.trimmingCharacters(in: .whitespaces)) }
-            guard !values.isEmpty, values.allSatisfy({ $0 != nil }) else { throw CaffeError.usage("--mean-value must be numbers, found '\(meanValue)'") }
-            request.meanValues = values.map { $0! }
-        }
+        if let meanValue { request.meanValues = try numbers(meanValue, "--mean-value").map(Float.init) }
         request.transform = detector.recordedTransform
         let preprocessing = try request.resolve(for: detector.inputShape)
         if preprocessing.valuesUnspecified {

@@ -53,6 +53,13 @@ struct InputShape: ExpressibleByArgument {
     static var defaultValueDescription: String { "NAME=N,C,H,W" }
 }
 
+/// The comma-separated numbers of an option's value, e.g. --mean-value 104,117,123.
+func numbers(_ text: String, _ option: String) throws -> [Double] {
+    let values = text.split(separator: ",").map { Double($0.trimmingCharacters(in: .whitespaces)) }
+    guard !values.isEmpty, values.allSatisfy({ $0 != nil }) else { throw CaffeError.usage("\(option) must be numbers, found '\(text)'") }
+    return values.map { $0! }
+}
+
 func printWarnings(_ ds: [Diagnostic], source: SourceText? = nil) {
     for d in ds { writeStandardError(d.rendered(source: source) + "\n") }
 }

@@ -116,6 +116,13 @@ enum SizeLimit {
 
 func describe(_ s: Shape) -> String { s.isEmpty ? "scalar" : s.map(String.init).joined(separator: "×") }
 
+/// Refuses a layer written in place (its first top is its first bottom)
+/// whose output cannot overwrite its input; `why` says what moves.
+func refuseInPlace(_ l: LayerParameter, because why: String) throws {
+    guard let top = l.tops.first, top == l.bottoms.first else { return }
+    throw PlanError("\(l.type) cannot write its top in place ('\(top)' is also its bottom): \(why), so give the top its own name")
+}
+
 /// Checks that all bottoms have the same shape (Eltwise, SUM-like layers).
 func requireSameShapes(_ bottoms: [Shape], what: String) throws {
     for (i, b) in bottoms.enumerated().dropFirst() where b != bottoms[0] {

@@ -50,11 +50,9 @@ public struct DetectionResult: Sendable {
     /// Class names by number from a file: one per line in class order, or an
     /// SSD label map (`item { label: 15 display_name: "person" }`).
     public static func readLabels(path: String) throws -> [String: String] {
-        let bytes = try readFile(path)
-        let text = String(decoding: bytes, as: UTF8.self)
+        let text = String(decoding: try readFile(path), as: UTF8.self)
         guard text.contains("item") && text.contains("label") else {
-            let lines = textLines(bytes).map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }.filter { !$0.isEmpty }
-            return Dictionary(uniqueKeysWithValues: lines.enumerated().map { (String($0.offset), $0.element) })
+            return Dictionary(uniqueKeysWithValues: try Classification.readLabels(path: path).enumerated().map { (String($0.offset), $0.element) })
         }
         var out: [String: String] = [:]
         for item in text.components(separatedBy: "item").dropFirst() {

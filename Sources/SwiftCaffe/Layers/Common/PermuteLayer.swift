@@ -11,9 +11,7 @@ struct PermutePlan: LayerPlan {
     init(_ l: LayerParameter) throws {
         param = l.proto.permuteParam
         given = param.order
-        guard l.tops.isEmpty || l.tops != l.bottoms else {
-            throw PlanError("Permute cannot write its top in place ('\(l.tops[0])' is also its bottom): the values move, so give the top its own name")
-        }
+        try refuseInPlace(l, because: "the values move")
         var seen = Set<Int>()
         for a in given where !seen.insert(a).inserted {
             throw PlanError("permute_param order names axis \(a) twice", at: param.location(of: .order))

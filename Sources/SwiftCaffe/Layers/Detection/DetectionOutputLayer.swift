@@ -162,7 +162,8 @@ final class DetectionOutputLayer: Layer {
 
     override func forward(_ bottoms: [Blob], _ tops: [Blob]) throws {
         let d = detection
-        let priors = try d.priors(bottoms.map(\.shape)), images = bottoms[0].dim(0)
+        // Reshape planned the bottoms, so their counts agree.
+        let priors = bottoms[2].dim(2) / 4, images = bottoms[0].dim(0)
         let loc = bottoms[0].data, conf = bottoms[1].data, prior = bottoms[2].data, variance = prior + priors * 4
         let priorBoxes = (0..<priors).map { DetectionBox(xmin: prior[$0 * 4], ymin: prior[$0 * 4 + 1], xmax: prior[$0 * 4 + 2], ymax: prior[$0 * 4 + 3]) }
         var rows: [Float] = []

@@ -123,6 +123,8 @@ struct PriorBoxPlan: LayerPlan {
 
 final class PriorBoxLayer: Layer {
     private let priorBox: PriorBoxPlan
+    /// The boxes of the last shapes seen: they depend on nothing else.
+    private var cached: (feature: Shape, image: Shape, values: [Float])?
 
     required init(_ ctx: LayerContext) throws {
         priorBox = ctx.plan(PriorBoxPlan.self)
@@ -132,8 +134,11 @@ final class PriorBoxLayer: Layer {
     override func allowsForceBackward(_ bottom: Int) -> Bool { false }
 
     override func forward(_ bottoms: [Blob], _ tops: [Blob]) throws {
-        let values = priorBox.priors(height: bottoms[0].dim(2), width: bottoms[0].dim(3), imageShape: bottoms[1].shape)
-        tops[0].set(values)
+        let (feature, image) = (bottoms[0].shape, bottoms[1].shape)
+        if cached?.feature != feature || cached?.image != image {
+            cached = (feature, image, priorBox.priors(height: feature[2], width: feature[3], imageShape: image))
+        }
+        tops[0].set(cached!.values)
     }
 
     /// The boxes depend on shapes only: no gradient reaches either bottom.

@@ -14,9 +14,7 @@ struct InterpPlan: LayerPlan {
     init(_ l: LayerParameter) throws {
         param = l.proto.interpParam
         (padBegin, padEnd) = (param.padBeg, param.padEnd)
-        guard l.tops.isEmpty || l.tops != l.bottoms else {
-            throw PlanError("Interp cannot write its top in place ('\(l.tops[0])' is also its bottom): the sizes differ, so give the top its own name")
-        }
+        try refuseInPlace(l, because: "the sizes differ")
         for (field, v) in [(Caffe.InterpParameter.Field.padBeg, padBegin), (.padEnd, padEnd)] where v > 0 {
             throw PlanError("interp_param \(field.name) \(v): DeepLab's Interp only crops, so it must be ≤ 0", at: param.location(of: field))
         }

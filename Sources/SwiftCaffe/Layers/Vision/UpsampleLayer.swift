@@ -17,9 +17,7 @@ struct UpsamplePlan: LayerPlan {
     init(_ l: LayerParameter) throws {
         let p = l.proto.upsampleParam
         param = p
-        guard l.tops.isEmpty || l.tops[0] != l.bottoms.first else {
-            throw PlanError("Upsample cannot write its top in place ('\(l.tops[0])' is also its bottom): the sizes differ, so give the top its own name")
-        }
+        try refuseInPlace(l, because: "the sizes differ")
         if p.has(.upsampleH) || p.has(.upsampleW) {
             guard p.has(.upsampleH), p.has(.upsampleW) else {
                 throw PlanError("give both upsample_h and upsample_w, or neither", at: p.location(of: p.has(.upsampleH) ? .upsampleH : .upsampleW))
