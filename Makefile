@@ -3,7 +3,7 @@
 
 SWIFT        ?= swift
 CONFIG       ?= release
-APT_PACKAGES := libprotobuf-c-dev libopenblas-dev libjpeg-dev libpng-dev zlib1g-dev liblmdb-dev pkg-config graphviz librsvg2-bin
+APT_PACKAGES := libprotobuf-c-dev libopenblas-dev libjpeg-dev libpng-dev zlib1g-dev liblmdb-dev libhdf5-dev pkg-config graphviz librsvg2-bin
 PROTO_APT    := protobuf-c-compiler protobuf-compiler libprotobuf-dev
 BIN           = .build/$(CONFIG)/swiftcaffe
 # Fuzz cases in `make test`; FUZZ_CASES=100000 make test for a long run.
@@ -120,12 +120,13 @@ reference-env:
 	@mkdir -p $(REFERENCE)/pb2
 	protoc -I Proto -I /usr/include --python_out=$(REFERENCE)/pb2 Proto/caffe.proto protobuf-c/protobuf-c.proto
 	@[ -x $(REFERENCE)/venv/bin/python ] || python3 -m venv $(REFERENCE)/venv
-	@$(REFERENCE)/venv/bin/pip install -q 'opencv-python-headless<5' numpy 'protobuf==4.21.12' pillow
+	@$(REFERENCE)/venv/bin/pip install -q 'opencv-python-headless<5' numpy 'protobuf==4.21.12' pillow h5py
 
 opencv-fixtures: reference-env
 	$(REFERENCE)/venv/bin/python Tests/SwiftCaffeTests/Fixtures/opencv/make_opencv_fixtures.py $(REFERENCE)/pb2
 	$(REFERENCE)/venv/bin/python Tests/SwiftCaffeTests/Fixtures/weights/make_weight_fixtures.py $(REFERENCE)/pb2
 	$(REFERENCE)/venv/bin/python Tests/SwiftCaffeTests/Fixtures/images/make_image_fixtures.py $(REFERENCE)/pb2
+	cd Tests/SwiftCaffeTests/Fixtures/hdf5 && $(CURDIR)/$(REFERENCE)/venv/bin/python make_hdf5_fixtures.py
 
 # Every net of Models/ at full size against OpenCV DNN: seeded weights
 # (written under .build/check-zoo, deleted after each net), batch 1,

@@ -38,6 +38,10 @@ let package = Package(
         .systemLibrary(name: "CLMDB", pkgConfig: "lmdb", providers: [.apt(["liblmdb-dev"])]),
         // liblmdb calls with its memory-map faults and assertions turned into errors.
         .target(name: "CLMDBGuard", dependencies: ["CLMDB"]),
+        // libhdf5 (Debian: libhdf5-dev) for the HDF5Data and HDF5Output layers,
+        // through a few C calls (its type constants are macros).
+        .systemLibrary(name: "CHDF5", pkgConfig: "hdf5", providers: [.apt(["libhdf5-dev"])]),
+        .target(name: "CHDF5Files", dependencies: ["CHDF5"]),
         // Open MPI (Debian: libopenmpi-dev), for the MPI build only.
         .systemLibrary(name: "CMPI", pkgConfig: "ompi-c", providers: [.apt(["libopenmpi-dev"])]),
         // Element-wise kernels compiled for AVX-512, AVX2 and baseline (target_clones).
@@ -50,7 +54,7 @@ let package = Package(
         ),
         .target(
             name: "SwiftCaffe",
-            dependencies: ["CaffeSchema", "CProtobufC", "COpenBLAS", "CImageCodecs", "CKernels", "CZlib", "CLMDB", "CLMDBGuard"]
+            dependencies: ["CaffeSchema", "CProtobufC", "COpenBLAS", "CImageCodecs", "CKernels", "CZlib", "CLMDB", "CLMDBGuard", "CHDF5Files"]
                 + (mpi ? ["CMPI"] : []),
             swiftSettings: mpi ? [.define("SWIFTCAFFE_MPI")] : []
         ),

@@ -1,7 +1,7 @@
 import Foundation
 
 /// The shapes a net's Data and ImageData layers will deliver, found by
-/// reading their first record, so the graph (and every parameter shape after
+/// reading their first record (HDF5Data: its files' dataset shapes), so the graph (and every parameter shape after
 /// it) is planned from the real data, as Caffe's DataLayerSetUp does.
 public enum DataShapes {
     /// Top name → shape for the data layers `state` keeps.
@@ -11,6 +11,11 @@ public enum DataShapes {
         var out: [String: Shape] = [:]
         for l in kept where isProbed(l) {
             do {
+                if l.type == HDF5DataPlan.type {
+                    let list = try HDF5FileList(source: l.proto.hdf5DataParam.source, datasets: l.tops)
+                    for (top, row) in zip(l.tops, list.rowShapes) { out[top] = [l.proto.hdf5DataParam.batchSize] + row }
+                    continue
+                }
                 let transformer = try DataTransformer(l, phase: state.phase)
                 let batch = RecordSources.batching(of: l).batchSize
                 let first = try RecordSources.open(for: l, shuffleSeed: nil).record(0)
@@ -24,9 +29,9 @@ public enum DataShapes {
         return out
     }
 
-    /// A layer whose top shape only its first record tells: Data, ImageData.
+    /// A layer whose top shapes only its data tells: Data, ImageData, HDF5Data.
     static func isProbed(_ l: LayerParameter) -> Bool {
-        (l.type == DataPlan.type || l.type == ImageDataPlan.type) && !l.tops.isEmpty
+        [DataPlan.type, ImageDataPlan.type, HDF5DataPlan.type].contains(l.type) && !l.tops.isEmpty
     }
 }
 

@@ -25,7 +25,7 @@ enum LayerCatalog {
         // data
         runs(InputPlan.self, InputLayer.self), runs(DummyDataPlan.self, DummyDataLayer.self), runs(DataPlan.self, DataLayer.self),
         runs(ImageDataPlan.self, ImageDataLayer.self), runs(MemoryDataPlan.self, MemoryDataLayer.self),
-        planned(HDF5DataPlan.self, "HDF5 files are not read; convert the data to an LMDB (convert-imageset, convert-idx)"),
+        runs(HDF5DataPlan.self, HDF5DataLayer.self), runs(HDF5OutputPlan.self, HDF5OutputLayer.self),
         planned(WindowDataPlan.self, "R-CNN's window files are not read"),
         // vision
         runs(ConvolutionPlan.self, ConvolutionLayer.self), runs(DeconvolutionPlan.self, DeconvolutionLayer.self),

@@ -9,7 +9,7 @@ public enum NetComparison {
         guard let net = s.testNets.first, let iterations = s.parameter.testIter.first else { return [] }
         guard let i = net.layers.firstIndex(where: { $0.type == AccuracyPlan.type || $0.type == SoftmaxWithLossPlan.type }) else { return [] }
         let scores = net.bottoms(of: i)[0]
-        for l in net.prefetchingLayers { l.restart(atBatch: 0) }
+        for l in net.dataStreams { l.restart(atBatch: 0) }
         var out: [Int] = []
         for _ in 0..<iterations {
             try net.forward()

@@ -306,6 +306,10 @@ public final class Net {
     /// The layers that read batches from a source (Data, ImageData).
     var prefetchingLayers: [PrefetchingDataLayer] { layers.compactMap { $0 as? PrefetchingDataLayer } }
 
+    /// The layers whose place in their data the solver saves, restores and
+    /// shards (Data, ImageData, HDF5Data).
+    var dataStreams: [any DataStream] { layers.compactMap { $0 as? any DataStream } }
+
     /// Shares `other`'s parameter blobs with the layers of the same name
     /// here (Caffe's ShareTrainedLayersWith: a test net sees the weights
     /// being trained without copies).

@@ -322,14 +322,14 @@ public final class Solver {
     public func join(_ group: ProcessGroup) throws {
         precondition(self.group == nil, "a solver joins one group")
         self.group = group
-        for l in net.prefetchingLayers { l.shard(rank: group.rank, of: group.size) }
+        for l in net.dataStreams { l.shard(rank: group.rank, of: group.size) }
         for l in net.layers {
             for p in l.params { try group.broadcast(UnsafeMutableRawPointer(p.data), bytes: p.count * 4) }
         }
         for h in history { try group.broadcast(UnsafeMutableRawPointer(h.data), bytes: h.count * 4) }
         // Iteration, lr step and the records each data layer has consumed
         // (rank 0 still counts as one process here).
-        let layers = net.prefetchingLayers
+        let layers = net.dataStreams
         var counters = [Int64(iteration), Int64(currentStep)] + layers.map { Int64($0.batchesRead * $0.batchSize) }
         try counters.withUnsafeMutableBytes { try group.broadcast($0.baseAddress!, bytes: $0.count) }
         iteration = Int(counters[0])
@@ -345,7 +345,7 @@ public final class Solver {
 
     /// The batch each rank continues at after `records` records of a data
     /// layer: they must be a whole number of steps of all ranks together.
-    static func batches(records: Int, of layer: PrefetchingDataLayer, ranks: Int) throws -> Int {
+    static func batches(records: Int, of layer: any DataStream, ranks: Int) throws -> Int {
         let step = layer.batchSize * ranks
         guard records % step == 0 else {
             throw CaffeError.usage("data layer '\(layer.name)' stopped after \(records) records, which is not a whole number of steps of "
@@ -477,9 +477,9 @@ public final class Solver {
         log("Snapshotting solver state to binary proto file \(state)")
         try SolverState.write(iteration: iteration, learnedNet: model, historyBlobs: history, currentStep: currentStep,
                               solverType: rule.type.rawValue,
-                              dataBatches: net.prefetchingLayers.map { $0.batchesRead * (group?.size ?? 1) },
-                              dataRecords: net.prefetchingLayers.map { $0.batchesRead * $0.batchSize * (group?.size ?? 1) },
-                              testDataRecords: testNets.flatMap(\.prefetchingLayers).map { $0.batchesRead * $0.batchSize },
+                              dataBatches: net.dataStreams.map { $0.batchesRead * (group?.size ?? 1) },
+                              dataRecords: net.dataStreams.map { $0.batchesRead * $0.batchSize * (group?.size ?? 1) },
+                              testDataRecords: testNets.flatMap(\.dataStreams).map { $0.batchesRead * $0.batchSize },
                               to: state)
         snapshots.append((model, state))
         for o in observers { o.solver(self, snapshotted: model, state: state) }
@@ -544,15 +544,15 @@ public final class Solver {
         // Where each data layer stopped: records (any rank count and batch
         // size), or, in older states, batches of this size.
         if s.dataRecords.isEmpty {
-            for (layer, batches) in zip(net.prefetchingLayers, s.dataBatches) { layer.restart(atBatch: batches) }
+            for (layer, batches) in zip(net.dataStreams, s.dataBatches) { layer.restart(atBatch: batches) }
         } else {
-            for (layer, records) in zip(net.prefetchingLayers, s.dataRecords) {
+            for (layer, records) in zip(net.dataStreams, s.dataRecords) {
                 layer.restart(atBatch: try Self.batches(records: records, of: layer, ranks: 1))
             }
         }
         // The tests go on where they were: a test set that test_iter does not
         // cover exactly is read from a different record each time.
-        for (layer, records) in zip(testNets.flatMap(\.prefetchingLayers), s.testDataRecords) {
+        for (layer, records) in zip(testNets.flatMap(\.dataStreams), s.testDataRecords) {
             layer.restart(atBatch: try Self.batches(records: records, of: layer, ranks: 1))
         }
     }

@@ -46,6 +46,21 @@ struct OutputTarget {
         }
         throw fail("cannot write: symbolic links loop back on themselves (too many levels of symbolic links)")
     }
+
+    /// A new name next to the file written, for writing it before renaming.
+    func temporarySibling() -> String {
+        let folder = (path as NSString).deletingLastPathComponent
+        let name = (path as NSString).lastPathComponent
+        return (folder.isEmpty ? "" : folder + "/") + ".\(name).swiftcaffe-\(getpid())-\(OutputTarget.counter.next()).tmp"
+    }
+
+    private static let counter = Counter()
+
+    private final class Counter: @unchecked Sendable {
+        private let lock = NSLockLite()
+        private var value = 0
+        func next() -> Int { lock.locked { value += 1; return value } }
+    }
 }
 
 /// A file written whole or not at all: the bytes go to a temporary file in
@@ -67,9 +82,7 @@ public final class OutputFile {
             fd = open(target.path, O_WRONLY | O_CLOEXEC)
             guard fd >= 0 else { throw OutputFile.failure(path, errno: errno, kept: false) }
         } else {
-            let folder = (target.path as NSString).deletingLastPathComponent
-            let name = (target.path as NSString).lastPathComponent
-            let tmp = (folder.isEmpty ? "" : folder + "/") + ".\(name).swiftcaffe-\(getpid())-\(OutputFile.counter.next()).tmp"
+            let tmp = target.temporarySibling()
             temporary = tmp
             fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, target.mode ?? 0o666)
             if fd >= 0, let mode = target.mode { fchmod(fd, mode) }
@@ -166,13 +179,6 @@ public final class OutputFile {
         return CaffeError.io(path: path, reason: "cannot write: \(why)" + (kept ? "; the previous file, if any, is left as it was" : ""))
     }
 
-    private static let counter = Counter()
-
-    private final class Counter: @unchecked Sendable {
-        private let lock = NSLockLite()
-        private var value = 0
-        func next() -> Int { lock.locked { value += 1; return value } }
-    }
 }
 
 /// Whole files written through OutputFile.

@@ -51,10 +51,23 @@ struct ImageDataPlan: SourcePlan {
     }
 }
 
+/// A data layer whose place in its data the solver saves with a snapshot,
+/// restores on resuming, and splits across the ranks of data-parallel
+/// training: batch k of rank r of n holds records (k·B + j)·n + r.
+protocol DataStream: Layer {
+    var batchSize: Int { get }
+    /// Batches delivered so far by this process (the next batch's number).
+    var batchesRead: Int { get }
+    /// Reads only every count-th record from rank (data-parallel training).
+    func shard(rank: Int, of count: Int)
+    /// Continues from batch `first` (a resumed run).
+    func restart(atBatch first: Int)
+}
+
 /// The shared part of Data and ImageData: a record source, Caffe's
 /// transformer, and a prefetch thread; forward copies the next prepared
 /// batch into the tops (data, and labels when the layer has a second top).
-class PrefetchingDataLayer: Layer {
+class PrefetchingDataLayer: Layer, DataStream {
     private var prefetcher: BatchPrefetcher!
 
     /// Opens the source and starts nothing yet (the first forward does).
