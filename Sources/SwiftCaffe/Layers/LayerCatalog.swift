@@ -19,7 +19,6 @@ enum LayerCatalog {
     private static func runs(_ plan: any LayerPlan.Type, _ layer: Layer.Type) -> Entry { Entry(plan: plan, runtime: .runs(layer)) }
     private static func planned(_ plan: any LayerPlan.Type, _ reason: String) -> Entry { Entry(plan: plan, runtime: .shapeOnly(reason)) }
 
-    private static let notYet = "the runtime does not run this layer type yet"
 
     static let entries: [Entry] = [
         // data
@@ -57,8 +56,8 @@ enum LayerCatalog {
         // loss
         runs(SoftmaxWithLossPlan.self, SoftmaxWithLossLayer.self), runs(EuclideanLossPlan.self, EuclideanLossLayer.self),
         runs(SigmoidCrossEntropyLossPlan.self, SigmoidCrossEntropyLossLayer.self), runs(AccuracyPlan.self, AccuracyLayer.self),
-        planned(HingeLossPlan.self, notYet), planned(InfogainLossPlan.self, notYet), planned(MultinomialLogisticLossPlan.self, notYet),
-        planned(ContrastiveLossPlan.self, notYet),
+        runs(HingeLossPlan.self, HingeLossLayer.self), runs(InfogainLossPlan.self, InfogainLossLayer.self),
+        runs(MultinomialLogisticLossPlan.self, MultinomialLogisticLossLayer.self), runs(ContrastiveLossPlan.self, ContrastiveLossLayer.self),
     ]
 
     static let byType: [String: Entry] = Dictionary(uniqueKeysWithValues: entries.map { ($0.type, $0) })

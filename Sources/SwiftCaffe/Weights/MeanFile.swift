@@ -29,34 +29,12 @@ public struct MeanImage: Sendable, Equatable {
             }
             return MeanImage(channels: s[0], height: s[1], width: s[2], values: a.values)
         }
-        return try bytes.withUnsafeBytes { raw in
-            try WireCheck.check(raw, as: CaffeSchema.blobProto, file: path)
-            guard let b = caffe__blob_proto__unpack(nil, raw.count, raw.baseAddress!.assumingMemoryBound(to: UInt8.self)) else {
-                throw CaffeError.io(path: path, reason: "libprotobuf-c could not decode it as a BlobProto (corrupt field contents)")
-            }
-            defer { caffe__blob_proto__free_unpacked(b, nil) }
-            var shape: Shape
-            if let s = b.pointee.shape?.pointee {
-                shape = (0..<Int(s.n_dim)).map { Int(s.dim[$0]) }
-            } else {
-                shape = [Int(b.pointee.num), Int(b.pointee.channels), Int(b.pointee.height), Int(b.pointee.width)]
-            }
-            if shape.count == 4, shape[0] == 1 { shape.removeFirst() }
-            guard shape.count == 3, shape.allSatisfy({ $0 > 0 }) else {
-                throw CaffeError.io(path: path, reason: "a mean image must be 1×C×H×W, this blob is \(describe(shape))")
-            }
-            let n = count(shape)
-            var values: [Float]
-            if b.pointee.n_data > 0 {
-                values = Array(UnsafeBufferPointer(start: b.pointee.data, count: Int(b.pointee.n_data)))
-            } else {
-                values = (0..<Int(b.pointee.n_double_data)).map { Float(b.pointee.double_data[$0]) }
-            }
-            guard values.count == n else {
-                throw CaffeError.io(path: path, reason: "the blob's shape \(describe(shape)) needs \(n) values, the file holds \(values.count)")
-            }
-            return MeanImage(channels: shape[0], height: shape[1], width: shape[2], values: values)
+        var (shape, values) = try BlobProtoFile.decode(bytes, file: path)
+        if shape.count == 4, shape[0] == 1 { shape.removeFirst() }
+        guard shape.count == 3, shape.allSatisfy({ $0 > 0 }) else {
+            throw CaffeError.io(path: path, reason: "a mean image must be 1×C×H×W, this blob is \(describe(shape))")
         }
+        return MeanImage(channels: shape[0], height: shape[1], width: shape[2], values: values)
     }
 
     /// The average of each channel (what `mean_value` would give).

@@ -29,15 +29,29 @@ extension PairLossPlan {
     }
 }
 
-/// Losses of predictions against integer labels.
-protocol LabelLossPlan: LayerPlan {}
+/// Losses of N items' scores (everything after the first axis) against one
+/// class label per item, as Caffe's HingeLoss and MultinomialLogisticLoss
+/// read them.
+protocol ItemLabelLossPlan: LayerPlan {}
 
-extension LabelLossPlan {
+extension ItemLabelLossPlan {
     static var isLoss: Bool { true }
+    static var bottoms: ClosedRange<Int> { 2...2 }
     static var tops: ClosedRange<Int> { 1...1 }
     func plan(_ b: [Shape]) throws -> PlannedShapes {
-        _ = try checkLabels(b[0], b[1], axis: 1, at: nil)
+        guard let n = b[0].first, count(b[1]) == n else {
+            throw PlanError("the label blob has \(count(b[1])) values but the predictions \(describe(b[0])) need \(b[0].first ?? 0) (one per item)")
+        }
         return PlannedShapes(tops: [[]])
+    }
+}
+
+extension Layer {
+    /// Label `i` as a class in 0..<classes, or an error naming it.
+    func labelClass(_ labels: UnsafeMutablePointer<Float>, _ i: Int, classes: Int) throws -> Int {
+        let label = try classLabel(labels[i], at: i)
+        guard label >= 0, label < classes else { throw fail("label \(label) at position \(i) is outside 0..<\(classes)") }
+        return label
     }
 }
 
