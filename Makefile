@@ -9,7 +9,7 @@ BIN           = .build/$(CONFIG)/swiftcaffe
 # Fuzz cases in `make test`; FUZZ_CASES=100000 make test for a long run.
 FUZZ_CASES   ?= 3000
 
-.PHONY: all build test test-mpi mpi demo examples install compare lenet bench bench-peers proto deps proto-deps opencv-fixtures reference-env check-zoo clean
+.PHONY: all build python python-test test test-mpi mpi demo examples install compare lenet bench bench-peers proto deps proto-deps opencv-fixtures reference-env check-zoo clean
 
 all: build
 
@@ -26,6 +26,25 @@ build: deps
 # numeric code runs 10-100x slower in debug builds.
 test: deps
 	FUZZ_CASES=$(FUZZ_CASES) $(SWIFT) test -c release -Xswiftc -enable-testing --disable-swift-testing
+	$(MAKE) python-test
+
+# The Python module (python/swiftcaffe, pycaffe's API): the C ABI library
+# built and put next to the package, so that
+# `PYTHONPATH=python python3 -c 'import swiftcaffe'` works. Copied under a
+# temporary name first: a Python process may have the old one loaded.
+PYTHON_LIB := python/swiftcaffe/libSwiftCaffeC.so
+python: deps
+	$(SWIFT) build -c release --product SwiftCaffeC
+	cp .build/release/libSwiftCaffeC.so $(PYTHON_LIB).tmp && mv -f $(PYTHON_LIB).tmp $(PYTHON_LIB)
+
+# The module's pytest suite, in a venv under .build (numpy, pillow, pytest, protobuf).
+PY_VENV := .build/python-venv
+python-test: python
+	@scripts/ensure-apt.sh python3-venv
+	@[ -x $(PY_VENV)/bin/python ] || python3 -m venv $(PY_VENV)
+	@$(PY_VENV)/bin/python -c 'import numpy, PIL, pytest, google.protobuf' 2>/dev/null \
+	    || $(PY_VENV)/bin/pip install -q numpy pillow pytest 'protobuf==4.21.12'
+	$(PY_VENV)/bin/python -m pytest -q python/tests
 
 # The MPI build (data-parallel training, `mpirun -np N .build/mpi/release/swiftcaffe
 # train ...`) in its own build folder; the plain build never needs MPI.

@@ -11,6 +11,8 @@ let package = Package(
     products: [
         .library(name: "SwiftCaffe", targets: ["SwiftCaffe"]),
         .executable(name: "swiftcaffe", targets: ["swiftcaffe"]),
+        // The C ABI the Python module (python/swiftcaffe) loads.
+        .library(name: "SwiftCaffeC", type: .dynamic, targets: ["SwiftCaffeC"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -58,6 +60,7 @@ let package = Package(
                 + (mpi ? ["CMPI"] : []),
             swiftSettings: mpi ? [.define("SWIFTCAFFE_MPI")] : []
         ),
+        .target(name: "SwiftCaffeC", dependencies: ["SwiftCaffe"]),
         .executableTarget(
             name: "swiftcaffe",
             dependencies: [

@@ -67,6 +67,21 @@ public final class Blob {
         diffStorage?.reserve(count)
     }
 
+    /// Reshapes to a shape a program gives (pycaffe's `blob.reshape`): an
+    /// error, not a trap, for a negative or too large dimension or for more
+    /// memory than there is. Values are kept in memory order up to the old
+    /// count, as Caffe's Blob::Reshape leaves them.
+    public func checkedReshape(_ s: Shape) throws {
+        guard s.allSatisfy({ $0 >= 0 && $0 <= SizeLimit.dimension }), SwiftCaffe.count(s) <= SizeLimit.blob else {
+            throw CaffeError.usage("cannot reshape a blob to \(describe(s)): each dimension must be 0 to 2^31, at most 2^40 values in all")
+        }
+        let bytes = growth(to: s)
+        if let short = MemoryBudget.shortfall(bytes) {
+            throw CaffeError.usage("reshaping a blob to \(describe(s)) needs \(MemoryBudget.describe(bytes)), \(short)")
+        }
+        reshape(s)
+    }
+
     /// Bytes a reshape to `s` would allocate (0 when the storage is large enough).
     func growth(to s: Shape) -> Int {
         let n = SwiftCaffe.count(s)

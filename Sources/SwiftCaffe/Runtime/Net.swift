@@ -405,6 +405,32 @@ public final class Net {
         if writesNothing(i) { backwardOfNothing(i) } else { try layers[i].backward(tops[i], propagateDown[i], bottoms[i]) }
     }
     public func layerNeedsBackward(_ i: Int) -> Bool { needsBackward[i] }
+
+    /// Runs layers `start` through `end` only, unfused, so every blob they
+    /// write holds its value (pycaffe's `forward(start=, end=)`); returns the
+    /// loss of the loss tops as they now stand.
+    @discardableResult
+    public func forward(from start: Int, to end: Int) throws -> Float {
+        precondition(layers.indices.contains(start) && layers.indices.contains(end) && start <= end,
+                     "SwiftCaffe bug: forward from layer \(start) to \(end) of \(layers.count)")
+        lastForwardFused = false
+        for i in start...end where !writesNothing(i) { try layers[i].forward(bottoms[i], tops[i]) }
+        return loss
+    }
+
+    /// Backward through layers `start` down to `end` (pycaffe's
+    /// `backward(start=, end=)`). The tops' gradients are taken as they are:
+    /// a loss top holds its loss weight once `setLossDiffs()` has run, as
+    /// Caffe sets it up, unless the caller wrote another.
+    public func backward(from start: Int, to end: Int) throws {
+        precondition(layers.indices.contains(start) && layers.indices.contains(end) && end <= start,
+                     "SwiftCaffe bug: backward from layer \(start) to \(end) of \(layers.count)")
+        try checkGradientMemory()
+        try unfuseBeforeBackward()
+        for i in stride(from: start, through: end, by: -1) where needsBackward[i] {
+            if writesNothing(i) { backwardOfNothing(i) } else { try layers[i].backward(tops[i], propagateDown[i], bottoms[i]) }
+        }
+    }
     /// Sets each loss top's gradient to its loss weight, as backward() starts.
     public func setLossDiffs() {
         for (i, j, w) in lossTops { tops[i][j].diff.update(repeating: w, count: tops[i][j].count) }
