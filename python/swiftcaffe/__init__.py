@@ -8,10 +8,14 @@ import warnings
 
 from ._native import CaffeError, lib, text
 from .pycaffe import TRAIN, TEST, Blob, Layer, Net
+from .solver import (AdaDeltaSolver, AdaGradSolver, AdamSolver, NesterovSolver, RMSPropSolver, SGDSolver, Solver,
+                     get_solver)
 
 __version__ = text(lib.sc_version())
 
-__all__ = ["Net", "Blob", "Layer", "TRAIN", "TEST", "CaffeError", "set_mode_cpu", "set_mode_gpu", "set_device"]
+__all__ = ["Net", "Blob", "Layer", "TRAIN", "TEST", "CaffeError", "set_mode_cpu", "set_mode_gpu", "set_device",
+           "Solver", "SGDSolver", "NesterovSolver", "AdaGradSolver", "RMSPropSolver", "AdaDeltaSolver", "AdamSolver",
+           "get_solver"]
 
 
 def set_mode_cpu():

@@ -134,9 +134,19 @@ class Net(object):
         handle = ctypes.c_void_p()
         check(lib.sc_net_create(encode(network_file), encode(weights) if weights is not None else None,
                                 int(phase), int(level), stage_array, len(stages), ctypes.byref(handle)))
+        self._adopt(handle)
+
+    def _adopt(self, handle):
         self._handle = handle
         self._blobs_dict = None
         self._layers = None
+
+    @classmethod
+    def _wrap(cls, handle):
+        """A Net over a handle the library handed out (a solver's nets)."""
+        net = cls.__new__(cls)
+        net._adopt(ctypes.c_void_p(handle))
+        return net
 
     def __del__(self):
         handle = getattr(self, "_handle", None)
