@@ -161,6 +161,11 @@ proto: proto-deps
 	protoc -I Proto -I /usr/include --include_source_info --descriptor_set_out=.build/caffe.desc Proto/caffe.proto
 	python3 scripts/generate_messages.py .build/caffe.desc > .build/CaffeMessages.swift
 	mv .build/CaffeMessages.swift Sources/SwiftCaffe/Schema/CaffeMessages.swift
+	@# The Python module's caffe_pb2 needs only the protobuf package: the schema
+	@# without protobuf-c's import and options (names and numbers unchanged).
+	@mkdir -p .build/python-proto
+	sed -e '/^import "protobuf-c\/protobuf-c.proto";/d' -e '/option (pb_c_msg)/d' Proto/caffe.proto > .build/python-proto/caffe.proto
+	protoc -I .build/python-proto --python_out=python/swiftcaffe/proto .build/python-proto/caffe.proto
 
 clean:
 	rm -rf .build

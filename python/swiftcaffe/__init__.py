@@ -8,14 +8,19 @@ import warnings
 
 from ._native import CaffeError, lib, text
 from .pycaffe import TRAIN, TEST, Blob, Layer, Net
+from . import draw, io
+from .classifier import Classifier
+from .detector import Detector
 from .solver import (AdaDeltaSolver, AdaGradSolver, AdamSolver, NesterovSolver, RMSPropSolver, SGDSolver, Solver,
                      get_solver)
+
+from . import proto
 
 __version__ = text(lib.sc_version())
 
 __all__ = ["Net", "Blob", "Layer", "TRAIN", "TEST", "CaffeError", "set_mode_cpu", "set_mode_gpu", "set_device",
            "Solver", "SGDSolver", "NesterovSolver", "AdaGradSolver", "RMSPropSolver", "AdaDeltaSolver", "AdamSolver",
-           "get_solver"]
+           "get_solver", "io", "Classifier", "Detector", "proto", "draw"]
 
 
 def set_mode_cpu():

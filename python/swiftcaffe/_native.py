@@ -70,6 +70,7 @@ _SIGNATURES = {
     "sc_solver_solve": ([_p, _s], _i),
     "sc_solver_restore": ([_p, _s], _i),
     "sc_solver_snapshot": ([_p], _i),
+    "sc_draw_net": ([_s, _s, _i, _s], _i),
     "sc_blob_rank": ([_p], _i),
     "sc_blob_dims": ([_p, ctypes.POINTER(ctypes.c_int64)], None),
     "sc_blob_count": ([_p], ctypes.c_int64),
