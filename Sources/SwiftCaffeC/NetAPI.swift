@@ -74,10 +74,12 @@ public func sc_version() -> UnsafePointer<CChar> { UnsafePointer(versionString) 
 nonisolated(unsafe) private let versionString = strdup(SwiftCaffeVersion.string)!
 
 /// Builds the net in `prototxt` for phase (0 TRAIN, 1 TEST), level and
-/// stages, with `weights` (a .caffemodel, or NULL) copied in by layer name.
+/// stages, with `weights` (a .caffemodel, or NULL) copied in by layer name;
+/// its Python layers run through `layers` (see PythonLayerAPI.swift), or
+/// are refused when it is NULL.
 @_cdecl("sc_net_create")
 public func sc_net_create(_ prototxt: UnsafePointer<CChar>, _ weights: UnsafePointer<CChar>?, _ phase: Int32, _ level: Int32,
-                          _ stages: UnsafePointer<UnsafePointer<CChar>?>?, _ stageCount: Int32,
+                          _ stages: UnsafePointer<UnsafePointer<CChar>?>?, _ stageCount: Int32, _ layers: LayerCallback?,
                           _ out: UnsafeMutablePointer<UnsafeMutableRawPointer?>) -> Int32 {
     guarded {
         guard let phase = Caffe.Phase(rawValue: phase) else {
@@ -85,7 +87,8 @@ public func sc_net_create(_ prototxt: UnsafePointer<CChar>, _ weights: UnsafePoi
         }
         let names = (0..<Int(max(0, stageCount))).compactMap { stages?[$0].map { String(cString: $0) } }
         let loaded = try ModelFile.loadNet(path: String(cString: prototxt))
-        let net = try Net(graph: try loaded.graph(.init(state: NetState(phase: phase, level: Int(level), stages: names))))
+        let net = try loaded.net(.init(state: NetState(phase: phase, level: Int(level), stages: names)),
+                                 externalLayers: layers.map(CallbackLayers.init))
         // Scripts read any blob after a forward, so nothing is fused away.
         net.fusesForInference = false
         // Caffe sets each loss top's gradient to its weight once, at set up.

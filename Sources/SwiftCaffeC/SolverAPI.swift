@@ -24,8 +24,9 @@ func solverBox(_ h: UnsafeMutableRawPointer) -> SolverBox { Unmanaged<SolverBox>
 /// The solver in `path`; `type` (SGD, Nesterov, AdaGrad, RMSProp, AdaDelta,
 /// Adam) replaces the file's, as pycaffe's SGDSolver(path) ... classes do,
 /// or NULL keeps it (get_solver). Caffe's log lines go to standard error.
+/// Python layers run through `layers`, as in sc_net_create.
 @_cdecl("sc_solver_create")
-public func sc_solver_create(_ path: UnsafePointer<CChar>, _ type: UnsafePointer<CChar>?,
+public func sc_solver_create(_ path: UnsafePointer<CChar>, _ type: UnsafePointer<CChar>?, _ layers: LayerCallback?,
                              _ out: UnsafeMutablePointer<UnsafeMutableRawPointer?>) -> Int32 {
     guarded {
         var loaded = try ModelFile.loadSolver(path: String(cString: path))
@@ -36,7 +37,7 @@ public func sc_solver_create(_ path: UnsafePointer<CChar>, _ type: UnsafePointer
             }
             loaded.solver.type = t
         }
-        let solver = try Solver(loaded)
+        let solver = try Solver(loaded, externalLayers: layers.map(CallbackLayers.init))
         solver.observers.append(CaffeLogWriter(standardError: true))
         out.pointee = Unmanaged.passRetained(SolverBox(solver)).toOpaque()
     }

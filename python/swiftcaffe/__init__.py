@@ -7,7 +7,8 @@
 import warnings
 
 from ._native import CaffeError, lib, text
-from .pycaffe import TRAIN, TEST, Blob, Layer, Net
+from .pycaffe import TRAIN, TEST, Blob, Net
+from .python_layer import Layer
 from . import draw, io
 from .classifier import Classifier
 from .detector import Detector

@@ -34,7 +34,7 @@ _i = ctypes.c_int32
 _SIGNATURES = {
     "sc_last_error": ([], _s),
     "sc_version": ([], _s),
-    "sc_net_create": ([_s, _s, _i, _i, ctypes.POINTER(_s), _i, ctypes.POINTER(_p)], _i),
+    "sc_net_create": ([_s, _s, _i, _i, ctypes.POINTER(_s), _i, _p, ctypes.POINTER(_p)], _i),
     "sc_net_free": ([_p], None),
     "sc_net_name": ([_p], _s),
     "sc_net_phase": ([_p], _i),
@@ -59,7 +59,7 @@ _SIGNATURES = {
     "sc_net_copy_from": ([_p, _s], _i),
     "sc_net_save": ([_p, _s], _i),
     "sc_net_share_with": ([_p, _p], _i),
-    "sc_solver_create": ([_s, _s, ctypes.POINTER(_p)], _i),
+    "sc_solver_create": ([_s, _s, _p, ctypes.POINTER(_p)], _i),
     "sc_solver_free": ([_p], None),
     "sc_solver_type": ([_p], _s),
     "sc_solver_iter": ([_p], _i),
@@ -91,10 +91,19 @@ class CaffeError(RuntimeError):
 
 
 def check(status):
-    """Raises the thread's last SwiftCaffe error when status is not 0."""
+    """Raises the thread's last SwiftCaffe error when status is not 0: the
+    exception a Python layer raised, if one did (SwiftCaffe's message as a
+    note), else CaffeError."""
     if status != 0:
+        from .python_layer import pending_error
         message = lib.sc_last_error()
-        raise CaffeError(message.decode("utf-8", "replace") if message else "SwiftCaffe failed without a message")
+        message = message.decode("utf-8", "replace") if message else "SwiftCaffe failed without a message"
+        raised = pending_error()
+        if raised is not None:
+            if hasattr(raised, "add_note"):
+                raised.add_note(message)
+            raise raised
+        raise CaffeError(message)
 
 
 def text(value):

@@ -11,6 +11,7 @@ from itertools import zip_longest
 import numpy as np
 
 from ._native import CaffeError, check, encode, lib, text
+from . import python_layer
 
 TRAIN = 0
 TEST = 1
@@ -77,8 +78,8 @@ class Blob(object):
         return "<swiftcaffe.Blob %s>" % (self.shape,)
 
 
-class Layer(object):
-    """A layer of a net: its type and parameter blobs."""
+class _NetLayer(python_layer.Layer):
+    """A layer SwiftCaffe runs: its type and parameter blobs."""
 
     def __init__(self, net, index):
         self._net = net
@@ -132,20 +133,30 @@ class Net(object):
         stages = list(stages or [])
         stage_array = (ctypes.c_char_p * max(len(stages), 1))(*[s.encode("utf-8") for s in stages])
         handle = ctypes.c_void_p()
-        check(lib.sc_net_create(encode(network_file), encode(weights) if weights is not None else None,
-                                int(phase), int(level), stage_array, len(stages), ctypes.byref(handle)))
-        self._adopt(handle)
+        with python_layer.building() as made:
+            check(lib.sc_net_create(encode(network_file), encode(weights) if weights is not None else None,
+                                    int(phase), int(level), stage_array, len(stages),
+                                    ctypes.cast(python_layer.callback, ctypes.c_void_p), ctypes.byref(handle)))
+        self._adopt(handle, made)
 
-    def _adopt(self, handle):
+    def _adopt(self, handle, made):
+        """Takes over a net handle, and from `made` (name → layer objects, in
+        the order they were built) the first object of each of its Python layers."""
         self._handle = handle
         self._blobs_dict = None
         self._layers = None
+        h = handle
+        self._python_layers = {}
+        for i in range(lib.sc_net_layer_count(h)):
+            name = text(lib.sc_net_layer_name(h, i))
+            if text(lib.sc_net_layer_type(h, i)) == "Python" and made.get(name):
+                self._python_layers[name] = made[name].pop(0)
 
     @classmethod
-    def _wrap(cls, handle):
+    def _wrap(cls, handle, made):
         """A Net over a handle the library handed out (a solver's nets)."""
         net = cls.__new__(cls)
-        net._adopt(ctypes.c_void_p(handle))
+        net._adopt(ctypes.c_void_p(handle), made)
         return net
 
     def __del__(self):
@@ -175,8 +186,11 @@ class Net(object):
 
     @property
     def layers(self):
+        """The layers; a Python layer is its own object, as in pycaffe."""
         if self._layers is None:
-            self._layers = [Layer(self, i) for i in range(lib.sc_net_layer_count(self._handle))]
+            names = self._layer_names
+            self._layers = [self._python_layers.get(names[i]) or _NetLayer(self, i)
+                            for i in range(lib.sc_net_layer_count(self._handle))]
         return self._layers
 
     @property

@@ -3,6 +3,7 @@ using its own rule whatever the file's `type` says (as pycaffe's classes
 do), and get_solver(path), which uses the file's."""
 import ctypes
 
+from . import python_layer
 from ._native import check, encode, lib, text
 from .pycaffe import Net
 
@@ -12,10 +13,13 @@ class Solver(object):
 
     def __init__(self, filename):
         handle = ctypes.c_void_p()
-        check(lib.sc_solver_create(encode(filename), self._type.encode("ascii") if self._type else None, ctypes.byref(handle)))
+        with python_layer.building() as made:
+            check(lib.sc_solver_create(encode(filename), self._type.encode("ascii") if self._type else None,
+                                       ctypes.cast(python_layer.callback, ctypes.c_void_p), ctypes.byref(handle)))
         self._handle = handle
-        self._net = Net._wrap(lib.sc_solver_net(handle))
-        self._test_nets = [Net._wrap(lib.sc_solver_test_net(handle, i)) for i in range(lib.sc_solver_test_net_count(handle))]
+        # The train net's Python layers were built first, then each test net's.
+        self._net = Net._wrap(lib.sc_solver_net(handle), made)
+        self._test_nets = [Net._wrap(lib.sc_solver_test_net(handle, i), made) for i in range(lib.sc_solver_test_net_count(handle))]
 
     def __del__(self):
         handle = getattr(self, "_handle", None)

@@ -104,10 +104,15 @@ public struct NetGraph: Sendable {
         public var state: NetState
         /// Shapes for input or data tops by blob name, overriding the file's.
         public var inputShapes: [String: Shape]
+        /// The top shapes of layers whose code runs outside SwiftCaffe
+        /// (Python layers run by the Python module), by layer name, as that
+        /// code set them up.
+        public var externalTopShapes: [String: [Shape]]
 
-        public init(state: NetState = NetState(), inputShapes: [String: Shape] = [:]) {
+        public init(state: NetState = NetState(), inputShapes: [String: Shape] = [:], externalTopShapes: [String: [Shape]] = [:]) {
             self.state = state
             self.inputShapes = inputShapes
+            self.externalTopShapes = externalTopShapes
         }
     }
 
@@ -143,7 +148,11 @@ public struct NetGraph: Sendable {
                                inPlaceTops: Set(layer.tops.indices.filter { $0 < layer.bottoms.count && layer.bottoms[$0] == layer.tops[$0] }),
                                plan: plan)
             do {
-                try planShapes(&g, by: plan, given: options.inputShapes, used: &usedInputs, warnings: &graph.warnings)
+                if plan is PythonPlan, let external = options.externalTopShapes[layer.name] {
+                    g.topShapes = Array((external.map { Optional($0) } + Array(repeating: nil, count: layer.tops.count)).prefix(layer.tops.count))
+                } else {
+                    try planShapes(&g, by: plan, given: options.inputShapes, used: &usedInputs, warnings: &graph.warnings)
+                }
             } catch let e as PlanError {
                 problems.append(diagnostic(e, layer))
             }
@@ -182,7 +191,8 @@ public struct NetGraph: Sendable {
             }
             for (j, t) in p.tops.enumerated() { if let t { try SizeLimit.check(shape: t, what: "top \(j)") } }
             for (j, w) in p.params.enumerated() { try SizeLimit.check(shape: w, what: "parameter blob \(j)") }
-            g.topShapes = Array(p.tops.prefix(g.layer.tops.count))
+            // A plan that cannot count the tops (Python's) leaves the rest unknown.
+            g.topShapes = Array((p.tops + Array(repeating: nil, count: max(0, g.layer.tops.count - p.tops.count))).prefix(g.layer.tops.count))
             g.paramShapes = p.params
             g.macs = p.macs
         }

@@ -5,6 +5,8 @@ public struct LayerContext {
     public var phase: Phase
     public var rng: RandomSource
     public var workspace = Workspace()
+    /// The code that runs a Python layer (the Python module's), if any.
+    public var external: (any ExternalLayer)?
     public var parameter: LayerParameter { graphLayer.layer }
 
     /// The layer's plan as its type, decoded once by the graph.

@@ -40,7 +40,9 @@ public final class Net {
     private var gradientsFit = false
 
     /// Builds the net; parameters come from the fillers, seeded by `seed`.
-    public init(graph: NetGraph, seed: UInt64 = 1701) throws {
+    /// `externalLayers` run the Python layers of that name (the Python
+    /// module's); without one a Python layer is refused.
+    public init(graph: NetGraph, seed: UInt64 = 1701, externalLayers: [String: any ExternalLayer] = [:]) throws {
         self.graph = graph
         self.seed = seed
         phase = graph.state.phase
@@ -53,7 +55,9 @@ public final class Net {
 
         for g in graph.layers {
             let p = g.layer
-            guard case .runs(let type)? = LayerCatalog.byType[p.type]?.runtime else {
+            var runtime = LayerCatalog.byType[p.type]?.runtime
+            if g.plan is PythonPlan, externalLayers[p.name] != nil { runtime = .runs(PythonLayer.self) }
+            guard case .runs(let type)? = runtime else {
                 var reason = "the runtime does not run this layer type"
                 if case .shapeOnly(let r)? = LayerCatalog.byType[p.type]?.runtime { reason = r }
                 if let python = g.plan as? PythonPlan { reason = python.refusal }
@@ -63,7 +67,8 @@ public final class Net {
                 for t in p.tops where blobs[t] == nil { blobs[t] = Blob() }
                 continue
             }
-            let layer = try type.init(LayerContext(graphLayer: g, phase: phase, rng: rng.fork(), workspace: workspace))
+            let layer = try type.init(LayerContext(graphLayer: g, phase: phase, rng: rng.fork(), workspace: workspace,
+                                                   external: externalLayers[p.name]))
             // The graph has checked that every bottom was made before.
             let bs = p.bottoms.map { blobs[$0] ?? Blob() }
             let ts = makeTops(g, bottoms: bs)

@@ -82,7 +82,9 @@ public final class Solver {
 
     /// Builds the nets of a solver file. Problems in the solver's settings
     /// are all reported before anything runs.
-    public init(_ loaded: LoadedSolver, options: PrototxtOptions = .init(), seedOverride: UInt64? = nil) throws {
+    /// `externalLayers` makes the nets' Python layers (the Python module's solvers).
+    public init(_ loaded: LoadedSolver, options: PrototxtOptions = .init(), seedOverride: UInt64? = nil,
+                externalLayers: (any ExternalLayerMaker)? = nil) throws {
         parameter = loaded.solver
         solverPath = loaded.path
         let p = loaded.solver
@@ -116,7 +118,7 @@ public final class Solver {
         snapshotPrefix = Self.defaultPrefix(p, solverPath: loaded.path)
 
         let trainState = NetState(m.trainState, phase: .train)
-        net = try Self.build(trainLoaded, state: trainState, seed: seed)
+        net = try Self.build(trainLoaded, state: trainState, seed: seed, externalLayers: externalLayers)
         // Caffe would run such a net and print loss 0 forever: nothing to minimise.
         let netLocation = trainLoaded.message.location ?? (m.has(.net) ? m.location(of: .net) : m.has(.netParam) ? m.location(of: .netParam) : m.location)
         if net.layers.isEmpty {
@@ -130,7 +132,7 @@ public final class Solver {
         let testStates = m.testState
         for (i, l) in testLoaded.enumerated() {
             let state = i < testStates.count ? NetState(testStates[i], phase: .test) : NetState(phase: .test)
-            let t = try Self.build(l, state: state, seed: seed &+ UInt64(i + 1))
+            let t = try Self.build(l, state: state, seed: seed &+ UInt64(i + 1), externalLayers: externalLayers)
             try t.shareParameters(with: net)
             tests.append(t)
         }
@@ -142,8 +144,8 @@ public final class Solver {
     /// Warnings found in the solver's settings (the CLI prints them).
     public private(set) var warnings: [Diagnostic] = []
 
-    static func build(_ loaded: LoadedNet, state: NetState, seed: UInt64) throws -> Net {
-        try Net(graph: try loaded.graph(.init(state: state)), seed: seed)
+    static func build(_ loaded: LoadedNet, state: NetState, seed: UInt64, externalLayers: (any ExternalLayerMaker)?) throws -> Net {
+        try loaded.net(.init(state: state), seed: seed, externalLayers: externalLayers)
     }
 
     static func defaultPrefix(_ p: SolverParameter, solverPath: String) -> String {

@@ -106,7 +106,8 @@ public enum CaffeError: Error, Sendable, CustomStringConvertible {
         return []
     }
 
-    static func at(_ loc: SourceLocation?, _ message: String, notes: [Diagnostic] = []) -> CaffeError {
+    /// One error at a place in a file (or nowhere, when loc is nil).
+    public static func at(_ loc: SourceLocation?, _ message: String, notes: [Diagnostic] = []) -> CaffeError {
         .diagnostics([Diagnostic(.error, message, at: loc, notes: notes)], source: nil)
     }
 
