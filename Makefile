@@ -9,7 +9,7 @@ BIN           = .build/$(CONFIG)/swiftcaffe
 # Fuzz cases in `make test`; FUZZ_CASES=100000 make test for a long run.
 FUZZ_CASES   ?= 3000
 
-.PHONY: all build python python-test test test-mpi mpi demo examples install compare lenet bench bench-peers proto deps proto-deps opencv-fixtures reference-env check-zoo clean
+.PHONY: all build python python-test python-install-check test test-mpi mpi demo examples install compare lenet bench bench-peers proto deps proto-deps opencv-fixtures reference-env check-zoo clean
 
 all: build
 
@@ -45,6 +45,16 @@ python-test: python
 	@$(PY_VENV)/bin/python -c 'import numpy, PIL, pytest, google.protobuf' 2>/dev/null \
 	    || $(PY_VENV)/bin/pip install -q numpy pillow pytest 'protobuf==4.21.12'
 	$(PY_VENV)/bin/python -m pytest -q python/tests
+
+# `pip install ./python` into a fresh venv (the build runs swift build), then
+# the module imported from elsewhere: what a user installing it gets.
+python-install-check: deps
+	@scripts/ensure-apt.sh python3-venv
+	rm -rf .build/pip-check && python3 -m venv .build/pip-check
+	.build/pip-check/bin/pip install -q ./python
+	rm -rf python/build python/*.egg-info
+	cd / && $(CURDIR)/.build/pip-check/bin/python -c 'import swiftcaffe as caffe, os; \
+	    assert os.path.dirname(caffe.__file__).endswith("site-packages/swiftcaffe"); print("pip-installed swiftcaffe", caffe.__version__)'
 
 # The MPI build (data-parallel training, `mpirun -np N .build/mpi/release/swiftcaffe
 # train ...`) in its own build folder; the plain build never needs MPI.
