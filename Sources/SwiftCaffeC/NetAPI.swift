@@ -75,11 +75,11 @@ nonisolated(unsafe) private let versionString = strdup(SwiftCaffeVersion.string)
 
 /// Builds the net in `prototxt` for phase (0 TRAIN, 1 TEST), level and
 /// stages, with `weights` (a .caffemodel, or NULL) copied in by layer name;
-/// its Python layers run through `layers` (see PythonLayerAPI.swift), or
-/// are refused when it is NULL.
+/// fillers and random layers are seeded by `seed`; its Python layers run
+/// through `layers` (see PythonLayerAPI.swift), or are refused when it is NULL.
 @_cdecl("sc_net_create")
 public func sc_net_create(_ prototxt: UnsafePointer<CChar>, _ weights: UnsafePointer<CChar>?, _ phase: Int32, _ level: Int32,
-                          _ stages: UnsafePointer<UnsafePointer<CChar>?>?, _ stageCount: Int32, _ layers: LayerCallback?,
+                          _ stages: UnsafePointer<UnsafePointer<CChar>?>?, _ stageCount: Int32, _ seed: UInt64, _ layers: LayerCallback?,
                           _ out: UnsafeMutablePointer<UnsafeMutableRawPointer?>) -> Int32 {
     guarded {
         guard let phase = Caffe.Phase(rawValue: phase) else {
@@ -87,7 +87,7 @@ public func sc_net_create(_ prototxt: UnsafePointer<CChar>, _ weights: UnsafePoi
         }
         let names = (0..<Int(max(0, stageCount))).compactMap { stages?[$0].map { String(cString: $0) } }
         let loaded = try ModelFile.loadNet(path: String(cString: prototxt))
-        let net = try loaded.net(.init(state: NetState(phase: phase, level: Int(level), stages: names)),
+        let net = try loaded.net(.init(state: NetState(phase: phase, level: Int(level), stages: names)), seed: seed,
                                  externalLayers: layers.map(CallbackLayers.init))
         // Scripts read any blob after a forward, so nothing is fused away.
         net.fusesForInference = false
@@ -178,6 +178,26 @@ public func sc_net_layer_blob_count(_ h: UnsafeMutableRawPointer, _ i: Int32, _ 
 public func sc_net_layer_blob_name(_ h: UnsafeMutableRawPointer, _ i: Int32, _ which: Int32, _ k: Int32) -> UnsafePointer<CChar>? {
     guard let l = layer(h, i) else { return nil }
     return name(h, which == 0 ? l.parameter.bottoms : l.parameter.tops, k)
+}
+
+/// The layer types SwiftCaffe runs, one per line.
+@_cdecl("sc_layer_types")
+public func sc_layer_types() -> UnsafePointer<CChar> { UnsafePointer(layerTypes) }
+nonisolated(unsafe) private let layerTypes = strdup(runnableLayerTypes.joined(separator: "\n"))!
+
+/// Hands `count` records (data: count × C×H×W floats; labels: count) to
+/// the net's first layer, which must be a MemoryData layer (pycaffe's
+/// set_input_arrays). The arrays are copied.
+@_cdecl("sc_net_set_input_arrays")
+public func sc_net_set_input_arrays(_ h: UnsafeMutableRawPointer, _ data: UnsafePointer<Float>, _ dataCount: Int64,
+                                    _ labels: UnsafePointer<Float>, _ count: Int64) -> Int32 {
+    guarded {
+        guard let memory = box(h).net.layers.first as? MemoryDataLayer else {
+            throw CaffeError.usage("set_input_arrays may only be called if the first layer is a MemoryDataLayer")
+        }
+        try memory.reset(data: Array(UnsafeBufferPointer(start: data, count: Int(dataCount))),
+                         labels: Array(UnsafeBufferPointer(start: labels, count: Int(count))))
+    }
 }
 
 // Running.

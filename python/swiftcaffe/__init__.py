@@ -7,7 +7,7 @@
 import warnings
 
 from ._native import CaffeError, lib, text
-from .pycaffe import TRAIN, TEST, Blob, Net
+from .pycaffe import TRAIN, TEST, Blob, Net, layer_type_list, set_random_seed
 from .python_layer import Layer
 from . import draw, io
 from .classifier import Classifier
@@ -21,7 +21,7 @@ __version__ = text(lib.sc_version())
 
 __all__ = ["Net", "Blob", "Layer", "TRAIN", "TEST", "CaffeError", "set_mode_cpu", "set_mode_gpu", "set_device",
            "Solver", "SGDSolver", "NesterovSolver", "AdaGradSolver", "RMSPropSolver", "AdaDeltaSolver", "AdamSolver",
-           "get_solver", "io", "Classifier", "Detector", "proto", "draw"]
+           "get_solver", "io", "Classifier", "Detector", "proto", "draw", "set_random_seed", "layer_type_list"]
 
 
 def set_mode_cpu():

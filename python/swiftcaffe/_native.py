@@ -34,7 +34,9 @@ _i = ctypes.c_int32
 _SIGNATURES = {
     "sc_last_error": ([], _s),
     "sc_version": ([], _s),
-    "sc_net_create": ([_s, _s, _i, _i, ctypes.POINTER(_s), _i, _p, ctypes.POINTER(_p)], _i),
+    "sc_net_create": ([_s, _s, _i, _i, ctypes.POINTER(_s), _i, ctypes.c_uint64, _p, ctypes.POINTER(_p)], _i),
+    "sc_layer_types": ([], _s),
+    "sc_net_set_input_arrays": ([_p, ctypes.POINTER(ctypes.c_float), ctypes.c_int64, ctypes.POINTER(ctypes.c_float), ctypes.c_int64], _i),
     "sc_net_free": ([_p], None),
     "sc_net_name": ([_p], _s),
     "sc_net_phase": ([_p], _i),

@@ -16,6 +16,20 @@ from . import python_layer
 TRAIN = 0
 TEST = 1
 
+# The seed of the fillers and random layers of nets built from now on
+# (SwiftCaffe's default, so runs repeat, unless set_random_seed says otherwise).
+_seed = [1701]
+
+
+def set_random_seed(seed):
+    """Seeds the nets (and their fillers) built after this call."""
+    _seed[0] = int(seed) & 0xFFFFFFFFFFFFFFFF
+
+
+def layer_type_list():
+    """The layer types SwiftCaffe runs."""
+    return text(lib.sc_layer_types()).split("\n")
+
 
 class _Memory(object):
     """A blob's floats as numpy sees them; keeps the net alive while viewed."""
@@ -135,7 +149,7 @@ class Net(object):
         handle = ctypes.c_void_p()
         with python_layer.building() as made:
             check(lib.sc_net_create(encode(network_file), encode(weights) if weights is not None else None,
-                                    int(phase), int(level), stage_array, len(stages),
+                                    int(phase), int(level), stage_array, len(stages), _seed[0],
                                     ctypes.cast(python_layer.callback, ctypes.c_void_p), ctypes.byref(handle)))
         self._adopt(handle, made)
 
@@ -192,6 +206,11 @@ class Net(object):
             self._layers = [self._python_layers.get(names[i]) or _NetLayer(self, i)
                             for i in range(lib.sc_net_layer_count(self._handle))]
         return self._layers
+
+    @property
+    def layer_dict(self):
+        """OrderedDict of layer name → layer."""
+        return OrderedDict(zip(self._layer_names, self.layers))
 
     @property
     def params(self):
@@ -322,6 +341,28 @@ class Net(object):
             for d, diff in self.backward(diffs=diffs, **bb).items():
                 grads[d].extend(diff.copy())
         return self._unpad(outs, kwargs), self._unpad(grads, kwargs)
+
+    def set_input_arrays(self, data, labels):
+        """Hands N records (data N×C×H×W, labels N) to the net's first layer,
+        a MemoryData layer; N must be a multiple of its batch size. Copied."""
+        if self.layers[0].type != "MemoryData":
+            raise RuntimeError("set_input_arrays may only be called if the first layer is a MemoryDataLayer")
+        data = np.ascontiguousarray(data, dtype=np.float32)
+        labels = np.ascontiguousarray(labels, dtype=np.float32).reshape(len(labels), -1)
+        shape = self.blobs[self.top_names[self._layer_names[0]][0]].shape
+        if data.ndim != 4:
+            raise RuntimeError("data array must be 4-d")
+        for axis, name in ((1, "channels"), (2, "height"), (3, "width")):
+            if data.shape[axis] != shape[axis]:
+                raise RuntimeError("data array has wrong number of %s" % name)
+        if labels.shape[1] != 1:
+            raise RuntimeError("labels array has wrong number of channels")
+        if data.shape[0] != labels.shape[0]:
+            raise RuntimeError("data and labels must have the same first dimension")
+        if data.shape[0] % shape[0] != 0:
+            raise RuntimeError("first dimensions of input arrays must be a multiple of batch size")
+        f = ctypes.POINTER(ctypes.c_float)
+        check(lib.sc_net_set_input_arrays(self._handle, data.ctypes.data_as(f), data.size, labels.ctypes.data_as(f), len(labels)))
 
     def reshape(self):
         """Re-plans every blob after an input blob's reshape."""

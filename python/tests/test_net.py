@@ -204,3 +204,48 @@ def test_gpu_mode_warns_and_stays_on_cpu():
     with pytest.warns(RuntimeWarning, match="CPU only"):
         caffe.set_mode_gpu()
     caffe.set_device(0)
+
+
+MEMORY_NET = """
+layer { name: "mem" type: "MemoryData" top: "data" top: "label"
+        memory_data_param { batch_size: 2 channels: 1 height: 1 width: 3 } }
+layer { name: "ip" type: "InnerProduct" bottom: "data" top: "ip" inner_product_param { num_output: 2 } }
+"""
+
+
+def test_set_input_arrays_feeds_memory_data(write):
+    net = caffe.Net(write("mem.prototxt", MEMORY_NET), caffe.TEST)
+    data = np.arange(12, dtype=np.float32).reshape(4, 1, 1, 3)
+    net.set_input_arrays(data, np.array([0, 1, 2, 3], dtype=np.float32))
+    net.forward()
+    np.testing.assert_array_equal(net.blobs["data"].data, data[:2])
+    np.testing.assert_array_equal(net.blobs["label"].data, [0, 1])
+    net.forward()
+    np.testing.assert_array_equal(net.blobs["label"].data, [2, 3], "then the next batch")
+    with pytest.raises(RuntimeError, match="first dimensions of input arrays must be a multiple of batch size"):
+        net.set_input_arrays(data[:3], np.zeros(3))
+    with pytest.raises(RuntimeError, match="data array has wrong number of width"):
+        net.set_input_arrays(np.zeros((2, 1, 1, 4)), np.zeros(2))
+    with pytest.raises(RuntimeError, match="set_input_arrays may only be called if the first layer is a MemoryDataLayer"):
+        ip_net(write).set_input_arrays(data, np.zeros(4))
+
+
+def test_seed_layer_list_and_layer_dict(write):
+    text = """
+        layer { name: "data" type: "Input" top: "data" input_param { shape { dim: 1 dim: 3 } } }
+        layer { name: "ip" type: "InnerProduct" bottom: "data" top: "ip"
+                inner_product_param { num_output: 4 weight_filler { type: "gaussian" std: 1 } } }
+        """
+    path = write("seeded.prototxt", text)
+    caffe.set_random_seed(5)
+    a = caffe.Net(path, caffe.TEST).params["ip"][0].data.copy()
+    b = caffe.Net(path, caffe.TEST).params["ip"][0].data.copy()
+    caffe.set_random_seed(6)
+    c = caffe.Net(path, caffe.TEST).params["ip"][0].data.copy()
+    caffe.set_random_seed(1701)
+    np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(a, c)
+    types = caffe.layer_type_list()
+    assert "Convolution" in types and "HDF5Data" in types and types == sorted(types)
+    net = caffe.Net(path, caffe.TEST)
+    assert list(net.layer_dict) == ["data", "ip"] and net.layer_dict["ip"].type == "InnerProduct"

@@ -73,3 +73,6 @@ enum LayerCatalog {
         entries.compactMap { if case .runs = $0.runtime { return $0.type } else { return nil } }.sorted()
     }
 }
+
+/// The layer types SwiftCaffe runs, sorted (pycaffe's layer_type_list).
+public var runnableLayerTypes: [String] { LayerCatalog.runnableTypes }
