@@ -189,6 +189,23 @@ class Transformer(object):
         self.input_scale[in_] = scale
 
 
+def _net_transformer(net, mean=None, input_scale=None, raw_scale=None, channel_swap=None):
+    """The Transformer Classifier and Detector set up for a net's first
+    input: images H×W×C transposed to C×H×W, then the given steps."""
+    in_ = net.inputs[0]
+    t = Transformer({in_: net.blobs[in_].data.shape})
+    t.set_transpose(in_, (2, 0, 1))
+    if mean is not None:
+        t.set_mean(in_, mean)
+    if input_scale is not None:
+        t.set_input_scale(in_, input_scale)
+    if raw_scale is not None:
+        t.set_raw_scale(in_, raw_scale)
+    if channel_swap is not None:
+        t.set_channel_swap(in_, channel_swap)
+    return t
+
+
 # Caffe's protobuf messages and numpy (these need the protobuf package).
 
 def _pb2():
