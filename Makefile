@@ -36,6 +36,9 @@ PYTHON_LIB := python/swiftcaffe/libSwiftCaffeC.so
 python: deps
 	$(SWIFT) build -c release --product SwiftCaffeC
 	cp .build/release/libSwiftCaffeC.so $(PYTHON_LIB).tmp && mv -f $(PYTHON_LIB).tmp $(PYTHON_LIB)
+	@# The module needs numpy: Debian's for Debian's python3, else say so.
+	@python3 -c 'import numpy' 2>/dev/null || scripts/ensure-apt.sh python3-numpy
+	@python3 -c 'import numpy' 2>/dev/null || echo "note: $$(command -v python3) has no numpy; pip install numpy for it, or use $(PY_VENV)/bin/python (make python-test makes it)"
 
 # The module's pytest suite, in a venv under .build (numpy, pillow, pytest, protobuf).
 PY_VENV := .build/python-venv
