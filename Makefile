@@ -45,8 +45,8 @@ PY_VENV := .build/python-venv
 python-test: python
 	@scripts/ensure-apt.sh python3-venv
 	@[ -x $(PY_VENV)/bin/python ] || python3 -m venv $(PY_VENV)
-	@$(PY_VENV)/bin/python -c 'import numpy, PIL, pytest, google.protobuf' 2>/dev/null \
-	    || $(PY_VENV)/bin/pip install -q numpy pillow pytest 'protobuf==4.21.12'
+	@$(PY_VENV)/bin/python -c 'import numpy, PIL, pytest, google.protobuf, onnx, onnxruntime' 2>/dev/null \
+	    || $(PY_VENV)/bin/pip install -q numpy pillow pytest 'protobuf==4.21.12' onnx onnxruntime
 	$(PY_VENV)/bin/python -m pytest -q python/tests
 
 # `pip install ./python` into a fresh venv (the build runs swift build), then
@@ -170,6 +170,8 @@ check-zoo: build reference-env
 proto: proto-deps
 	protoc-c -I Proto -I /usr/include --c_out=Sources/CaffeSchema Proto/caffe.proto
 	mv Sources/CaffeSchema/caffe.pb-c.h Sources/CaffeSchema/include/caffe.pb-c.h
+	protoc-c -I Proto --c_out=Sources/OnnxSchema Proto/onnx.proto
+	mv Sources/OnnxSchema/onnx.pb-c.h Sources/OnnxSchema/include/onnx.pb-c.h
 	@mkdir -p .build
 	protoc -I Proto -I /usr/include --include_source_info --descriptor_set_out=.build/caffe.desc Proto/caffe.proto
 	python3 scripts/generate_messages.py .build/caffe.desc > .build/CaffeMessages.swift

@@ -13,7 +13,7 @@ struct SwiftCaffeCommand: ParsableCommand {
             finds a blob that differs, 130 when a signal stopped training. OPENBLAS_CORETYPE, when set, is respected.
             """,
         version: "\(SwiftCaffeVersion.string)\nBLAS: \(BLAS.summary)" + (KernelSelection.note.map { "\n" + $0 } ?? ""),
-        subcommands: [TrainCommand.self, TestCommand.self, CompareCommand.self, PlotCommand.self, ConvertImagesetCommand.self, ConvertIDXCommand.self, ComputeImageMeanCommand.self, SummaryCommand.self, DrawCommand.self, DeployCommand.self, UpgradeCommand.self, TimeCommand.self, ForwardCommand.self, MeanCommand.self, ExportWeightsCommand.self, ClassifyCommand.self, DetectCommand.self]
+        subcommands: [TrainCommand.self, TestCommand.self, CompareCommand.self, PlotCommand.self, ConvertImagesetCommand.self, ConvertIDXCommand.self, ComputeImageMeanCommand.self, SummaryCommand.self, DrawCommand.self, DeployCommand.self, UpgradeCommand.self, TimeCommand.self, ForwardCommand.self, MeanCommand.self, ExportWeightsCommand.self, ClassifyCommand.self, DetectCommand.self, ExportOnnxCommand.self]
     )
 }
 

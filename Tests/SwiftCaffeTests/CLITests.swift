@@ -385,3 +385,30 @@ final class CLITests: XCTestCase {
         }
     }
 }
+
+/// `swiftcaffe export-onnx` as a user runs it (the values are checked by
+/// onnxruntime in python/tests/test_onnx.py).
+final class ExportOnnxCLITests: XCTestCase {
+    func testWritesADeterministicModelAndRefusesTrainingNets() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("swiftcaffe-onnx-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let out = dir.appendingPathComponent("lenet.onnx").path
+        let first = try CLITests.run(["export-onnx", Paths.model("lenet/deploy.prototxt"), "-o", out, "--opset", "17"])
+        XCTAssertEqual(first.status, 0, first.stderr)
+        XCTAssertTrue(first.stdout.hasPrefix("wrote \(out): opset 17"), first.stdout)
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: out))
+        XCTAssertTrue(bytes.count > 1_000_000, "LeNet's 431k weights as float32")
+        XCTAssertEqual(try CLITests.run(["export-onnx", Paths.model("lenet/deploy.prototxt"), "-o", out, "--opset", "17"]).status, 0)
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: out)), bytes, "the same net gives the same bytes")
+        let train = try CLITests.run(["export-onnx", Paths.model("lenet/train_val.prototxt"), "-o", dir.appendingPathComponent("t.onnx").path])
+        XCTAssertNotEqual(train.status, 0)
+        XCTAssertTrue(train.stderr.contains("a data layer has no ONNX operator; export the deploy net (`swiftcaffe deploy`)"), train.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir.appendingPathComponent("t.onnx").path))
+        let opset = try CLITests.run(["export-onnx", Paths.model("lenet/deploy.prototxt"), "-o", out, "--opset", "9"])
+        XCTAssertEqual(opset.status, 2)
+        XCTAssertTrue(opset.stderr.contains("--opset must be 13 to 21, found 9"), opset.stderr)
+        let overwrite = try CLITests.run(["export-onnx", Paths.model("lenet/deploy.prototxt"), "-o", Paths.model("lenet/deploy.prototxt")])
+        XCTAssertNotEqual(overwrite.status, 0, "never replaces its input")
+    }
+}

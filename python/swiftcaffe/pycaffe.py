@@ -382,3 +382,8 @@ class Net(object):
     def save(self, path):
         """Writes the weights as a .caffemodel (atomically)."""
         check(lib.sc_net_save(self._handle, encode(path)))
+
+    def to_onnx(self, path, opset=13, dynamic_batch=False):
+        """Writes the net with its current weights as an ONNX model (as
+        `swiftcaffe export-onnx`): a deploy net, Input layers, no losses."""
+        check(lib.sc_net_export_onnx(self._handle, encode(path), int(opset), 1 if dynamic_batch else 0))

@@ -1,0 +1,416 @@
+import Foundation
+
+/// Caffe nets as ONNX models (`swiftcaffe export-onnx`): each layer becomes
+/// the ONNX operators that compute exactly what SwiftCaffe computes, with
+/// the Caffe layer names as node names, blob names as value names, and the
+/// weights as float32 initializers. A value a layer writes in place gets
+/// the name "blob/layer" (ONNX values are written once); graph outputs
+/// keep their blob names. A layer without a faithful mapping is refused,
+/// naming the layer and why.
+public enum OnnxExport {
+    public struct Options: Sendable {
+        /// The ONNX operator set, 13 to 21.
+        public var opset: Int
+        /// A free batch dimension ("N") on inputs and outputs.
+        public var dynamicBatch: Bool
+
+        public init(opset: Int = 13, dynamicBatch: Bool = false) {
+            self.opset = opset
+            self.dynamicBatch = dynamicBatch
+        }
+    }
+
+    public static let opsets = 13...21
+
+    /// The serialized ModelProto of `net` (its current weights).
+    public static func model(_ net: Net, options: Options = .init()) throws -> [UInt8] {
+        guard opsets.contains(options.opset) else {
+            throw CaffeError.usage("--opset must be \(opsets.lowerBound) to \(opsets.upperBound), found \(options.opset)")
+        }
+        var builder = Builder(net: net, options: options)
+        try builder.run()
+        return builder.model.serialized()
+    }
+
+    /// Writes the model to `path`, atomically.
+    public static func write(_ net: Net, to path: String, options: Options = .init()) throws {
+        let bytes = try model(net, options: options)
+        let file = try OutputFile(path)
+        try file.write(bytes)
+        try file.commit()
+    }
+
+    struct Builder {
+        let net: Net
+        let options: Options
+        var model: OnnxModel
+        /// The ONNX value that holds each Caffe blob now.
+        var current: [String: String] = [:]
+        var used: Set<String> = []
+        private var counter = 0
+
+        init(net: Net, options: Options) {
+            self.net = net
+            self.options = options
+            model = OnnxModel(graphName: net.graph.name.isEmpty ? "net" : net.graph.name, opset: options.opset)
+            model.metadata = [("converted_from", "Caffe"), ("converter", "swiftcaffe export-onnx \(SwiftCaffeVersion.string)")]
+        }
+
+        mutating func run() throws {
+            let runtime = Dictionary(net.layers.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+            var problems: [Diagnostic] = []
+            for g in net.graph.layers {
+                do {
+                    try export(g, runtime[g.layer.name])
+                } catch let e as Refusal {
+                    problems.append(Diagnostic(.error, "\(g.layer.label): \(e.reason)", at: g.layer.location))
+                }
+            }
+            if !problems.isEmpty { throw CaffeError.diagnostics(problems, source: nil) }
+            let outputs = net.outputBlobs.compactMap { b in net.blobNames.first { net.blobs[$0] === b } }
+            for name in outputs.sorted() {
+                guard let v = current[name], let b = net.blob(name) else { continue }
+                model.outputs.append(.init(name: v, dims: dims(b.shape)))
+            }
+        }
+
+        func dims(_ s: Shape) -> [Int?] {
+            s.enumerated().map { i, d in options.dynamicBatch && i == 0 ? nil : d }
+        }
+
+        // Names.
+
+        /// The value holding blob `name` (an error if no layer wrote it).
+        func input(_ name: String) throws -> String {
+            guard let v = current[name] else { throw Refusal("its bottom '\(name)' has no ONNX value (a layer before it was not exported)") }
+            return v
+        }
+
+        /// A new value for blob `top` written by `layer`: the blob's name the
+        /// first time, "top/layer" when the blob already has a value.
+        mutating func output(_ top: String, of layer: String) -> String {
+            let v = current[top] == nil && !used.contains(top) ? top : unique("\(top)/\(layer)")
+            current[top] = v
+            used.insert(v)
+            return v
+        }
+
+        mutating func unique(_ base: String) -> String {
+            var v = base
+            while used.contains(v) {
+                counter += 1
+                v = "\(base)_\(counter)"
+            }
+            used.insert(v)
+            return v
+        }
+
+        /// A value between two nodes of one layer.
+        mutating func temporary(_ layer: String, _ what: String) -> String { unique("\(layer)/\(what)") }
+
+        mutating func constant(_ layer: String, _ what: String, dims: [Int], floats: [Float]) -> String {
+            let name = unique("\(layer)/\(what)")
+            model.initializers.append(.init(name: name, dims: dims, values: .float(floats)))
+            return name
+        }
+
+        mutating func constant(_ layer: String, _ what: String, int64s: [Int]) -> String {
+            let name = unique("\(layer)/\(what)")
+            model.initializers.append(.init(name: name, dims: [int64s.count], values: .int64(int64s)))
+            return name
+        }
+
+        mutating func node(_ op: String, _ name: String, _ inputs: [String], _ outputs: [String], _ attributes: [OnnxModel.Attribute] = []) {
+            model.nodes.append(.init(op: op, name: unique(name), inputs: inputs, outputs: outputs, attributes: attributes))
+        }
+
+        // Layers.
+
+        mutating func export(_ g: GraphLayer, _ layer: Layer?) throws {
+            let l = g.layer, name = l.name
+            let bottomShapes = try g.bottomShapes.enumerated().map { i, s -> Shape in
+                guard let s else { throw Refusal("the shape of its bottom '\(l.bottoms[i])' is unknown; give it with --input-shape") }
+                return s
+            }
+            func top(_ j: Int = 0) -> String { output(l.tops[j], of: name) }
+            func param(_ k: Int) throws -> Blob {
+                guard let layer, k < layer.params.count else { throw Refusal("its parameter blob \(k) is missing") }
+                return layer.params[k]
+            }
+            func single(_ op: String, _ attributes: [OnnxModel.Attribute] = []) throws {
+                let x = try input(l.bottoms[0])
+                node(op, name, [x], [top()], attributes)
+            }
+
+            switch l.type {
+            case InputPlan.type:
+                for (j, t) in l.tops.enumerated() {
+                    guard let s = g.topShapes[j] else { throw Refusal("the shape of input '\(t)' is unknown; give it with --input-shape \(t)=N,C,H,W") }
+                    model.inputs.append(.init(name: t, dims: dims(s)))
+                    current[t] = t
+                    used.insert(t)
+                }
+            case SplitPlan.type, DropoutPlan.type:
+                // Values are shared, not copied; Dropout is the identity at inference.
+                let x = try input(l.bottoms[0])
+                for t in l.tops { current[t] = x }
+            case SilencePlan.type:
+                break
+            case ConvolutionPlan.type, ConvolutionDepthwisePlan.type, DepthwiseConvolutionPlan.type, DeconvolutionPlan.type:
+                guard let plan = g.plan as? any ConvolutionFamilyPlan else { throw Refusal("SwiftCaffe bug: no convolution plan") }
+                let geometry = try plan.geometry(bottom: bottomShapes[0])
+                let r = try geometry.resolve(bottomShapes[0])
+                guard r.axis == 1 else { throw Refusal("convolution over axis \(r.axis) has no ONNX Conv (the channel axis must be 1)") }
+                let w = try param(0)
+                let wName = constant(name, "weight", dims: w.shape, floats: w.values)
+                var inputs = ["", wName]
+                if geometry.biasTerm {
+                    let b = try param(1)
+                    inputs.append(constant(name, "bias", dims: [b.count], floats: b.values))
+                }
+                let attributes: [OnnxModel.Attribute] = [
+                    .ints("kernel_shape", r.kernel), .ints("strides", r.stride), .ints("pads", r.pad + r.pad),
+                    .ints("dilations", r.dilation), .int("group", geometry.group),
+                ]
+                for (j, b) in l.bottoms.enumerated() {
+                    inputs[0] = try input(b)
+                    node(l.type == DeconvolutionPlan.type ? "ConvTranspose" : "Conv", name, inputs, [top(j)], attributes)
+                }
+            case PoolingPlan.type:
+                try pooling(g, bottomShapes[0])
+            case ReLUPlan.type:
+                let slope = Float(l.proto.reluParam.negativeSlope)
+                try single(slope == 0 ? "Relu" : "LeakyRelu", slope == 0 ? [] : [.float("alpha", slope)])
+            case SigmoidPlan.type: try single("Sigmoid")
+            case TanHPlan.type: try single("Tanh")
+            case AbsValPlan.type: try single("Abs")
+            case BNLLPlan.type: try single("Softplus")
+            case ELUPlan.type: try single("Elu", [.float("alpha", Float(l.proto.eluParam.alpha))])
+            case LRNPlan.type:
+                let p = l.proto.lrnParam
+                guard p.normRegion == .acrossChannels else {
+                    throw Refusal("LRN WITHIN_CHANNEL is not exported yet (ONNX's LRN normalises across channels)")
+                }
+                try single("LRN", [.int("size", p.localSize), .float("alpha", Float(p.alpha)), .float("beta", Float(p.beta)), .float("bias", Float(p.k))])
+            case InnerProductPlan.type:
+                let p = l.proto.innerProductParam
+                let axis = try canonicalAxis(p.axis, bottomShapes[0].count)
+                guard axis == 1 else { throw Refusal("InnerProduct with axis \(axis) is not exported yet (axis 1 is)") }
+                let w = try param(0)
+                let flat = temporary(name, "flat")
+                node("Flatten", "\(name)/flatten", [try input(l.bottoms[0])], [flat], [.int("axis", 1)])
+                var inputs = [flat, constant(name, "weight", dims: w.shape, floats: w.values)]
+                if p.biasTerm {
+                    let b = try param(1)
+                    inputs.append(constant(name, "bias", dims: [b.count], floats: b.values))
+                }
+                node("Gemm", name, inputs, [top()], [.int("transB", p.transpose ? 0 : 1)])
+            case SoftmaxPlan.type:
+                let axis = try canonicalAxis(l.proto.softmaxParam.axis, bottomShapes[0].count)
+                try single("Softmax", [.int("axis", axis)])
+            case ConcatPlan.type:
+                let p = l.proto.concatParam
+                let axis = try canonicalAxis(p.has(.concatDim) ? p.concatDim : p.axis, bottomShapes[0].count)
+                node("Concat", name, try l.bottoms.map(input), [top()], [.int("axis", axis)])
+            case EltwisePlan.type:
+                try eltwise(l)
+            case FlattenPlan.type, ReshapePlan.type:
+                guard let out = g.topShapes[0] else { throw Refusal("its top shape is unknown") }
+                // 0 keeps the batch, so a free batch stays free.
+                let target = out.enumerated().map { i, d in i == 0 && d == bottomShapes[0][0] ? 0 : d }
+                node("Reshape", name, [try input(l.bottoms[0]), constant(name, "shape", int64s: target)], [top()])
+            case BatchNormPlan.type:
+                try batchNorm(l, layer, bottomShapes[0])
+            case ScalePlan.type, BiasPlan.type:
+                try scaleOrBias(l, layer, bottomShapes)
+            case PReLUPlan.type:
+                let slope = try param(0)
+                let rank = bottomShapes[0].count
+                let dims = slope.count == 1 ? [1] : [slope.count] + Array(repeating: 1, count: max(0, rank - 2))
+                node("PRelu", name, [try input(l.bottoms[0]), constant(name, "slope", dims: dims, floats: slope.values)], [top()])
+            case PowerPlan.type:
+                let p = l.proto.powerParam
+                var x = try input(l.bottoms[0])
+                let steps = [(p.scale != 1, "Mul", Float(p.scale)), (p.shift != 0, "Add", Float(p.shift)), (p.power != 1, "Pow", Float(p.power))]
+                let active = steps.filter(\.0)
+                if active.isEmpty { current[l.tops[0]] = x }
+                for (k, step) in active.enumerated() {
+                    let out = k == active.count - 1 ? top() : temporary(name, step.1.lowercased())
+                    node(step.1, "\(name)/\(step.1.lowercased())", [x, constant(name, step.1.lowercased(), dims: [], floats: [step.2])], [out])
+                    x = out
+                }
+            case ReLU6Plan.type, ClipPlan.type:
+                let (lo, hi): (Float, Float) = l.type == ReLU6Plan.type ? (0, 6) : (Float(l.proto.clipParam.min), Float(l.proto.clipParam.max))
+                node("Clip", name, [try input(l.bottoms[0]), constant(name, "min", dims: [], floats: [lo]), constant(name, "max", dims: [], floats: [hi])], [top()])
+            case SlicePlan.type:
+                let p = l.proto.sliceParam
+                let axis = try canonicalAxis(p.has(.sliceDim) ? p.sliceDim : p.axis, bottomShapes[0].count)
+                let sizes = try g.topShapes.map { s -> Int in
+                    guard let s else { throw Refusal("its top shapes are unknown") }
+                    return s[axis]
+                }
+                let x = try input(l.bottoms[0])
+                node("Split", name, [x, constant(name, "split", int64s: sizes)], l.tops.indices.map { top($0) }, [.int("axis", axis)])
+            case PermutePlan.type:
+                guard let plan = g.plan as? PermutePlan else { throw Refusal("SwiftCaffe bug: no Permute plan") }
+                try single("Transpose", [.ints("perm", try plan.order(axes: bottomShapes[0].count))])
+            case ShuffleChannelPlan.type:
+                guard let plan = g.plan as? ShuffleChannelPlan else { throw Refusal("SwiftCaffe bug: no ShuffleChannel plan") }
+                let b = bottomShapes[0]
+                guard b.count >= 2 else { throw Refusal("ShuffleChannel needs a channel axis") }
+                // Channels as group × C/group, swapped to C/group × group.
+                let split = temporary(name, "groups"), swapped = temporary(name, "swapped")
+                node("Reshape", "\(name)/groups", [try input(l.bottoms[0]), constant(name, "groups_shape", int64s: [0, plan.group, b[1] / plan.group, -1])], [split])
+                node("Transpose", "\(name)/swap", [split], [swapped], [.ints("perm", [0, 2, 1, 3])])
+                node("Reshape", name, [swapped, constant(name, "shape", int64s: [0] + Array(b.dropFirst()))], [top()])
+            case AxpyPlan.type:
+                // a·x + y, a of shape N×C×1×1 broadcast over x's positions.
+                let scaled = temporary(name, "ax")
+                node("Mul", "\(name)/mul", [try input(l.bottoms[0]), try input(l.bottoms[1])], [scaled])
+                node("Add", name, [scaled, try input(l.bottoms[2])], [top()])
+            default:
+                throw Refusal(LayerCatalog.plan(l.type) is any SourcePlan.Type
+                              ? "a data layer has no ONNX operator; export the deploy net (`swiftcaffe deploy`), whose inputs are Input layers"
+                              : Swift.type(of: g.plan).isLoss || l.type == AccuracyPlan.type
+                              ? "losses and Accuracy are training layers; export the deploy net (`swiftcaffe deploy`)"
+                              : "\(l.type) has no ONNX mapping in SwiftCaffe yet")
+            }
+        }
+
+        /// Caffe's pooling: the output size rounded up (and the last window
+        /// dropped if it starts in the padding), written as explicit end
+        /// padding; AVE's divisor counts padding up to H + pad only, which
+        /// a constant per-position correction restores where ONNX counts more.
+        mutating func pooling(_ g: GraphLayer, _ b: Shape) throws {
+            let l = g.layer, name = l.name
+            guard let plan = g.plan as? PoolingPlan, let out = g.topShapes[0] else { throw Refusal("its top shape is unknown") }
+            guard l.tops.count == 1 else { throw Refusal("the argmax mask top has no ONNX operator") }
+            let x = try input(l.bottoms[0])
+            switch plan.method {
+            case .max, .ave: break
+            default: throw Refusal("STOCHASTIC pooling has no ONNX operator")
+            }
+            if plan.global {
+                node(plan.method == .max ? "GlobalMaxPool" : "GlobalAveragePool", name, [x], [output(l.tops[0], of: name)])
+                return
+            }
+            let (kh, kw) = plan.kernel, (sh, sw) = plan.stride, (ph, pw) = plan.pad
+            let (oh, ow) = (out[2], out[3]), (h, w) = (b[2], b[3])
+            // Rounded down (round_mode FLOOR), Caffe's size is ONNX's with the
+            // same padding at both ends; rounded up, the end padding grows to
+            // hold the last window.
+            let endH = plan.ceilMode ? (oh - 1) * sh + kh - h - ph : ph, endW = plan.ceilMode ? (ow - 1) * sw + kw - w - pw : pw
+            guard endH >= 0, endW >= 0 else { throw Refusal("its windows end before the input does; this pooling has no exact ONNX form") }
+            var attributes: [OnnxModel.Attribute] = [.ints("kernel_shape", [kh, kw]), .ints("strides", [sh, sw]), .ints("pads", [ph, pw, endH, endW])]
+            if plan.method == .max {
+                node("MaxPool", name, [x], [output(l.tops[0], of: name)], attributes)
+                return
+            }
+            attributes.append(.int("count_include_pad", 1))
+            // Caffe divides by the window clipped to [−pad, H + pad).
+            var correction = [Float](repeating: 1, count: oh * ow)
+            var needed = false
+            for i in 0..<oh {
+                for j in 0..<ow {
+                    let hs = i * sh - ph, ws = j * sw - pw
+                    let area = (min(hs + kh, h + ph) - hs) * (min(ws + kw, w + pw) - ws)
+                    if area != kh * kw {
+                        correction[i * ow + j] = Float(kh * kw) / Float(area)
+                        needed = true
+                    }
+                }
+            }
+            if !needed {
+                node("AveragePool", name, [x], [output(l.tops[0], of: name)], attributes)
+                return
+            }
+            let pooled = temporary(name, "pooled")
+            node("AveragePool", name, [x], [pooled], attributes)
+            node("Mul", "\(name)/divisor", [pooled, constant(name, "divisor", dims: [1, 1, oh, ow], floats: correction)], [output(l.tops[0], of: name)])
+        }
+
+        mutating func eltwise(_ l: LayerParameter) throws {
+            let p = l.proto.eltwiseParam, name = l.name
+            var xs = try l.bottoms.map(input)
+            switch p.operation {
+            case .prod:
+                node("Mul", name, xs.count == 2 ? xs : [xs[0], xs[1]], [xs.count == 2 ? output(l.tops[0], of: name) : temporary(name, "prod1")])
+                if xs.count > 2 {
+                    var acc = model.nodes.last!.outputs[0]
+                    for k in 2..<xs.count {
+                        let out = k == xs.count - 1 ? output(l.tops[0], of: name) : temporary(name, "prod\(k)")
+                        node("Mul", name, [acc, xs[k]], [out])
+                        acc = out
+                    }
+                }
+            case .max:
+                node("Max", name, xs, [output(l.tops[0], of: name)])
+            default:
+                let coeff = p.coeff.map(Float.init)
+                if !coeff.isEmpty {
+                    guard coeff.count == xs.count else { throw Refusal("eltwise_param has \(coeff.count) coeff for \(xs.count) bottoms") }
+                    for (k, c) in coeff.enumerated() where c != 1 {
+                        let scaled = temporary(name, "coeff\(k)")
+                        node("Mul", "\(name)/coeff\(k)", [xs[k], constant(name, "coeff\(k)", dims: [], floats: [c])], [scaled])
+                        xs[k] = scaled
+                    }
+                }
+                node("Sum", name, xs, [output(l.tops[0], of: name)])
+            }
+        }
+
+        /// BatchNorm with its stored statistics (each divided by the stored
+        /// scale factor, as Caffe does); the γ and β of a following Scale stay
+        /// that layer's.
+        mutating func batchNorm(_ l: LayerParameter, _ layer: Layer?, _ b: Shape) throws {
+            let p = l.proto.batchNormParam, name = l.name
+            if p.has(.useGlobalStats), !p.useGlobalStats {
+                throw Refusal("use_global_stats: false normalises by each batch's statistics, which ONNX's BatchNormalization does not")
+            }
+            guard let layer, layer.params.count == 3 else { throw Refusal("its three statistics blobs are missing") }
+            let factor = layer.params[2].values.first ?? 1
+            let s: Float = factor == 0 ? 0 : 1 / factor
+            let c = layer.params[0].count
+            let x = try input(l.bottoms[0])
+            node("BatchNormalization", name, [
+                x, constant(name, "scale", dims: [c], floats: Array(repeating: 1, count: c)),
+                constant(name, "bias", dims: [c], floats: Array(repeating: 0, count: c)),
+                constant(name, "mean", dims: [c], floats: layer.params[0].values.map { $0 * s }),
+                constant(name, "var", dims: [c], floats: layer.params[1].values.map { $0 * s }),
+            ], [output(l.tops[0], of: name)], [.float("epsilon", Float(p.eps))])
+        }
+
+        /// Scale (x·γ + β) and Bias (x + β): the operand right-aligned with
+        /// trailing ones so ONNX's broadcasting puts it at `axis`.
+        mutating func scaleOrBias(_ l: LayerParameter, _ layer: Layer?, _ shapes: [Shape]) throws {
+            let name = l.name, isScale = l.type == ScalePlan.type
+            let axisValue = isScale ? l.proto.scaleParam.axis : l.proto.biasParam.axis
+            let rank = shapes[0].count
+            let axis = try canonicalAxis(axisValue, rank)
+            var x = try input(l.bottoms[0])
+            func aligned(_ s: Shape) -> [Int] { s + Array(repeating: 1, count: max(0, rank - axis - s.count)) }
+            var params = layer?.params ?? []
+            let ops: [String] = isScale ? (l.proto.scaleParam.biasTerm ? ["Mul", "Add"] : ["Mul"]) : ["Add"]
+            for (k, op) in ops.enumerated() {
+                let operand: String
+                if k == 0, l.bottoms.count == 2 {
+                    let s = shapes[1]
+                    operand = temporary(name, "operand")
+                    node("Reshape", "\(name)/operand", [try input(l.bottoms[1]), constant(name, "operand_shape", int64s: aligned(s))], [operand])
+                } else {
+                    guard !params.isEmpty else { throw Refusal("its parameter blob is missing") }
+                    let blob = params.removeFirst()
+                    operand = constant(name, op == "Mul" ? "scale" : "bias", dims: aligned(blob.shape), floats: blob.values)
+                }
+                let out = k == ops.count - 1 ? output(l.tops[0], of: name) : temporary(name, "scaled")
+                node(op, ops.count == 1 ? name : "\(name)/\(op.lowercased())", [x, operand], [out])
+                x = out
+            }
+        }
+    }
+
+    struct Refusal: Error {
+        let reason: String
+        init(_ reason: String) { self.reason = reason }
+    }
+}
