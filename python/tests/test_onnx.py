@@ -82,9 +82,25 @@ def compare(net, path, tolerance=1e-4, seed=1):
 ZOO = sorted(glob.glob(os.path.join(ROOT, "Models", "*", "deploy.prototxt")))
 
 
+def without_detection_output(deploy, tmp_path):
+    """The deploy net up to DetectionOutput (whose NMS ONNX cannot express):
+    loc, conf and priors become the outputs, as the refusal advises."""
+    from google.protobuf import text_format
+    from swiftcaffe.proto import caffe_pb2
+    net = text_format.Parse(open(deploy).read(), caffe_pb2.NetParameter())
+    kept = [l for l in net.layer if l.type != "DetectionOutput"]
+    if len(kept) == len(net.layer):
+        return deploy
+    del net.layer[:]
+    net.layer.extend(kept)
+    path = str(tmp_path / "deploy_heads.prototxt")
+    open(path, "w").write(text_format.MessageToString(net))
+    return path
+
+
 @pytest.mark.parametrize("deploy", ZOO, ids=[os.path.basename(os.path.dirname(p)) for p in ZOO])
 def test_zoo_deploy_nets_match_onnxruntime_blob_by_blob(deploy, tmp_path):
-    net = caffe.Net(deploy, caffe.TEST)
+    net = caffe.Net(without_detection_output(deploy, tmp_path), caffe.TEST)
     try:
         path = str(tmp_path / "net.onnx")
         net.to_onnx(path)
@@ -169,6 +185,30 @@ LAYERS = {
     "shuffle_channel": ((2, 6, 2, 3), 'layer { name: "s" type: "ShuffleChannel" bottom: "data" top: "s" shuffle_channel_param { group: 3 } }'),
     "axpy": ((2, 4, 3, 3), 'layer { name: "a" type: "Pooling" bottom: "data" top: "a" pooling_param { pool: AVE global_pooling: true } }\n'
              'layer { name: "x" type: "Axpy" bottom: "a" bottom: "data" bottom: "data" top: "x" }'),
+    "lrn_within": ((1, 3, 6, 5), 'layer { name: "n" type: "LRN" bottom: "data" top: "n" '
+                   'lrn_param { local_size: 3 alpha: 0.7 beta: 0.75 norm_region: WITHIN_CHANNEL } }'),
+    "inner_product_axis2": ((2, 3, 4), 'layer { name: "ip" type: "InnerProduct" bottom: "data" top: "ip" inner_product_param { num_output: 5 axis: 2 } }'),
+    "crop": ((1, 3, 8, 9), 'layer { name: "r" type: "Pooling" bottom: "data" top: "r" pooling_param { pool: MAX kernel_size: 2 stride: 2 } }\n'
+             'layer { name: "c" type: "Crop" bottom: "data" bottom: "r" top: "c" crop_param { axis: 2 offset: 1 offset: 3 } }'),
+    "tile_reduction": ((2, 3, 4), 'layer { name: "t" type: "Tile" bottom: "data" top: "t" tile_param { axis: 1 tiles: 2 } }\n'
+                       'layer { name: "r1" type: "Reduction" bottom: "t" top: "r1" reduction_param { operation: SUMSQ axis: 1 coeff: 0.5 } }\n'
+                       'layer { name: "r2" type: "Reduction" bottom: "t" top: "r2" reduction_param { operation: ASUM axis: 2 } }\n'
+                       'layer { name: "r3" type: "Reduction" bottom: "t" top: "r3" reduction_param { operation: MEAN axis: -1 } }\n'
+                       'layer { name: "r4" type: "Reduction" bottom: "t" top: "r4" reduction_param { operation: SUM } }'),
+    "mvn": ((2, 3, 4, 5), 'layer { name: "m" type: "MVN" bottom: "data" top: "m" }\n'
+            'layer { name: "a" type: "MVN" bottom: "data" top: "a" mvn_param { across_channels: true normalize_variance: false } }'),
+    "exp_log_threshold_swish": ((2, 5), 'layer { name: "e" type: "Exp" bottom: "data" top: "e" exp_param { base: 2 scale: 0.5 shift: 0.1 } }\n'
+                                'layer { name: "l" type: "Log" bottom: "e" top: "l" log_param { base: 10 scale: 2 shift: 0.5 } }\n'
+                                'layer { name: "n" type: "Log" bottom: "e" top: "n" }\n'
+                                'layer { name: "t" type: "Threshold" bottom: "data" top: "t" threshold_param { threshold: 0.1 } }\n'
+                                'layer { name: "s" type: "Swish" bottom: "data" top: "s" swish_param { beta: 1.5 } }'),
+    "normalize": ((2, 4, 3, 3), 'layer { name: "n" type: "Normalize" bottom: "data" top: "n" norm_param { across_spatial: false } }\n'
+                  'layer { name: "m" type: "Normalize" bottom: "data" top: "m" norm_param { across_spatial: true channel_shared: true } }'),
+    "interp_upsample": ((1, 2, 4, 5), 'layer { name: "i" type: "Interp" bottom: "data" top: "i" interp_param { height: 7 width: 9 } }\n'
+                        'layer { name: "z" type: "Interp" bottom: "data" top: "z" interp_param { zoom_factor: 3 } }\n'
+                        'layer { name: "u" type: "Upsample" bottom: "data" top: "u" upsample_param { scale: 2 } }'),
+    "embed": ((2, 3), 'layer { name: "f" type: "Power" bottom: "data" top: "f" power_param { shift: 2 scale: 0 } }\n'
+              'layer { name: "e" type: "Embed" bottom: "f" top: "e" embed_param { num_output: 4 input_dim: 5 } }'),
     "scale_bias_axis": ((2, 3, 4), 'layer { name: "s" type: "Scale" bottom: "data" top: "s" scale_param { axis: 1 num_axes: 1 } }\n'
                         'layer { name: "b" type: "Bias" bottom: "s" top: "b" bias_param { axis: 1 num_axes: 2 } }'),
 }
@@ -203,9 +243,19 @@ def test_refusals_name_the_layer(write, tmp_path):
         with pytest.raises(caffe.CaffeError) as e:
             net.to_onnx(str(tmp_path / "bad.onnx"), **kw)
         return str(e.value)
-    assert "layer 'n' (LRN): LRN WITHIN_CHANNEL is not exported yet" in refusal(
-        'layer { name: "n" type: "LRN" bottom: "data" top: "n" lrn_param { norm_region: WITHIN_CHANNEL } }')
+    assert "layer 'i' (Interp): Interp's pad_beg/pad_end cropping is not exported yet" in refusal(
+        'layer { name: "i" type: "Interp" bottom: "data" top: "i" interp_param { zoom_factor: 2 pad_beg: -1 pad_end: -1 } }')
+    ssd = caffe.Net(os.path.join(ROOT, "Models", "mobilenet_ssd", "deploy.prototxt"), caffe.TEST)
+    with pytest.raises(caffe.CaffeError, match=r"layer 'detection_out' \(DetectionOutput\): DetectionOutput's per-class NMS"):
+        ssd.to_onnx(str(tmp_path / "ssd.onnx"))
     assert "--opset must be 13 to 21, found 11" in refusal('layer { name: "r" type: "ReLU" bottom: "data" top: "r" }', opset=11)
     assert "layer 'am' (ArgMax): ArgMax has no ONNX mapping in SwiftCaffe yet" in refusal(
         'layer { name: "am" type: "ArgMax" bottom: "data" top: "am" }')
     assert not os.path.exists(str(tmp_path / "bad.onnx")), "nothing written"
+
+
+@pytest.mark.parametrize("case", ["tile_reduction", "mvn", "normalize", "interp_upsample"])
+def test_opset_18_reduce_and_resize_forms(write, tmp_path, case):
+    shape, layers = LAYERS[case]
+    net, path = export(write, tmp_path, net_text(shape, layers), opset=18)
+    compare(net, path, tolerance=1e-5)

@@ -189,22 +189,38 @@ public enum OnnxExport {
             case LRNPlan.type:
                 let p = l.proto.lrnParam
                 guard p.normRegion == .acrossChannels else {
-                    throw Refusal("LRN WITHIN_CHANNEL is not exported yet (ONNX's LRN normalises across channels)")
+                    // s = 1 + α/n²·Σ x² over the zero-padded n×n window (an average pool of x²); y = x·s^−β.
+                    let n = p.localSize, x = try input(l.bottoms[0])
+                    let square = temporary(name, "square"), mean = temporary(name, "window_mean"), power = temporary(name, "power")
+                    node("Mul", "\(name)/square", [x, x], [square])
+                    node("AveragePool", "\(name)/window", [square], [mean], [.ints("kernel_shape", [n, n]), .ints("strides", [1, 1]),
+                                                                              .ints("pads", Array(repeating: (n - 1) / 2, count: 4)), .int("count_include_pad", 1)])
+                    let s = try affine(name, "Add", try affine(name, "Mul", mean, Float(p.alpha)), 1)
+                    node("Pow", "\(name)/power", [s, constant(name, "minus_beta", dims: [], floats: [-Float(p.beta)])], [power])
+                    node("Mul", name, [x, power], [top()])
+                    return
                 }
                 try single("LRN", [.int("size", p.localSize), .float("alpha", Float(p.alpha)), .float("beta", Float(p.beta)), .float("bias", Float(p.k))])
             case InnerProductPlan.type:
                 let p = l.proto.innerProductParam
                 let axis = try canonicalAxis(p.axis, bottomShapes[0].count)
-                guard axis == 1 else { throw Refusal("InnerProduct with axis \(axis) is not exported yet (axis 1 is)") }
                 let w = try param(0)
                 let flat = temporary(name, "flat")
-                node("Flatten", "\(name)/flatten", [try input(l.bottoms[0])], [flat], [.int("axis", 1)])
+                node("Flatten", "\(name)/flatten", [try input(l.bottoms[0])], [flat], [.int("axis", axis)])
                 var inputs = [flat, constant(name, "weight", dims: w.shape, floats: w.values)]
                 if p.biasTerm {
                     let b = try param(1)
                     inputs.append(constant(name, "bias", dims: [b.count], floats: b.values))
                 }
-                node("Gemm", name, inputs, [top()], [.int("transB", p.transpose ? 0 : 1)])
+                if axis == 1 {
+                    node("Gemm", name, inputs, [top()], [.int("transB", p.transpose ? 0 : 1)])
+                } else {
+                    // Gemm works on the flattened rows; the top keeps the axes before `axis`.
+                    let rows = temporary(name, "rows")
+                    node("Gemm", name, inputs, [rows], [.int("transB", p.transpose ? 0 : 1)])
+                    let shape = Array(bottomShapes[0].prefix(axis)) + [p.numOutput]
+                    node("Reshape", "\(name)/reshape", [rows, constant(name, "shape", int64s: [-1] + shape.dropFirst())], [top()])
+                }
             case SoftmaxPlan.type:
                 let axis = try canonicalAxis(l.proto.softmaxParam.axis, bottomShapes[0].count)
                 try single("Softmax", [.int("axis", axis)])
@@ -268,6 +284,123 @@ public enum OnnxExport {
                 let scaled = temporary(name, "ax")
                 node("Mul", "\(name)/mul", [try input(l.bottoms[0]), try input(l.bottoms[1])], [scaled])
                 node("Add", name, [scaled, try input(l.bottoms[2])], [top()])
+            case ThresholdPlan.type:
+                let above = temporary(name, "above")
+                node("Greater", "\(name)/greater", [try input(l.bottoms[0]), constant(name, "threshold", dims: [], floats: [Float(l.proto.thresholdParam.threshold)])], [above])
+                node("Cast", name, [above], [top()], [.int("to", 1)])
+            case ExpPlan.type, LogPlan.type:
+                let isExp = l.type == ExpPlan.type
+                let (base, scale, shift) = isExp ? (l.proto.expParam.base, l.proto.expParam.scale, l.proto.expParam.shift)
+                                                 : (l.proto.logParam.base, l.proto.logParam.scale, l.proto.logParam.shift)
+                let lnBase = base == -1 ? 1.0 : log(base)
+                // exp: e^(ln b·(shift + scale·x)); log: ln(shift + scale·x) / ln b.
+                let (a, c) = isExp ? (scale * lnBase, shift * lnBase) : (scale, shift)
+                var x = try input(l.bottoms[0])
+                if a != 1 { x = try affine(name, "Mul", x, Float(a)) }
+                if c != 0 { x = try affine(name, "Add", x, Float(c)) }
+                if isExp || lnBase == 1 {
+                    node(isExp ? "Exp" : "Log", name, [x], [top()])
+                } else {
+                    let ln = temporary(name, "ln")
+                    node("Log", "\(name)/ln", [x], [ln])
+                    node("Mul", name, [ln, constant(name, "inverse_ln_base", dims: [], floats: [Float(1 / lnBase)])], [top()])
+                }
+            case SwishPlan.type:
+                let x = try input(l.bottoms[0])
+                let beta = Float(l.proto.swishParam.beta)
+                let scaled = beta == 1 ? x : try affine(name, "Mul", x, beta)
+                let gate = temporary(name, "sigmoid")
+                node("Sigmoid", "\(name)/sigmoid", [scaled], [gate])
+                node("Mul", name, [x, gate], [top()])
+            case CropPlan.type:
+                guard let plan = g.plan as? CropPlan else { throw Refusal("SwiftCaffe bug: no Crop plan") }
+                let (b, ref) = (bottomShapes[0], bottomShapes[1])
+                let a = try canonicalAxis(plan.axis, b.count)
+                let axes = Array(a..<b.count)
+                let offsets = axes.map { i in plan.offsets.isEmpty ? 0 : plan.offsets.count == 1 ? plan.offsets[0] : plan.offsets[i - a] }
+                node("Slice", name, [try input(l.bottoms[0]), constant(name, "starts", int64s: offsets),
+                                     constant(name, "ends", int64s: zip(offsets, axes).map { $0 + ref[$1] }), constant(name, "axes", int64s: axes)], [top()])
+            case TilePlan.type:
+                guard let plan = g.plan as? TilePlan else { throw Refusal("SwiftCaffe bug: no Tile plan") }
+                let a = try canonicalAxis(plan.axis, bottomShapes[0].count)
+                let repeats = bottomShapes[0].indices.map { $0 == a ? plan.tiles : 1 }
+                node("Tile", name, [try input(l.bottoms[0]), constant(name, "repeats", int64s: repeats)], [top()])
+            case MVNPlan.type:
+                let p = l.proto.mvnParam, rank = bottomShapes[0].count
+                let axes = Array((p.acrossChannels ? 1 : 2)..<rank)
+                let x = try input(l.bottoms[0])
+                let mean = temporary(name, "mean"), centred = p.normalizeVariance ? temporary(name, "centred") : top()
+                reduce("ReduceMean", name, x, axes, keep: true, into: mean)
+                node("Sub", "\(name)/centre", [x, mean], [centred])
+                if p.normalizeVariance {
+                    let square = temporary(name, "square"), variance = temporary(name, "variance"), sigma = temporary(name, "sigma")
+                    node("Mul", "\(name)/square", [centred, centred], [square])
+                    reduce("ReduceMean", "\(name)/variance", square, axes, keep: true, into: variance)
+                    node("Sqrt", "\(name)/sigma", [variance], [sigma])
+                    // Caffe adds ε to σ, not to σ².
+                    let guarded = try affine(name, "Add", sigma, Float(p.eps))
+                    node("Div", name, [centred, guarded], [top()])
+                }
+            case ReductionPlan.type:
+                let p = l.proto.reductionParam, rank = bottomShapes[0].count
+                let a = try canonicalAxis(p.axis, rank)
+                let op: String
+                switch p.operation {
+                case .asum: op = "ReduceL1"
+                case .sumsq: op = "ReduceSumSquare"
+                case .mean: op = "ReduceMean"
+                default: op = "ReduceSum"
+                }
+                let x = try input(l.bottoms[0])
+                let coeff = Float(p.coeff)
+                let reduced = coeff == 1 ? top() : temporary(name, "reduced")
+                reduce(op, name, x, Array(a..<rank), keep: false, into: reduced)
+                if coeff != 1 { node("Mul", "\(name)/coeff", [reduced, constant(name, "coeff", dims: [], floats: [coeff])], [top()]) }
+            case NormalizePlan.type:
+                guard let plan = g.plan as? NormalizePlan else { throw Refusal("SwiftCaffe bug: no Normalize plan") }
+                let rank = bottomShapes[0].count
+                let x = try input(l.bottoms[0])
+                let sum = temporary(name, "sum_squares"), norm = temporary(name, "norm"), unit = temporary(name, "unit")
+                reduce("ReduceSumSquare", name, x, plan.acrossSpatial ? Array(1..<rank) : [1], keep: true, into: sum)
+                node("Sqrt", "\(name)/norm", [try affine(name, "Add", sum, plan.eps)], [norm])
+                node("Div", "\(name)/unit", [x, norm], [unit])
+                let s = try param(0)
+                let dims = plan.channelShared ? [1] : [s.count] + Array(repeating: 1, count: max(0, rank - 2))
+                node("Mul", "\(name)/scale", [unit, constant(name, "scale", dims: dims, floats: s.values)], [top()])
+            case PriorBoxPlan.type:
+                // Boxes depend on the shapes only: computed here, exported as a constant.
+                guard let i = net.layers.firstIndex(where: { $0.name == name }) else { throw Refusal("SwiftCaffe bug: no runtime layer") }
+                try net.forward(layer: i)
+                let boxes = net.tops(of: i)[0]
+                node("Identity", name, [constant(name, "boxes", dims: boxes.shape, floats: boxes.values)], [top()])
+            case InterpPlan.type, UpsamplePlan.type:
+                guard l.bottoms.count == 1 else { throw Refusal("SegNet's unpooling by a mask has no ONNX operator") }
+                if let interp = g.plan as? InterpPlan, interp.padBegin != 0 || interp.padEnd != 0 {
+                    throw Refusal("Interp's pad_beg/pad_end cropping is not exported yet")
+                }
+                guard let out = g.topShapes[0] else { throw Refusal("its top shape is unknown") }
+                if let up = g.plan as? UpsamplePlan, out[2] != bottomShapes[0][2] * up.scaleH || out[3] != bottomShapes[0][3] * up.scaleW {
+                    throw Refusal("an Upsample to \(out[2])×\(out[3]), not a whole multiple of the input, is not exported yet")
+                }
+                guard !options.dynamicBatch else { throw Refusal("\(l.type) is exported with a fixed batch only (its Resize names every output size)") }
+                let attributes: [OnnxModel.Attribute] = l.type == InterpPlan.type
+                    ? [.string("mode", "linear"), .string("coordinate_transformation_mode", "align_corners")]
+                    : [.string("mode", "nearest"), .string("coordinate_transformation_mode", "asymmetric"), .string("nearest_mode", "floor")]
+                node("Resize", name, [try input(l.bottoms[0]), "", "", constant(name, "sizes", int64s: out)], [top()], attributes)
+            case EmbedPlan.type:
+                let w = try param(0)
+                let indices = temporary(name, "indices")
+                node("Cast", "\(name)/indices", [try input(l.bottoms[0])], [indices], [.int("to", 7)])
+                let bias = l.proto.embedParam.biasTerm
+                let rows = bias ? temporary(name, "rows") : top()
+                node("Gather", name, [constant(name, "weight", dims: w.shape, floats: w.values), indices], [rows], [.int("axis", 0)])
+                if bias {
+                    let b = try param(1)
+                    node("Add", "\(name)/bias", [rows, constant(name, "bias", dims: [b.count], floats: b.values)], [top()])
+                }
+            case DetectionOutputPlan.type:
+                throw Refusal("DetectionOutput's per-class NMS, grouping by label and keep_top_k have no exact ONNX form; "
+                              + "export the net up to its loc, conf and prior outputs and run the decoding outside")
             default:
                 throw Refusal(LayerCatalog.plan(l.type) is any SourcePlan.Type
                               ? "a data layer has no ONNX operator; export the deploy net (`swiftcaffe deploy`), whose inputs are Input layers"
@@ -275,6 +408,21 @@ public enum OnnxExport {
                               ? "losses and Accuracy are training layers; export the deploy net (`swiftcaffe deploy`)"
                               : "\(l.type) has no ONNX mapping in SwiftCaffe yet")
             }
+        }
+
+        /// x op c for a scalar constant c (Mul, Add), into a new value.
+        mutating func affine(_ layer: String, _ op: String, _ x: String, _ c: Float) throws -> String {
+            let out = temporary(layer, op.lowercased())
+            node(op, "\(layer)/\(op.lowercased())", [x, constant(layer, op.lowercased(), dims: [], floats: [c])], [out])
+            return out
+        }
+
+        /// A Reduce* node over `axes`: an attribute before the opset that made
+        /// it an input (13 for ReduceSum, 18 for the others).
+        mutating func reduce(_ op: String, _ name: String, _ x: String, _ axes: [Int], keep: Bool, into out: String) {
+            let asInput = options.opset >= (op == "ReduceSum" ? 13 : 18)
+            node(op, name, asInput ? [x, constant(name, "axes", int64s: axes)] : [x], [out],
+                 (asInput ? [] : [.ints("axes", axes)]) + [.int("keepdims", keep ? 1 : 0)])
         }
 
         /// Caffe's pooling: the output size rounded up (and the last window
