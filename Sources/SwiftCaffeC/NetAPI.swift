@@ -50,12 +50,9 @@ final class NetBox {
     }
 
     /// The tops of the Input layers: Caffe's net inputs.
-    lazy var inputs: [String] = net.layers.filter { $0.type == "Input" }.flatMap(\.parameter.tops)
+    lazy var inputs: [String] = net.inputNames
     /// Blobs no layer reads, by name in sorted order, as Caffe's net outputs.
-    lazy var outputs: [String] = {
-        let ids = Set(net.outputBlobs.map(ObjectIdentifier.init))
-        return net.blobNames.filter { ids.contains(ObjectIdentifier(net.blobs[$0]!)) }.sorted()
-    }()
+    lazy var outputs: [String] = net.outputBlobNames.sorted()
 }
 
 /// names[i] as a C string the net keeps, or NULL past the end.

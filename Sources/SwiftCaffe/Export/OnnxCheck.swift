@@ -38,14 +38,14 @@ extension OnnxExport {
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: folder) }
         var rng = RandomSource(seed: seed)
-        let inputs = net.layers.filter { $0.type == InputPlan.type }.flatMap(\.parameter.tops)
+        let inputs = net.inputNames
         for (k, name) in inputs.enumerated() {
             guard let b = net.blob(name) else { continue }
             for i in 0..<b.count { b.data[i] = rng.uniform(-1, 1) }
             try NPY.write(NPY.Array(shape: b.shape, values: b.values), to: "\(folder)/in\(k).npy")
         }
         try net.forward()
-        let outputs = net.outputBlobs.compactMap { b in net.blobNames.first { net.blobs[$0] === b } }.sorted()
+        let outputs = net.outputBlobNames.sorted()
         for (k, name) in outputs.enumerated() {
             let b = net.blob(name)!
             try NPY.write(NPY.Array(shape: b.shape, values: b.values), to: "\(folder)/out\(k).npy")

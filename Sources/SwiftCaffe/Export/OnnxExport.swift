@@ -67,8 +67,7 @@ public enum OnnxExport {
                 }
             }
             if !problems.isEmpty { throw CaffeError.diagnostics(problems, source: nil) }
-            let outputs = net.outputBlobs.compactMap { b in net.blobNames.first { net.blobs[$0] === b } }
-            for name in outputs.sorted() {
+            for name in net.outputBlobNames.sorted() {
                 guard let v = current[name], let b = net.blob(name) else { continue }
                 model.outputs.append(.init(name: v, dims: dims(b.shape)))
             }

@@ -75,14 +75,6 @@ final class InfogainLossLayer: Layer {
         return try body(bottoms[2].data)
     }
 
-    private func normaliser(outer: Int, inner: Int, valid: Int) -> Float {
-        switch normalization {
-        case .full: return Float(max(1, outer * inner))
-        case .valid: return Float(max(1, valid))
-        case .batchSize: return Float(max(1, outer))
-        case .none: return 1
-        }
-    }
 
     override func forward(_ bottoms: [Blob], _ tops: [Blob]) throws {
         let (outer, classes, inner) = try SoftmaxLayer.split(bottoms[0], axis: axis)
@@ -103,7 +95,7 @@ final class InfogainLossLayer: Layer {
                 }
             }
         }
-        tops[0].data[0] = Float(loss) / normaliser(outer: outer, inner: inner, valid: valid)
+        tops[0].data[0] = Float(loss) / normalization.divisor(outer: outer, inner: inner, valid: valid)
         if tops.count == 2 { tops[1].data.update(from: p, count: prob.count) }
     }
 
@@ -132,6 +124,6 @@ final class InfogainLossLayer: Layer {
                 }
             }
         }
-        BLAS.scal(prob.count, tops[0].diff[0] / normaliser(outer: outer, inner: inner, valid: valid), dx)
+        BLAS.scal(prob.count, tops[0].diff[0] / normalization.divisor(outer: outer, inner: inner, valid: valid), dx)
     }
 }

@@ -62,6 +62,17 @@ typealias LossNormalization = Caffe.LossParameter.NormalizationMode
 extension LossNormalization {
     /// The field, or the deprecated `normalize` flag (true: VALID, false:
     /// BATCH_SIZE), or the layer's own default.
+    /// What the summed loss is divided by, never less than 1: `valid` counts
+    /// the positions not ignored.
+    func divisor(outer: Int, inner: Int, valid: Int) -> Float {
+        switch self {
+        case .full: return Float(max(1, outer * inner))
+        case .valid: return Float(max(1, valid))
+        case .batchSize: return Float(max(1, outer))
+        case .none: return 1
+        }
+    }
+
     init(_ lp: Caffe.LossParameter, default d: LossNormalization) {
         if lp.has(.normalization) {
             self = lp.normalization

@@ -47,14 +47,6 @@ final class SoftmaxWithLossLayer: Layer {
         try reshape(prob, to: bottoms[0].shape, what: "its probabilities")
     }
 
-    private func normaliser(outer: Int, inner: Int, valid: Int) -> Float {
-        switch normalization {
-        case .full: return Float(max(1, outer * inner))
-        case .valid: return Float(max(1, ignoreLabel == nil ? outer * inner : valid))
-        case .batchSize: return Float(max(1, outer))
-        case .none: return 1
-        }
-    }
 
     override func forward(_ bottoms: [Blob], _ tops: [Blob]) throws {
         let (outer, channels, inner) = try SoftmaxLayer.split(bottoms[0], axis: axis)
@@ -73,7 +65,7 @@ final class SoftmaxWithLossLayer: Layer {
                 valid += 1
             }
         }
-        tops[0].data[0] = Float(loss) / normaliser(outer: outer, inner: inner, valid: valid)
+        tops[0].data[0] = Float(loss) / normalization.divisor(outer: outer, inner: inner, valid: valid)
         if tops.count == 2 { tops[1].data.update(from: p, count: prob.count) }
     }
 
@@ -98,6 +90,6 @@ final class SoftmaxWithLossLayer: Layer {
                 }
             }
         }
-        BLAS.scal(prob.count, tops[0].diff[0] / normaliser(outer: outer, inner: inner, valid: valid), dx)
+        BLAS.scal(prob.count, tops[0].diff[0] / normalization.divisor(outer: outer, inner: inner, valid: valid), dx)
     }
 }
