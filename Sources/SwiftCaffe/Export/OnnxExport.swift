@@ -59,11 +59,19 @@ public enum OnnxExport {
         mutating func run() throws {
             let runtime = Dictionary(net.layers.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
             var problems: [Diagnostic] = []
+            // Blobs a refused layer would have made: the layers that read them
+            // are passed over, so each refusal is said once, at its cause.
+            var unmade: Set<String> = []
             for g in net.graph.layers {
+                if g.layer.bottoms.contains(where: unmade.contains) {
+                    unmade.formUnion(g.layer.tops)
+                    continue
+                }
                 do {
                     try export(g, runtime[g.layer.name])
                 } catch let e as Refusal {
                     problems.append(Diagnostic(.error, "\(g.layer.label): \(e.reason)", at: g.layer.location))
+                    unmade.formUnion(g.layer.tops)
                 }
             }
             if !problems.isEmpty { throw CaffeError.diagnostics(problems, source: nil) }
