@@ -250,9 +250,11 @@ public func sc_net_share_with(_ h: UnsafeMutableRawPointer, _ other: UnsafeMutab
 
 /// Writes the net (its current weights) as an ONNX model.
 @_cdecl("sc_net_export_onnx")
-public func sc_net_export_onnx(_ h: UnsafeMutableRawPointer, _ path: UnsafePointer<CChar>, _ opset: Int32, _ dynamicBatch: Int32) -> Int32 {
+public func sc_net_export_onnx(_ h: UnsafeMutableRawPointer, _ path: UnsafePointer<CChar>, _ opset: Int32, _ dynamicBatch: Int32,
+                               _ foldBatchNorm: Int32, _ allowApproximate: Int32) -> Int32 {
     guarded {
-        try OnnxExport.write(box(h).net, to: String(cString: path), options: .init(opset: Int(opset), dynamicBatch: dynamicBatch != 0))
+        try OnnxExport.write(box(h).net, to: String(cString: path), options: .init(opset: Int(opset), dynamicBatch: dynamicBatch != 0,
+                                                                                   foldBatchNorm: foldBatchNorm != 0, allowApproximate: allowApproximate != 0))
     }
 }
 

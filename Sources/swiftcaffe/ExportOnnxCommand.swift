@@ -25,6 +25,12 @@ struct ExportOnnxCommand: ParsableCommand {
     @Flag(help: "Leave the batch dimension free (N) on inputs and outputs.")
     var dynamicBatch = false
 
+    @Flag(help: "Fold BatchNorm and Scale (and Bias) into the weights of the convolution before them.")
+    var foldBatchnorm = false
+
+    @Flag(help: "Export layers whose ONNX form differs from Caffe's in stated ways (DetectionOutput); the changes are printed.")
+    var allowApproximate = false
+
     @Flag(help: "Run the model with onnxruntime (Python's; SWIFTCAFFE_PYTHON picks the Python) on seeded inputs and print each output's error; exit 1 beyond 1e-4 relative.")
     var check = false
 
@@ -33,18 +39,28 @@ struct ExportOnnxCommand: ParsableCommand {
     func run() throws {
         let shapes = Dictionary(inputShapes.map { ($0.name, $0.dims) }, uniquingKeysWith: { _, b in b })
         let net = try OnnxExport.export(netFile: self.net, weights: weights, inputShapes: shapes, prototxt: parse.prototxt,
-                                        options: .init(opset: opset, dynamicBatch: dynamicBatch), to: output)
+                                        options: .init(opset: opset, dynamicBatch: dynamicBatch, foldBatchNorm: foldBatchnorm,
+                                                      allowApproximate: allowApproximate), to: output)
         print("wrote \(output): opset \(opset), \(net.layers.count) layers")
+        for type in OnnxExport.approximatedTypes(in: net) { print("approximated: \(OnnxExport.approximations[type]!)") }
         guard check else { return }
         let agreements = try OnnxExport.check(net, model: output)
         var worst: Float = 0
         for a in agreements {
-            print("\(a.output): max |SwiftCaffe − onnxruntime| = \(a.maxAbsolute) (\(a.relative) of the output's largest value)")
+            if let shapes = a.shapes {
+                print("\(a.output): shapes differ, SwiftCaffe \(shapes.swiftCaffe), onnxruntime \(shapes.onnxruntime)")
+            } else {
+                print("\(a.output): max |SwiftCaffe − onnxruntime| = \(a.maxAbsolute) (\(a.relative) of the output's largest value)")
+            }
             worst = a.relative.isNaN || worst.isNaN ? .nan : max(worst, a.relative)
         }
         if worst.isNaN {
             writeStandardError("error: an output is not a number (NaN) in SwiftCaffe or onnxruntime: with seeded fillers the activations "
                                + "may overflow; give trained --weights\n")
+            throw ExitCode(1)
+        }
+        if agreements.contains(where: { $0.shapes != nil }) {
+            writeStandardError("error: an onnxruntime output has another shape than SwiftCaffe's\n")
             throw ExitCode(1)
         }
         if worst > 1e-4 {

@@ -383,7 +383,10 @@ class Net(object):
         """Writes the weights as a .caffemodel (atomically)."""
         check(lib.sc_net_save(self._handle, encode(path)))
 
-    def to_onnx(self, path, opset=13, dynamic_batch=False):
+    def to_onnx(self, path, opset=13, dynamic_batch=False, fold_batchnorm=False, allow_approximate=False):
         """Writes the net with its current weights as an ONNX model (as
-        `swiftcaffe export-onnx`): a deploy net, Input layers, no losses."""
-        check(lib.sc_net_export_onnx(self._handle, encode(path), int(opset), 1 if dynamic_batch else 0))
+        `swiftcaffe export-onnx`): a deploy net, Input layers, no losses.
+        fold_batchnorm and allow_approximate are the command's
+        --fold-batchnorm and --allow-approximate."""
+        check(lib.sc_net_export_onnx(self._handle, encode(path), int(opset), 1 if dynamic_batch else 0,
+                                     1 if fold_batchnorm else 0, 1 if allow_approximate else 0))

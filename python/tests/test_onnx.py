@@ -36,16 +36,20 @@ def seeded_weights(net, seed=0):
                 b.data[...] = rng.normal(0, 0.1, shape)
 
 
-def last_values(model, blob_names):
+def last_values(model, net, blob_names):
     """The ONNX value holding each Caffe blob after the whole graph: the blob's
     name, or "blob/layer" written later by a layer working in place."""
+    writers = {}
+    for layer, tops in net.top_names.items():
+        for t in tops:
+            writers.setdefault(t, set()).add(layer)
     last = {}
     for node in model.graph.node:
         for out in node.output:
             for b in blob_names:
-                if out == b or out.startswith(b + "/"):
+                if out == b or out.startswith(b + "/") and out[len(b) + 1:] in writers.get(b, ()):
                     last[b] = out
-    return {b: v for b, v in last.items() if v == b or "/" in v and v.split("/", 1)[0] == b}
+    return last
 
 
 def compare(net, path, tolerance=1e-4, seed=1):
@@ -57,7 +61,7 @@ def compare(net, path, tolerance=1e-4, seed=1):
     for name in net.inputs:
         feeds[name] = rng.uniform(-1, 1, net.blobs[name].data.shape).astype(np.float32)
     net.forward(**feeds)
-    values = last_values(model, [b for b in net.blobs if b not in net.inputs])
+    values = last_values(model, net, [b for b in net.blobs if b not in net.inputs])
     inferred = onnx.shape_inference.infer_shapes(model)
     typed = {v.name: v for v in list(inferred.graph.value_info) + list(inferred.graph.output)}
     existing = {o.name for o in model.graph.output}
@@ -211,6 +215,19 @@ LAYERS = {
               'layer { name: "e" type: "Embed" bottom: "f" top: "e" embed_param { num_output: 4 input_dim: 5 } }'),
     "scale_bias_axis": ((2, 3, 4), 'layer { name: "s" type: "Scale" bottom: "data" top: "s" scale_param { axis: 1 num_axes: 1 } }\n'
                         'layer { name: "b" type: "Bias" bottom: "s" top: "b" bias_param { axis: 1 num_axes: 2 } }'),
+    # ReLU leaves many zeros: ties, which Caffe gives to the larger index.
+    "argmax": ((2, 5, 3, 4), 'layer { name: "r" type: "ReLU" bottom: "data" top: "r" }\n'
+               'layer { name: "a" type: "ArgMax" bottom: "r" top: "a" argmax_param { axis: 1 top_k: 4 } }\n'
+               'layer { name: "b" type: "ArgMax" bottom: "r" top: "b" argmax_param { axis: -1 top_k: 2 out_max_val: true } }\n'
+               'layer { name: "c" type: "ArgMax" bottom: "r" top: "c" argmax_param { top_k: 7 out_max_val: true } }\n'
+               'layer { name: "d" type: "ArgMax" bottom: "data" top: "d" }'),
+    "interp_crop": ((1, 2, 6, 7), 'layer { name: "i" type: "Interp" bottom: "data" top: "i" interp_param { zoom_factor: 2 pad_beg: -1 pad_end: -2 } }\n'
+                    'layer { name: "j" type: "Interp" bottom: "data" top: "j" interp_param { height: 5 width: 9 pad_end: -1 } }'),
+    # SegNet: pooling masks, and unpooling by them (an overlapping pool names some positions twice).
+    "unpool": ((2, 3, 6, 7), 'layer { name: "p" type: "Pooling" bottom: "data" top: "p" top: "m" pooling_param { pool: MAX kernel_size: 2 stride: 2 } }\n'
+               'layer { name: "u" type: "Upsample" bottom: "p" bottom: "m" top: "u" upsample_param { upsample_h: 6 upsample_w: 7 } }\n'
+               'layer { name: "q" type: "Pooling" bottom: "data" top: "q" top: "n" pooling_param { pool: MAX kernel_size: 3 stride: 2 pad: 1 } }\n'
+               'layer { name: "v" type: "Upsample" bottom: "q" bottom: "n" top: "v" upsample_param { upsample_h: 6 upsample_w: 7 } }'),
 }
 
 
@@ -243,14 +260,15 @@ def test_refusals_name_the_layer(write, tmp_path):
         with pytest.raises(caffe.CaffeError) as e:
             net.to_onnx(str(tmp_path / "bad.onnx"), **kw)
         return str(e.value)
-    assert "layer 'i' (Interp): Interp's pad_beg/pad_end cropping is not exported yet" in refusal(
-        'layer { name: "i" type: "Interp" bottom: "data" top: "i" interp_param { zoom_factor: 2 pad_beg: -1 pad_end: -1 } }')
     ssd = caffe.Net(os.path.join(ROOT, "Models", "mobilenet_ssd", "deploy.prototxt"), caffe.TEST)
-    with pytest.raises(caffe.CaffeError, match=r"layer 'detection_out' \(DetectionOutput\): DetectionOutput's per-class NMS"):
+    with pytest.raises(caffe.CaffeError, match=r"layer 'detection_out' \(DetectionOutput\): DetectionOutput's NMS is exported "
+                                               r"only with --allow-approximate \(DetectionOutput: boxes are decoded in float"):
         ssd.to_onnx(str(tmp_path / "ssd.onnx"))
+    with pytest.raises(caffe.CaffeError, match=r"layer 'detection_out' \(DetectionOutput\): DetectionOutput is exported with a fixed batch only"):
+        ssd.to_onnx(str(tmp_path / "ssd.onnx"), allow_approximate=True, dynamic_batch=True)
     assert "--opset must be 13 to 21, found 11" in refusal('layer { name: "r" type: "ReLU" bottom: "data" top: "r" }', opset=11)
-    assert "layer 'am' (ArgMax): ArgMax has no ONNX mapping in SwiftCaffe yet" in refusal(
-        'layer { name: "am" type: "ArgMax" bottom: "data" top: "am" }')
+    assert "layer 'h' (HDF5Output): HDF5Output writes its bottoms to a file, which an ONNX model cannot do" in refusal(
+        'layer { name: "h" type: "HDF5Output" bottom: "data" bottom: "data" hdf5_output_param { file_name: "%s" } }' % (tmp_path / "out.h5"))
     assert not os.path.exists(str(tmp_path / "bad.onnx")), "nothing written"
 
 
@@ -259,3 +277,149 @@ def test_opset_18_reduce_and_resize_forms(write, tmp_path, case):
     shape, layers = LAYERS[case]
     net, path = export(write, tmp_path, net_text(shape, layers), opset=18)
     compare(net, path, tolerance=1e-5)
+
+
+@pytest.mark.parametrize("case", ["interp_upsample", "interp_crop", "unpool"])
+def test_resize_and_unpool_with_a_free_batch(write, tmp_path, case):
+    shape, layers = LAYERS[case]
+    net, path = export(write, tmp_path, net_text(shape, layers), dynamic_batch=True)
+    net.blobs["data"].reshape(3, *shape[1:])
+    net.reshape()
+    compare(net, path, tolerance=1e-5)
+
+
+def test_fold_batchnorm_leaves_one_conv_per_chain(write, tmp_path):
+    layers = ('layer { name: "c" type: "Convolution" bottom: "data" top: "c" convolution_param { num_output: 4 kernel_size: 3 pad: 1 } }\n'
+              'layer { name: "bn" type: "BatchNorm" bottom: "c" top: "c" batch_norm_param { eps: 0.001 } }\n'
+              'layer { name: "sc" type: "Scale" bottom: "c" top: "c" scale_param { bias_term: true } }\n'
+              'layer { name: "r" type: "ReLU" bottom: "c" top: "c" }\n'
+              # Depthwise, no bias of its own, BatchNorm out of place.
+              'layer { name: "dw" type: "ConvolutionDepthwise" bottom: "c" top: "dw" convolution_param { num_output: 4 kernel_size: 3 bias_term: false } }\n'
+              'layer { name: "bn2" type: "BatchNorm" bottom: "dw" top: "dw_bn" }\n'
+              'layer { name: "sc2" type: "Scale" bottom: "dw_bn" top: "dw_bn" }\n'
+              # A conv whose top another layer also reads is not folded.
+              'layer { name: "e" type: "Convolution" bottom: "dw_bn" top: "e" convolution_param { num_output: 4 kernel_size: 1 } }\n'
+              'layer { name: "bn3" type: "BatchNorm" bottom: "e" top: "e_bn" }\n'
+              'layer { name: "s" type: "Eltwise" bottom: "e" bottom: "e_bn" top: "s" }')
+    net, path = export(write, tmp_path, net_text((2, 3, 6, 6), layers), fold_batchnorm=True)
+    ops = [n.op_type for n in onnx.load(path).graph.node]
+    assert ops == ["Conv", "Relu", "Conv", "Conv", "BatchNormalization", "Sum"], ops
+    model = onnx.load(path)
+    outputs = {o for n in model.graph.node for o in n.output}
+    assert "dw_bn/sc2" in outputs and "dw" not in outputs, "the folded conv writes the Scale's value"
+    compare(net, path, tolerance=1e-5)
+
+
+@pytest.mark.parametrize("name", ["mobilenet_v2", "resnet50"])
+def test_zoo_nets_fold_to_convolutions(name, tmp_path):
+    deploy = os.path.join(ROOT, "Models", name, "deploy.prototxt")
+    if not os.path.exists(deploy):
+        pytest.skip("no %s in Models/" % name)
+    net = caffe.Net(deploy, caffe.TEST)
+    seeded_weights(net)
+    path = str(tmp_path / "net.onnx")
+    net.to_onnx(path, fold_batchnorm=True)
+    ops = [n.op_type for n in onnx.load(path).graph.node]
+    assert "BatchNormalization" not in ops and ops.count("Conv") == sum(1 for l in net.layers if "Convolution" in l.type)
+    compare(net, path)
+
+
+def detection_inputs(rng, images, priors, classes, peaked=True, variance_in_target=False):
+    """Priors on a grid inside the image with SSD's variances, small offsets,
+    and softmaxed scores (peaked: some over the threshold)."""
+    centres = rng.uniform(0.15, 0.85, (priors, 2))
+    sizes = rng.uniform(0.1, 0.3, (priors, 2))
+    boxes = np.concatenate([centres - sizes / 2, centres + sizes / 2], axis=1)
+    variances = np.tile([0.1, 0.1, 0.2, 0.2], (priors, 1))
+    prior = np.stack([boxes.ravel(), variances.ravel()])[None].astype(np.float32)
+    loc = rng.normal(0, 1 if not variance_in_target else 0.1, (images, priors * 4)).astype(np.float32)
+    logits = rng.normal(0, 3 if peaked else 0.01, (images, priors, classes))
+    conf = np.exp(logits) / np.exp(logits).sum(axis=2, keepdims=True)
+    return {"loc": loc, "conf": conf.reshape(images, -1).astype(np.float32), "prior": prior}
+
+
+DETECTION = {
+    "keep_top_k": (2, 'num_classes: 4 code_type: CENTER_SIZE nms_param { nms_threshold: 0.45 top_k: 30 } keep_top_k: 12 '
+                      'confidence_threshold: 0.3', True),
+    "no_top_k": (1, 'num_classes: 3 code_type: CENTER_SIZE background_label_id: 2 nms_param { nms_threshold: 0.3 } confidence_threshold: 0.5', True),
+    # The fork's default code type: large offsets invert some boxes, which then overlap nothing.
+    "corner_inverted": (2, 'num_classes: 3 nms_param { nms_threshold: 0.5 top_k: 10 } keep_top_k: 5 confidence_threshold: 0.2', True),
+    "corner_size_variance_in_target": (1, 'num_classes: 3 code_type: CORNER_SIZE variance_encoded_in_target: true '
+                                          'nms_param { nms_threshold: 0.4 top_k: 50 } confidence_threshold: 0.3', True),
+    "nothing_found": (2, 'num_classes: 4 code_type: CENTER_SIZE nms_param { nms_threshold: 0.45 top_k: 30 } keep_top_k: 12 '
+                         'confidence_threshold: 0.9', False),
+}
+
+
+@pytest.mark.parametrize("case", sorted(DETECTION))
+def test_detection_output_approximation_matches_on_every_row(write, tmp_path, case):
+    images, param, peaked = DETECTION[case]
+    priors, classes = 60, int(param.split()[1])
+    text = ('layer { name: "in" type: "Input" top: "loc" top: "conf" top: "prior" input_param { shape { dim: %d dim: %d } '
+            'shape { dim: %d dim: %d } shape { dim: 1 dim: 2 dim: %d } } }\n'
+            'layer { name: "det" type: "DetectionOutput" bottom: "loc" bottom: "conf" bottom: "prior" top: "det" '
+            'detection_output_param { %s } }') % (images, priors * 4, images, priors * classes, priors * 4, param)
+    net = caffe.Net(write("det.prototxt", text), caffe.TEST)
+    path = str(tmp_path / "det.onnx")
+    net.to_onnx(path, allow_approximate=True)
+    model = onnx.load(path)
+    onnx.checker.check_model(model)
+    assert model.graph.output[0].type.tensor_type.shape.dim[2].dim_param == "detections"
+    session = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
+    for seed in range(3):
+        feeds = detection_inputs(np.random.default_rng(seed), images, priors, classes, peaked, "variance_encoded_in_target" in param)
+        want = net.forward(**feeds)["det"].copy()
+        got = session.run(None, feeds)[0]
+        assert got.shape == want.shape, (seed, got.shape, want.shape)
+        assert np.max(np.abs(got - want)) <= 1e-5, seed
+        if peaked:
+            assert want.shape[2] > 1 and np.all(want[0, 0, :, 1] >= 0), "detections were found"
+            if "keep_top_k: 12" in param:
+                assert np.all(np.bincount(want[0, 0, :, 0].astype(int)) <= 12)
+        else:
+            assert np.array_equal(want[0, 0, :, 0], np.arange(images)) and np.all(want[0, 0, :, 1:] == -1)
+
+
+def test_mobilenet_ssd_exports_whole_with_allow_approximate(tmp_path):
+    net = caffe.Net(os.path.join(ROOT, "Models", "mobilenet_ssd", "deploy.prototxt"), caffe.TEST)
+    seeded_weights(net)
+    path = str(tmp_path / "ssd.onnx")
+    net.to_onnx(path, allow_approximate=True)
+    x = np.random.default_rng(3).uniform(-1, 1, net.blobs["data"].data.shape).astype(np.float32)
+    want = net.forward(data=x)["detection_out"].copy()
+    got = ort.InferenceSession(path, providers=["CPUExecutionProvider"]).run(None, {"data": x})[0]
+    assert got.shape == want.shape and np.max(np.abs(got - want)) <= 1e-4
+
+
+def run_cli(*args, python=None):
+    import subprocess
+    import sys
+    binary = os.path.join(ROOT, ".build", "release", "swiftcaffe")
+    if not os.path.exists(binary):
+        pytest.skip("no release build of the swiftcaffe command")
+    env = dict(os.environ, SWIFTCAFFE_PYTHON=python or sys.executable)
+    return subprocess.run([binary, *args], capture_output=True, text=True, env=env)
+
+
+def test_cli_check_runs_onnxruntime_and_prints_each_output(tmp_path):
+    out = str(tmp_path / "ssd.onnx")
+    deploy = os.path.join(ROOT, "Models", "mobilenet_ssd", "deploy.prototxt")
+    r = run_cli("export-onnx", deploy, "-o", out, "--allow-approximate", "--fold-batchnorm", "--check")
+    assert r.returncode == 0, r.stderr
+    assert "approximated: DetectionOutput: boxes are decoded in float" in r.stdout
+    assert "detection_out: max |SwiftCaffe − onnxruntime| = " in r.stdout
+    assert "check passed: every output within 1e-4 relative" in r.stdout
+    ops = {n.op_type for n in onnx.load(out).graph.node}
+    assert "NonMaxSuppression" in ops and "BatchNormalization" not in ops
+    refused = run_cli("export-onnx", deploy, "-o", str(tmp_path / "refused.onnx"))
+    assert refused.returncode != 0 and "only with --allow-approximate" in refused.stderr
+    assert not os.path.exists(str(tmp_path / "refused.onnx"))
+
+
+def test_cli_check_says_how_to_get_onnxruntime(tmp_path, write):
+    python = write("python-without-onnxruntime", "#!/bin/sh\nexit 3\n")
+    os.chmod(python, 0o755)
+    lenet = os.path.join(ROOT, "Models", "lenet", "deploy.prototxt")
+    r = run_cli("export-onnx", lenet, "-o", str(tmp_path / "lenet.onnx"), "--check", python=python)
+    assert r.returncode != 0
+    assert "--check needs onnxruntime and numpy in %s: pip install onnxruntime numpy" % python in r.stderr

@@ -27,6 +27,8 @@ extension OnnxExport {
         public var maxAbsolute: Float
         /// max |a − b| / max(max |a|, 1e-6): the error relative to the output's scale.
         public var relative: Float
+        /// Set when the two outputs' shapes differ (the errors are then infinite).
+        public var shapes: (swiftCaffe: Shape, onnxruntime: Shape)?
     }
 
     /// Runs `model` (the export of `net`) with onnxruntime on seeded inputs
@@ -76,6 +78,10 @@ extension OnnxExport {
         }
         return printed.split(separator: "\n").compactMap { line in
             let f = line.split(separator: " ")
+            if f.count == 4, f[1] == "shape" {
+                func shape(_ s: Substring) -> Shape { s.split(separator: "x").compactMap { Int($0) } }
+                return Agreement(output: String(f[0]), maxAbsolute: .infinity, relative: .infinity, shapes: (shape(f[2]), shape(f[3])))
+            }
             guard f.count == 3, let a = Float(f[1]), let r = Float(f[2]) else { return nil }
             return Agreement(output: String(f[0]), maxAbsolute: a, relative: r)
         }
@@ -98,7 +104,11 @@ extension OnnxExport {
     results = session.run(None, feeds)
     for k, name in enumerate(m["outputs"]):
         want = np.load("%s/out%d.npy" % (m["folder"], k)).astype(np.float64)
-        got = results[k].astype(np.float64).reshape(want.shape)
+        got = results[k].astype(np.float64)
+        if got.shape != want.shape and got.size != want.size:
+            print("%s shape %s %s" % (name, "x".join(map(str, want.shape)), "x".join(map(str, got.shape))))
+            continue
+        got = got.reshape(want.shape)
         err = float(np.max(np.abs(got - want))) if want.size else 0.0
         scale = max(float(np.max(np.abs(want))) if want.size else 0.0, 1e-6)
         print("%s %.6g %.6g" % (name, err, err / scale))

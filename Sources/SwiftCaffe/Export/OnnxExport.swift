@@ -13,10 +13,18 @@ public enum OnnxExport {
         public var opset: Int
         /// A free batch dimension ("N") on inputs and outputs.
         public var dynamicBatch: Bool
+        /// BatchNorm, and Scale/Bias by per-channel constants, folded into the
+        /// weights and bias of the convolution before them.
+        public var foldBatchNorm: Bool
+        /// Export layers whose ONNX form differs from Caffe's in stated ways
+        /// (`OnnxExport.approximations`); without it they are refused.
+        public var allowApproximate: Bool
 
-        public init(opset: Int = 13, dynamicBatch: Bool = false) {
+        public init(opset: Int = 13, dynamicBatch: Bool = false, foldBatchNorm: Bool = false, allowApproximate: Bool = false) {
             self.opset = opset
             self.dynamicBatch = dynamicBatch
+            self.foldBatchNorm = foldBatchNorm
+            self.allowApproximate = allowApproximate
         }
     }
 
@@ -47,6 +55,8 @@ public enum OnnxExport {
         /// The ONNX value that holds each Caffe blob now.
         var current: [String: String] = [:]
         var used: Set<String> = []
+        /// Output dimensions a layer's plan leaves open (DetectionOutput's rows).
+        var freeOutputDims: [String: OnnxModel.Value] = [:]
         private var counter = 0
 
         init(net: Net, options: Options) {
@@ -77,8 +87,9 @@ public enum OnnxExport {
             if !problems.isEmpty { throw CaffeError.diagnostics(problems, source: nil) }
             for name in net.outputBlobNames.sorted() {
                 guard let v = current[name], let b = net.blob(name) else { continue }
-                model.outputs.append(.init(name: v, dims: dims(b.shape)))
+                model.outputs.append(freeOutputDims[v] ?? .init(name: v, dims: dims(b.shape)))
             }
+            if options.foldBatchNorm { foldIntoConvolutions() }
         }
 
         func dims(_ s: Shape) -> [Int?] {
@@ -381,19 +392,27 @@ public enum OnnxExport {
                 let boxes = net.tops(of: i)[0]
                 node("Identity", name, [constant(name, "boxes", dims: boxes.shape, floats: boxes.values)], [top()])
             case InterpPlan.type, UpsamplePlan.type:
-                guard l.bottoms.count == 1 else { throw Refusal("SegNet's unpooling by a mask has no ONNX operator") }
-                if let interp = g.plan as? InterpPlan, interp.padBegin != 0 || interp.padEnd != 0 {
-                    throw Refusal("Interp's pad_beg/pad_end cropping is not exported yet")
-                }
                 guard let out = g.topShapes[0] else { throw Refusal("its top shape is unknown") }
+                if l.bottoms.count == 2 {
+                    try unpool(l, bottomShapes[0], out)
+                    return
+                }
+                var x = try input(l.bottoms[0])
+                if let interp = g.plan as? InterpPlan, interp.padBegin != 0 || interp.padEnd != 0 {
+                    // pad_beg and pad_end are ≤ 0: the input is cropped, then resized.
+                    let (h, w) = (bottomShapes[0][2], bottomShapes[0][3]), cropped = temporary(name, "cropped")
+                    node("Slice", "\(name)/crop", [x, constant(name, "starts", int64s: [-interp.padBegin, -interp.padBegin]),
+                                                   constant(name, "ends", int64s: [h + interp.padEnd, w + interp.padEnd]),
+                                                   constant(name, "axes", int64s: [2, 3])], [cropped])
+                    x = cropped
+                }
                 if let up = g.plan as? UpsamplePlan, out[2] != bottomShapes[0][2] * up.scaleH || out[3] != bottomShapes[0][3] * up.scaleW {
                     throw Refusal("an Upsample to \(out[2])×\(out[3]), not a whole multiple of the input, is not exported yet")
                 }
-                guard !options.dynamicBatch else { throw Refusal("\(l.type) is exported with a fixed batch only (its Resize names every output size)") }
                 let attributes: [OnnxModel.Attribute] = l.type == InterpPlan.type
                     ? [.string("mode", "linear"), .string("coordinate_transformation_mode", "align_corners")]
                     : [.string("mode", "nearest"), .string("coordinate_transformation_mode", "asymmetric"), .string("nearest_mode", "floor")]
-                node("Resize", name, [try input(l.bottoms[0]), "", "", constant(name, "sizes", int64s: out)], [top()], attributes)
+                node("Resize", name, [x, "", "", sizes(name, of: x, batchAndChannels: out)], [top()], attributes)
             case EmbedPlan.type:
                 let w = try param(0)
                 let indices = temporary(name, "indices")
@@ -405,16 +424,94 @@ public enum OnnxExport {
                     let b = try param(1)
                     node("Add", "\(name)/bias", [rows, constant(name, "bias", dims: [b.count], floats: b.values)], [top()])
                 }
+            case ArgMaxPlan.type:
+                guard let plan = g.plan as? ArgMaxPlan else { throw Refusal("SwiftCaffe bug: no ArgMax plan") }
+                guard let out = g.topShapes[0] else { throw Refusal("its top shape is unknown") }
+                try argMax(l, plan, bottomShapes[0], out)
             case DetectionOutputPlan.type:
-                throw Refusal("DetectionOutput's per-class NMS, grouping by label and keep_top_k have no exact ONNX form; "
-                              + "export the net up to its loc, conf and prior outputs and run the decoding outside")
+                guard let plan = g.plan as? DetectionOutputPlan else { throw Refusal("SwiftCaffe bug: no DetectionOutput plan") }
+                try detectionOutput(l, plan, bottomShapes)
             default:
                 throw Refusal(LayerCatalog.plan(l.type) is any SourcePlan.Type
                               ? "a data layer has no ONNX operator; export the deploy net (`swiftcaffe deploy`), whose inputs are Input layers"
+                              : l.type == HDF5OutputPlan.type
+                              ? "HDF5Output writes its bottoms to a file, which an ONNX model cannot do; remove it to export its bottoms as outputs"
                               : Swift.type(of: g.plan).isLoss || l.type == AccuracyPlan.type
                               ? "losses and Accuracy are training layers; export the deploy net (`swiftcaffe deploy`)"
                               : "\(l.type) has no ONNX mapping in SwiftCaffe yet")
             }
+        }
+
+        /// Caffe's ArgMax: TopK, whose ties go to the lower index, run on the
+        /// input reversed along the axis, so that they go to the higher one
+        /// as Caffe's sort of (value, index) pairs orders them; the indices
+        /// are turned back (D − 1 − i) and written as floats.
+        mutating func argMax(_ l: LayerParameter, _ plan: ArgMaxPlan, _ b: Shape, _ shape: Shape) throws {
+            let name = l.name, k = plan.topK
+            var x = try input(l.bottoms[0])
+            let axis: Int
+            if let a = plan.axis {
+                axis = try canonicalAxis(a, b.count)
+            } else {
+                let flat = temporary(name, "flat")
+                node("Flatten", "\(name)/flatten", [x], [flat], [.int("axis", 1)])
+                (x, axis) = (flat, 1)
+            }
+            let d = plan.axis == nil ? count(b, from: 1) : b[axis]
+            let reversed = temporary(name, "reversed"), values = temporary(name, "values"), reversedIndices = temporary(name, "reversed_indices")
+            node("Slice", "\(name)/reverse", [x, constant(name, "starts", int64s: [-1]), constant(name, "ends", int64s: [Int.min]),
+                                              constant(name, "axes", int64s: [axis]), constant(name, "steps", int64s: [-1])], [reversed])
+            node("TopK", name, [reversed, constant(name, "k", int64s: [k])], [values, reversedIndices], [.int("axis", axis)])
+            let out = output(l.tops[0], of: name)
+            if plan.axis != nil, plan.outMaxVal {
+                node("Identity", "\(name)/values", [values], [out])
+                return
+            }
+            let indices = temporary(name, "indices_int64"), floats = plan.outMaxVal || plan.axis == nil ? temporary(name, "indices") : out
+            node("Sub", "\(name)/unreverse", [constant(name, "last", int64s: [d - 1]), reversedIndices], [indices])
+            node("Cast", "\(name)/cast", [indices], [floats], [.int("to", 1)])
+            guard plan.axis == nil else { return }
+            var rows = floats
+            if plan.outMaxVal {
+                rows = temporary(name, "indices_values")
+                node("Concat", "\(name)/concat", [floats, values], [rows], [.int("axis", 1)])
+            }
+            node("Reshape", "\(name)/reshape", [rows, constant(name, "shape", int64s: [0] + shape.dropFirst())], [out])
+        }
+
+        /// Resize's `sizes`: `shape` as a constant, or with a free batch, the
+        /// input's first two dimensions followed by `shape`'s last two.
+        mutating func sizes(_ name: String, of x: String, batchAndChannels shape: Shape) -> String {
+            guard options.dynamicBatch else { return constant(name, "sizes", int64s: shape) }
+            return leadingDimensions(name, of: x, then: Array(shape.dropFirst(2)), as: "sizes")
+        }
+
+        /// A shape value: x's dimensions 0 and 1, then the constant `rest`.
+        mutating func leadingDimensions(_ name: String, of x: String, then rest: [Int], as what: String) -> String {
+            let shape = temporary(name, "input_shape"), leading = temporary(name, "batch_channels"), out = temporary(name, what)
+            node("Shape", "\(name)/shape", [x], [shape])
+            node("Slice", "\(name)/batch_channels", [shape, constant(name, "leading_starts", int64s: [0]), constant(name, "leading_ends", int64s: [2])], [leading])
+            node("Concat", "\(name)/\(what)", [leading, constant(name, "trailing", int64s: rest)], [out], [.int("axis", 0)])
+            return out
+        }
+
+        /// SegNet's Upsample by a mask: each value scattered to the position
+        /// its mask names in a zero plane. Overlapping pools may name one
+        /// position twice, but then both carry the value found there.
+        mutating func unpool(_ l: LayerParameter, _ b: Shape, _ out: Shape) throws {
+            let name = l.name, plane = out[2] * out[3]
+            let x = try input(l.bottoms[0]), mask = try input(l.bottoms[1])
+            let values = temporary(name, "values"), positions = temporary(name, "positions_float"), indices = temporary(name, "positions")
+            let zeros = temporary(name, "zeros"), scattered = temporary(name, "scattered")
+            let rows = constant(name, "rows_shape", int64s: [0, 0, -1])
+            node("Reshape", "\(name)/values", [x, rows], [values])
+            node("Reshape", "\(name)/positions", [mask, rows], [positions])
+            node("Cast", "\(name)/cast", [positions], [indices], [.int("to", 7)])
+            let zeroShape = options.dynamicBatch ? leadingDimensions(name, of: x, then: [plane], as: "plane_shape")
+                                                 : constant(name, "plane_shape", int64s: [b[0], b[1], plane])
+            node("Expand", "\(name)/zeros", [constant(name, "zero", dims: [1], floats: [0]), zeroShape], [zeros])
+            node("ScatterElements", name, [zeros, indices, values], [scattered], [.int("axis", 2)])
+            node("Reshape", "\(name)/reshape", [scattered, constant(name, "shape", int64s: [0, 0, out[2], out[3]])], [output(l.tops[0], of: name)])
         }
 
         /// x op c for a scalar constant c (Mul, Add), into a new value.
@@ -439,7 +536,7 @@ public enum OnnxExport {
         mutating func pooling(_ g: GraphLayer, _ b: Shape) throws {
             let l = g.layer, name = l.name
             guard let plan = g.plan as? PoolingPlan, let out = g.topShapes[0] else { throw Refusal("its top shape is unknown") }
-            guard l.tops.count == 1 else { throw Refusal("the argmax mask top has no ONNX operator") }
+            guard l.tops.count == 1 || plan.method == .max && !plan.global else { throw Refusal("a global pooling's mask top has no ONNX operator") }
             let x = try input(l.bottoms[0])
             switch plan.method {
             case .max, .ave: break
@@ -458,7 +555,15 @@ public enum OnnxExport {
             guard endH >= 0, endW >= 0 else { throw Refusal("its windows end before the input does; this pooling has no exact ONNX form") }
             var attributes: [OnnxModel.Attribute] = [.ints("kernel_shape", [kh, kw]), .ints("strides", [sh, sw]), .ints("pads", [ph, pw, endH, endW])]
             if plan.method == .max {
-                node("MaxPool", name, [x], [output(l.tops[0], of: name)], attributes)
+                guard l.tops.count == 2 else {
+                    node("MaxPool", name, [x], [output(l.tops[0], of: name)], attributes)
+                    return
+                }
+                // ONNX counts the position over the whole tensor, Caffe's mask within the plane.
+                let position = temporary(name, "position"), inPlane = temporary(name, "position_in_plane")
+                node("MaxPool", name, [x], [output(l.tops[0], of: name), position], attributes)
+                node("Mod", "\(name)/in_plane", [position, constant(name, "plane", int64s: [h * w])], [inPlane])
+                node("Cast", "\(name)/mask", [inPlane], [output(l.tops[1], of: name)], [.int("to", 1)])
                 return
             }
             attributes.append(.int("count_include_pad", 1))

@@ -31,10 +31,12 @@ struct OnnxModel {
         var values: Values
     }
 
-    /// A graph input or output; a nil dimension is the free batch size.
+    /// A graph input or output; a nil dimension is free, named "N" (the
+    /// batch) unless `freeNames` names it.
     struct Value {
         var name: String
         var dims: [Int?]
+        var freeNames: [Int: String] = [:]
     }
 
     var graphName: String
@@ -127,7 +129,7 @@ struct OnnxModel {
             return UnsafeMutableRawPointer(m)
         }
         func value(_ v: Value) -> UnsafeMutableRawPointer {
-            let dims = messages(v.dims) { d -> UnsafeMutableRawPointer in
+            let dims = messages(Array(v.dims.enumerated())) { i, d -> UnsafeMutableRawPointer in
                 let m = arena.array(1, of: Onnx__TensorShapeProto__Dimension.self)
                 onnx__tensor_shape_proto__dimension__init(m)
                 if let d {
@@ -135,7 +137,7 @@ struct OnnxModel {
                     m.pointee.dim_value = Int64(d)
                 } else {
                     m.pointee.value_case = ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_PARAM
-                    m.pointee.dim_param = arena.cString("N")
+                    m.pointee.dim_param = arena.cString(v.freeNames[i] ?? "N")
                 }
                 return UnsafeMutableRawPointer(m)
             }
