@@ -56,8 +56,17 @@ struct TimeCommand: ParsableCommand {
             let report = try WeightCopier.copy(try CaffeModel(path: w), into: net)
             if !report.missing.isEmpty { note("warning: \(report.missing.joined(separator: ", ")) not in \(w); they keep their filler values") }
         }
+        // A net without a loss is also timed as `forward` runs it: TEST phase, fused.
+        var inference: Net?
+        if !graph.hasLoss {
+            var state = netState
+            state.phase = .test
+            let fused = try Net(graph: try buildGraph(loaded, options: .init(state: state, inputShapes: shapes)))
+            try fused.shareParameters(with: net)
+            inference = fused
+        }
         let status = StatusLine(after: 2)
-        let timing = try NetTiming.measure(net, iterations: iterations) { done, total in
+        let timing = try NetTiming.measure(net, iterations: iterations, inference: inference) { done, total in
             status.show("timing: pass \(done) of \(total) (per layer, forward, forward-backward)")
         }
         status.clear()

@@ -234,10 +234,20 @@ final class CLITests: XCTestCase {
         let r = try run(["time", "--model", "Models/caffenet/deploy.prototxt", "--batch", "1", "--iterations", "1", "--threads", "2"])
         XCTAssertEqual(r.status, 0, r.stderr)
         XCTAssertTrue(r.stdout.hasPrefix("CaffeNet: phase TRAIN, batch 1, 1 iterations, 2 thread(s); BLAS: OpenBLAS, kernel "), r.stdout)
-        for expected in ["layer  type          forward ms  backward ms", "conv1  Convolution", "Forward pass:", "images/s", "GFLOP/s",
-                         "Forward-backward:"] {
+        for expected in ["layer  type          forward ms  backward ms", "conv1  Convolution", "Forward pass:    (unfused, as before a backward) ",
+                         "images/s", "GFLOP/s", "Forward-backward:", "Inference forward: ", "(TEST phase, fused, as `forward` and `classify` run it)"] {
             XCTAssertTrue(r.stdout.contains(expected), "missing \(expected) in\n\(r.stdout)")
         }
+        // A net with a loss is timed as it trains: no inference line.
+        let lossNet = tmp.appendingPathComponent("loss.prototxt")
+        try """
+            layer { name: "d" type: "DummyData" top: "x" top: "y" dummy_data_param { shape { dim: 4 dim: 3 } shape { dim: 4 dim: 3 } } }
+            layer { name: "ip" type: "InnerProduct" bottom: "x" top: "ip" inner_product_param { num_output: 3 } }
+            layer { name: "loss" type: "EuclideanLoss" bottom: "ip" bottom: "y" top: "loss" }
+            """.write(to: lossNet, atomically: true, encoding: .utf8)
+        let training = try run(["time", "--model", lossNet.path, "--iterations", "1"])
+        XCTAssertEqual(training.status, 0, training.stderr)
+        XCTAssertTrue(training.stdout.contains("Forward pass:    ") && !training.stdout.contains("Inference forward"), training.stdout)
         // Caffe's spellings, and `caffe time`'s closing lines after the table.
         let caffe = try run(["time", "-model", "Models/lenet/deploy.prototxt", "-iterations", "2", "-phase", "test"])
         XCTAssertEqual(caffe.status, 0, caffe.stderr)

@@ -24,6 +24,10 @@ public struct NetTiming: Sendable {
     /// Their means.
     public var forwardPass: Double { forwardPasses.reduce(0, +) / Double(max(1, forwardPasses.count)) }
     public var fullPass: Double { fullPasses.reduce(0, +) / Double(max(1, fullPasses.count)) }
+    /// Each timed forward pass of the net as `forward` and `classify` run it
+    /// (TEST phase, inference fusion), for a net without a loss; nil otherwise.
+    public var inferencePasses: [Double]?
+    public var inferencePass: Double? { inferencePasses.map { $0.reduce(0, +) / Double(max(1, $0.count)) } }
     /// Wall seconds of the per-layer timing loop (Caffe's "Total Time").
     public var layerLoopSeconds: Double
     public var iterations: Int
@@ -35,9 +39,11 @@ public struct NetTiming: Sendable {
     /// its backward pass still runs (its graph must have force_backward set).
     /// `progress` hears (passes done, passes in all) after each of the
     /// 3 × `iterations` + 1 passes: per layer, forward, forward-backward.
-    public static func measure(_ net: Net, iterations: Int, progress: ((Int, Int) -> Void)? = nil) throws -> NetTiming {
+    /// `inference`, a TEST-phase net of the same graph without a loss,
+    /// adds `inferencePasses` (iterations + 1 more passes for `progress`).
+    public static func measure(_ net: Net, iterations: Int, inference: Net? = nil, progress: ((Int, Int) -> Void)? = nil) throws -> NetTiming {
         precondition(iterations > 0, "timing needs at least one iteration")
-        let total = 3 * iterations + 1
+        let total = 3 * iterations + 1 + (inference == nil ? 0 : iterations + 1)
         var done = 0
         func passed() {
             done += 1
@@ -73,12 +79,22 @@ public struct NetTiming: Sendable {
                 try backward()
             }
         }
+        var inferencePasses: [Double]?
+        if let inference {
+            try inference.forward()
+            passed()
+            inferencePasses = try (0..<iterations).map { _ in
+                defer { passed() }
+                return try seconds { try inference.forward() }
+            }
+        }
         let n = Double(iterations)
         let layers = net.layers.enumerated().map { i, l in
             LayerTime(name: l.name, type: l.type, forward: fwd[i].reduce(0, +) / n,
                       backward: net.layerNeedsBackward(i) ? bwd[i].reduce(0, +) / n : nil, forwardSamples: fwd[i], backwardSamples: bwd[i])
         }
-        return NetTiming(layers: layers, forwardPasses: forwardPasses, fullPasses: fullPasses, layerLoopSeconds: layerLoop, iterations: iterations,
+        return NetTiming(layers: layers, forwardPasses: forwardPasses, fullPasses: fullPasses, inferencePasses: inferencePasses,
+                         layerLoopSeconds: layerLoop, iterations: iterations,
                          batch: net.graph.batchSize, forwardFlops: net.graph.totalMACs.map { 2 * Double($0) })
     }
 
@@ -95,10 +111,16 @@ public struct NetTiming: Sendable {
             }.joined(separator: "  ")
         }
         let forwardSum = layers.reduce(0) { $0 + $1.forward }, backwardSum = layers.reduce(0) { $0 + ($1.backward ?? 0) }
-        return (table + [
-            "Sum of layers:   forward \(Self.ms(forwardSum)) ms, backward \(Self.ms(backwardSum)) ms",
-            "Forward pass:    \(Self.ms(forwardPass)) ms (min \(Self.ms(forwardPasses.min() ?? 0)), median \(Self.ms(Self.median(forwardPasses)))), "
-                + "\(Self.rate(Double(batch) / forwardPass)) images/s, \(Self.rate((forwardFlops ?? 0) / forwardPass / 1e9)) GFLOP/s",
+        func pass(_ label: String, _ xs: [Double]) -> String {
+            let mean = xs.reduce(0, +) / Double(max(1, xs.count))
+            return "\(label)\(Self.ms(mean)) ms (min \(Self.ms(xs.min() ?? 0)), median \(Self.ms(Self.median(xs)))), "
+                + "\(Self.rate(Double(batch) / mean)) images/s, \(Self.rate((forwardFlops ?? 0) / mean / 1e9)) GFLOP/s"
+        }
+        // A net that needs no backward runs as `forward` runs it; the forward
+        // before a backward is the unfused one.
+        let inference = inferencePasses.map { [pass("Inference forward: ", $0) + " (TEST phase, fused, as `forward` and `classify` run it)"] } ?? []
+        return (table + ["Sum of layers:   forward \(Self.ms(forwardSum)) ms, backward \(Self.ms(backwardSum)) ms"] + inference + [
+            pass(inferencePasses == nil ? "Forward pass:    " : "Forward pass:    (unfused, as before a backward) ", forwardPasses),
             "Forward-backward: \(Self.ms(fullPass)) ms (min \(Self.ms(fullPasses.min() ?? 0)), median \(Self.ms(Self.median(fullPasses)))), "
                 + "\(Self.rate(Double(batch) / fullPass)) images/s",
             // `caffe time`'s closing lines, which scripts read: the per-layer
