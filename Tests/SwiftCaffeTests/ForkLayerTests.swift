@@ -78,6 +78,64 @@ final class ForkLayerTests: XCTestCase {
         }
     }
 
+    /// The 3×3 depthwise path (padded scratch, even/odd columns at stride 2)
+    /// against the convolution written out as a sum over taps: pads 0 to 2,
+    /// planes from 1×1 to MobileNet's 7×7 and wider than a vector, a channel
+    /// multiplier of 2, and the fused BatchNorm, Scale and ReLU epilogue.
+    func testDepthwise3x3MatchesTheSumOverTaps() throws {
+        for (h, w, stride, pad, multiplier) in [(7, 7, 1, 1, 1), (14, 14, 2, 1, 1), (1, 1, 1, 1, 1), (5, 8, 2, 0, 2), (13, 3, 1, 2, 1),
+                                                (9, 19, 2, 2, 1), (20, 18, 1, 0, 2), (2, 5, 2, 1, 1)] {
+            let channels = 3, outputs = channels * multiplier
+            let text = net(input: [2, channels, h, w], """
+                layer { name: "dw" type: "Convolution" bottom: "data" top: "y" convolution_param { num_output: \(outputs) group: \(channels)
+                        kernel_size: 3 stride: \(stride) pad: \(pad) } }
+                layer { name: "bn" type: "BatchNorm" bottom: "y" top: "y" }
+                layer { name: "sc" type: "Scale" bottom: "y" top: "y" scale_param { bias_term: true } }
+                layer { name: "relu" type: "ReLU" bottom: "y" top: "y" relu_param { negative_slope: 0.1 } }
+                """)
+            let n = try Net(graph: try buildNet(text))
+            XCTAssertTrue(n.fusesForInference)
+            let x = FormulaParameters.values(2 * channels * h * w, salt: 0, scale: 1)
+            let weights = FormulaParameters.values(outputs * 9, salt: 1, scale: 0.5), bias = FormulaParameters.values(outputs, salt: 2, scale: 0.3)
+            let (mean, variance) = (FormulaParameters.values(outputs, salt: 3, scale: 0.2), FormulaParameters.values(outputs, salt: 4, scale: 0.5).map { 1 + abs($0) })
+            let (gamma, beta) = (FormulaParameters.values(outputs, salt: 5, scale: 1), FormulaParameters.values(outputs, salt: 6, scale: 0.2))
+            n.blob("data")!.set(x)
+            let dw = n.layers.first { $0.name == "dw" }!, bn = n.layers.first { $0.name == "bn" }!, sc = n.layers.first { $0.name == "sc" }!
+            dw.params[0].set(weights)
+            dw.params[1].set(bias)
+            bn.params[0].set(mean)
+            bn.params[1].set(variance)
+            bn.params[2].set([1])
+            sc.params[0].set(gamma)
+            sc.params[1].set(beta)
+            try n.forward()
+            let (oh, ow) = ((h + 2 * pad - 3) / stride + 1, (w + 2 * pad - 3) / stride + 1)
+            let y = n.blob("y")!
+            XCTAssertEqual(y.shape, [2, outputs, oh, ow])
+            var worst: Float = 0
+            for image in 0..<2 {
+                for o in 0..<outputs {
+                    let plane = (image * channels + o / multiplier) * h * w
+                    for oy in 0..<oh {
+                        for ox in 0..<ow {
+                            var s = Double(bias[o])
+                            for ky in 0..<3 {
+                                for kx in 0..<3 {
+                                    let (iy, ix) = (oy * stride - pad + ky, ox * stride - pad + kx)
+                                    if iy >= 0, iy < h, ix >= 0, ix < w { s += Double(weights[o * 9 + ky * 3 + kx]) * Double(x[plane + iy * w + ix]) }
+                                }
+                            }
+                            var v = (s - Double(mean[o])) / (Double(variance[o]) + 1e-5).squareRoot() * Double(gamma[o]) + Double(beta[o])
+                            if v < 0 { v *= 0.1 }
+                            worst = max(worst, abs(Float(v) - y.values[((image * outputs + o) * oh + oy) * ow + ox]))
+                        }
+                    }
+                }
+            }
+            XCTAssertLessThan(worst, 1e-5, "\(h)×\(w) stride \(stride) pad \(pad) multiplier \(multiplier)")
+        }
+    }
+
     /// ConvolutionDepthwise and DepthwiseConvolution are Convolutions with
     /// num_output = group = the input's channels, whether or not the file says so.
     func testForkDepthwiseTypesAreConvolutionsWithGroupChannels() throws {

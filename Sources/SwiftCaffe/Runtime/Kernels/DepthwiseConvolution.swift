@@ -18,6 +18,12 @@ struct DepthwiseConvolution: ConvolutionEngine {
         enabled && group > 1 && group == conv.channels && outputs % group == 0 && conv.outH > 0 && conv.outW > 0
     }
 
+    /// MobileNet's kernel (3×3, no dilation, stride 1 or 2 both ways), which has a faster path.
+    private var isThreeByThree: Bool {
+        conv.kernelH == 3 && conv.kernelW == 3 && conv.dilationH == 1 && conv.dilationW == 1
+            && conv.strideH == conv.strideW && (conv.strideH == 1 || conv.strideH == 2)
+    }
+
     private var planeSizes: (input: Int, output: Int, taps: Int) {
         (conv.height * conv.width, conv.outH * conv.outW, conv.kernelH * conv.kernelW)
     }
@@ -26,6 +32,24 @@ struct DepthwiseConvolution: ConvolutionEngine {
                  y: UnsafeMutablePointer<Float>, yStride: Int, workspace: Workspace) {
         let g = conv, outputs = self.outputs, multiplier = self.multiplier, (inPlane, outPlane, taps) = planeSizes
         let (src, dst, w) = (SharedPointer(UnsafeMutablePointer(mutating: x)), SharedPointer(y), SharedPointer(UnsafeMutablePointer(mutating: weights)))
+        if isThreeByThree {
+            // A chunk of planes per thread, each thread with its own scratch.
+            let tasks = images * outputs, chunks = min(Parallel.threads, tasks), per = (tasks + chunks - 1) / chunks
+            let floats = sc_depthwise3x3_scratch(Int32(g.outH), Int32(g.outW), Int32(g.strideH))
+            let scratch = SharedPointer(workspace.buffer(0, count: chunks * floats))
+            map.withKernelArguments(outputs: outputs) { e in
+                Parallel.forEach(chunks, work: tasks * outPlane * taps) { chunk in
+                    for task in (chunk * per)..<min(tasks, (chunk + 1) * per) {
+                        let (n, o) = (task / outputs, task % outputs)
+                        sc_depthwise3x3_plane(src.advanced(by: (n * g.channels + o / multiplier) * inPlane), Int32(g.height), Int32(g.width),
+                                              w.advanced(by: o * taps), Int32(g.strideH), Int32(g.padH), Int32(g.padW), Int32(g.outH), Int32(g.outW),
+                                              e.scale[o], e.shift[o], e.relu, e.slope, scratch.advanced(by: chunk * floats),
+                                              dst.advanced(by: n * yStride + o * outPlane))
+                    }
+                }
+            }
+            return
+        }
         map.withKernelArguments(outputs: outputs) { e in
             Parallel.forEach(images * outputs, work: images * outputs * outPlane * taps) { task in
                 let (n, o) = (task / outputs, task % outputs)
