@@ -141,7 +141,7 @@ bench-peers:
 	protoc -I Proto -I /usr/include --cpp_out=$(PEER) --python_out=$(PEER) Proto/caffe.proto protobuf-c/protobuf-c.proto
 	g++ -O2 -std=c++17 -I$(PEER) -o $(PEER)/parse_peer Benchmarks/peers/parse_peer.cc $(PEER)/caffe.pb.cc $(PEER)/protobuf-c/protobuf-c.pb.cc -lprotobuf -lpthread
 	@[ -x $(PEER)/venv/bin/python ] || python3 -m venv $(PEER)/venv
-	@$(PEER)/venv/bin/pip install -q 'protobuf==4.21.12' 'opencv-python-headless<5' numpy torch
+	@$(PEER)/venv/bin/pip install -q 'protobuf==4.21.12' 'opencv-python-headless<5' numpy torch ncnn pnnx onnxruntime onnx
 	@[ -f $(PEER)/alexnet_bvlc_layout.caffemodel ] || $(PEER)/venv/bin/python Benchmarks/peers/make_bvlc_layout.py $(PEER)/alexnet_bvlc_layout.caffemodel
 
 # Regenerates the OpenCV reference outputs in Tests/SwiftCaffeTests/Fixtures/opencv

@@ -9,6 +9,9 @@ import SwiftCaffe
 //     forward+backward at batch 10, against OpenCV DNN on the same prototxt and
 //     weights (FormulaParameters); the machine's sgemm rate and the bound it
 //     implies; peak RSS of a batch-10 AlexNet forward.
+//  3. The zoo at batch 1 and 10 beside ncnn, onnxruntime (both on SwiftCaffe's
+//     ONNX export) and OpenCV DNN, with the memory-copy bandwidth and each
+//     net's bound.
 // Peers live in .build/bench-peer (make bench-peers); a missing one is reported, not faked.
 
 let args = CommandLine.arguments
@@ -34,19 +37,7 @@ func measure(_ n: Int, _ body: () throws -> Void) rethrows -> (median: Double, m
 }
 
 func runPeer(_ exe: String, _ arguments: [String]) -> (Double, Double)? {
-    guard FileManager.default.isExecutableFile(atPath: exe) else { return nil }
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: exe)
-    p.arguments = arguments
-    let out = Pipe()
-    p.standardOutput = out
-    p.standardError = FileHandle.nullDevice
-    do { try p.run() } catch { return nil }
-    let data = out.fileHandleForReading.readDataToEndOfFile()
-    p.waitUntilExit()
-    let parts = String(decoding: data, as: UTF8.self).split(whereSeparator: { $0 == " " || $0 == "\n" }).compactMap { Double($0) }
-    guard p.terminationStatus == 0, parts.count == 2 else { return nil }
-    return (parts[0], parts[1])
+    runPeerWithNotes(exe, arguments).map { ($0.median, $0.min) }
 }
 
 func f(_ x: Double, _ width: Int = 8) -> String {
@@ -56,9 +47,12 @@ func f(_ x: Double, _ width: Int = 8) -> String {
 
 func pad(_ s: String, _ n: Int) -> String { s.padding(toLength: n, withPad: " ", startingAt: 0) }
 
-/// A net from a deploy prototxt at a batch size, with formula weights and input.
-func makeNet(_ path: String, batch: Int, forceBackward: Bool = false) throws -> Net {
-    let loaded = try ModelFile.loadNet(path: path)
+/// A net from a deploy prototxt at a batch size, with formula weights and
+/// input; `dropping` leaves out layers of those types (MobileNet-SSD's
+/// DetectionOutput, for peers that take the net up to its heads).
+func makeNet(_ path: String, batch: Int, forceBackward: Bool = false, dropping: Set<String> = []) throws -> Net {
+    var loaded = try ModelFile.loadNet(path: path)
+    loaded.net.layers.removeAll { dropping.contains($0.type) }
     let input = loaded.net.layers.first { $0.type == "Input" }?.proto.inputParam.shape.first?.dim ?? [10, 3, 227, 227]
     var graph = try NetGraph.build(loaded.net, options: .init(state: NetState(phase: .test), inputShapes: ["data": [batch] + input.dropFirst()]))
     graph.forceBackward = forceBackward
@@ -112,6 +106,109 @@ func benchZoo(threads: Int, kernel: String) throws {
                   + (peer.map { f($0.0, 10) + "  " + f(ours.median / $0.0, 5) } ?? "       n/a    n/a ") + "                         \(kernel)")
         }
     }
+}
+
+/// The machine's memory bandwidth, a STREAM-like copy of 256 MiB split
+/// across the threads: bytes read + written per second, best of 10, in GB/s.
+func copyBandwidth() -> Double {
+    let count = 64 << 20
+    let source = UnsafeMutablePointer<Float>.allocate(capacity: count), destination = UnsafeMutablePointer<Float>.allocate(capacity: count)
+    defer { source.deallocate(); destination.deallocate() }
+    let (src, dst) = (SharedPointer(source), SharedPointer(destination))
+    let chunks = 64, chunk = count / chunks
+    func copy() { Parallel.forEach(chunks) { c in memcpy(dst.advanced(by: c * chunk), src.advanced(by: c * chunk), chunk * 4) } }
+    Parallel.forEach(chunks) { c in for i in c * chunk..<(c + 1) * chunk { src[i] = Float(i & 1023); dst[i] = 0 } }
+    copy()
+    let best = measure(10) { copy() }.min
+    return 2 * Double(count * 4) / (best / 1000) / 1e9
+}
+
+/// Zoo nets one image at a time (and at batch 10) beside ncnn, onnxruntime
+/// and OpenCV DNN (section 3d; `--batch1-only` runs just this, `--batch1-nets a,b`
+/// only those). ncnn and onnxruntime run SwiftCaffe's own ONNX export of the
+/// same net and formula weights (BatchNorm folded), written under the peers'
+/// folder and remade when this bench is newer; pnnx converts it for ncnn.
+/// Each net's bound at batch 1 is the larger of its flops at the sgemm rate
+/// and its weight bytes at the copy bandwidth (activations not counted).
+func benchBatchOne(threads: Int, sgemmRate: Double, bandwidth: Double) throws {
+    let runs = Int(option("--batch1-iterations", "10")) ?? 10
+    let rounds = Int(option("--batch1-rounds", "2")) ?? 2
+    let python = "\(peerDir)/venv/bin/python"
+    let nets = option("--batch1-nets", "alexnet,caffenet,googlenet,resnet50,squeezenet,vgg16,mobilenet_v1,mobilenet_v2,mobilenet_ssd")
+        .split(separator: ",").map(String.init)
+    let folder = "\(peerDir)/onnx"
+    try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+    let benchBuilt = (try? FileManager.default.attributesOfItem(atPath: CommandLine.arguments[0])[.modificationDate] as? Date) ?? Date()
+    print("")
+    print("Zoo nets beside ncnn and onnxruntime (\(runs) runs at batch 10, \(4 * runs) at batch 1, best median of \(rounds) alternating rounds, ms;")
+    print("  ratio = SwiftCaffe ÷ peer, target ≤ 1.0 × ncnn and ≤ 0.8 × OpenCV DNN at batch 1; bound = max(flops ÷ sgemm rate, weights ÷ bandwidth))")
+    print("                        batch  SwiftCaffe      ncnn ratio  onnxruntime ratio  OpenCV DNN ratio   bound  % of bound")
+    var options: Set<String> = []
+    for name in nets {
+        let path = "Models/\(name)/deploy.prototxt"
+        let dropping: Set<String> = ["DetectionOutput"]
+        let onnx = "\(folder)/\(name).onnx"
+        let made = (try? FileManager.default.attributesOfItem(atPath: onnx)[.modificationDate] as? Date) ?? .distantPast
+        let probe = try makeNet(path, batch: 1, dropping: dropping)
+        if made < benchBuilt {
+            try OnnxExport.write(probe, to: onnx, options: .init(dynamicBatch: true, foldBatchNorm: true))
+        }
+        let flops = 2 * Double(probe.graph.totalMACs ?? 0)
+        let weightBytes = 4 * Double(probe.layers.reduce(0) { $0 + $1.params.reduce(0) { $0 + $1.count } })
+        for batch in [1, 10] {
+            let n = batch == 1 ? probe : try makeNet(path, batch: batch, dropping: dropping)
+            try n.forward()
+            let count = batch == 1 ? 4 * runs : runs
+            var ours = Double.infinity
+            var peers: [String: Double] = [:]
+            func peer(_ key: String, _ arguments: [String]) {
+                guard let r = runPeerWithNotes(python, arguments) else { return }
+                peers[key] = min(peers[key] ?? .infinity, r.median)
+                options.formUnion(r.notes)
+            }
+            for _ in 0..<max(1, rounds) {
+                ours = min(ours, try measure(count) { try n.forward() }.median)
+                peer("ncnn", [URL(fileURLWithPath: "Benchmarks/peers/ncnn_peer.py").path, onnx, String(batch), String(count), String(threads)])
+                peer("onnxruntime", [URL(fileURLWithPath: "Benchmarks/peers/onnxruntime_peer.py").path, onnx, String(batch), String(count), String(threads)])
+                if name != "mobilenet_ssd" {
+                    peer("opencv", [URL(fileURLWithPath: "Benchmarks/peers/opencv_peer.py").path, peerDir, URL(fileURLWithPath: path).path,
+                                    String(batch), String(count), String(threads)])
+                }
+            }
+            func column(_ key: String, _ width: Int) -> String {
+                guard let p = peers[key] else { return String(repeating: " ", count: width - 3) + "n/a      " }
+                return f(p, width) + " " + f(ours / p, 5)
+            }
+            // The weights are read once per pass, whatever the batch.
+            let bound = max(flops * Double(batch) / (sgemmRate * 1e9), weightBytes / (bandwidth * 1e9)) * 1000
+            let label: String = pad("  \(name)\(name == "mobilenet_ssd" ? "*" : "")", 22) + "  " + String(format: "%5d", batch) + "  "
+            let engines: String = f(ours, 10) + column("ncnn", 10) + "  " + column("onnxruntime", 11) + " " + column("opencv", 10)
+            let bounds: String = " " + f(bound, 7) + "  " + f(bound / ours * 100, 6) + " %"
+            print(label + engines + bounds)
+        }
+    }
+    print("  * MobileNet-SSD up to its loc, conf and prior outputs (DetectionOutput left out for every engine)")
+    for o in options.sorted() { print("  \(o)") }
+    if options.isEmpty { print("  ncnn and onnxruntime unavailable (make bench-peers installs ncnn, pnnx and onnxruntime)") }
+}
+
+/// A peer's "median min" line, and the lines it prints starting with "# ".
+func runPeerWithNotes(_ exe: String, _ arguments: [String]) -> (median: Double, min: Double, notes: [String])? {
+    guard FileManager.default.isExecutableFile(atPath: exe) else { return nil }
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: exe)
+    p.arguments = arguments
+    let out = Pipe()
+    p.standardOutput = out
+    p.standardError = FileHandle.nullDevice
+    do { try p.run() } catch { return nil }
+    let data = out.fileHandleForReading.readDataToEndOfFile()
+    p.waitUntilExit()
+    let lines = String(decoding: data, as: UTF8.self).split(separator: "\n").map(String.init)
+    let notes = lines.filter { $0.hasPrefix("# ") }.map { String($0.dropFirst(2)) }
+    let parts = lines.filter { !$0.hasPrefix("#") }.joined(separator: " ").split(separator: " ").compactMap { Double($0) }
+    guard p.terminationStatus == 0, parts.count == 2 else { return nil }
+    return (parts[0], parts[1], notes)
 }
 
 /// The training step beside PyTorch's (section 3b; `--train-only` runs just this).
@@ -178,6 +275,13 @@ if args.contains("--train-only") {
     exit(0)
 }
 if let n = KernelSelection.note { print(n) }
+if args.contains("--batch1-only") {
+    print("BLAS: \(BLAS.summary)")
+    let rate = measureSgemmRate(threads: Parallel.threads), bandwidth = copyBandwidth()
+    print(String(format: "sgemm 2048³: %.1f GFLOP/s; memory copy: %.1f GB/s", rate, bandwidth))
+    try benchBatchOne(threads: Parallel.threads, sgemmRate: rate, bandwidth: bandwidth)
+    exit(0)
+}
 if args.contains("--zoo-only") {
     print("BLAS: \(BLAS.summary)")
     try benchZoo(threads: Parallel.threads, kernel: BLAS.coreName)
@@ -263,8 +367,8 @@ if !args.contains("--forward-only") {
     print("")
 }
 
-// 2. sgemm rate on this machine, and the bound it implies.
-let sgemmRate: Double = {
+// 2. sgemm rate and memory bandwidth on this machine, and the bounds they imply.
+func measureSgemmRate(threads: Int) -> Double {
     let n = 2048
     let a = Blob([n, n]), b = Blob([n, n]), c = Blob([n, n])
     a.set(FormulaParameters.values(n * n, salt: 1, scale: 1))
@@ -284,11 +388,14 @@ let sgemmRate: Double = {
     }.min
     openblas_set_num_threads(1)
     return 2 * Double(n * n * n) / (min(split, library) / 1000) / 1e9
-}()
+}
+let sgemmRate = measureSgemmRate(threads: threads)
+let bandwidth = copyBandwidth()
 let macsPerImage = 724_406_816.0
 let boundMS = macsPerImage * 2 / (sgemmRate * 1e9) * 1000
 print(String(format: "sgemm 2048³: %.1f GFLOP/s (kernel %@); bound for AlexNet/CaffeNet: %.2f ms per image (724 M MACs × 2 flops ÷ rate)",
              sgemmRate, kernel, boundMS))
+print(String(format: "memory copy (STREAM-like, 256 MiB, %d threads): %.1f GB/s read + written", threads, bandwidth))
 print("")
 
 // 3. Running nets.
@@ -318,6 +425,9 @@ if args.contains("--forward-only") { exit(0) }
 
 // 3c. The classic nets of Models/.
 try benchZoo(threads: threads, kernel: kernel)
+
+// 3d. Batch 1 beside ncnn and onnxruntime.
+try benchBatchOne(threads: threads, sgemmRate: sgemmRate, bandwidth: bandwidth)
 
 // 3b. Training: one solver iteration (forward, backward, SGD update) of the
 // train_val nets with their Data layers replaced by constant DummyData, beside
