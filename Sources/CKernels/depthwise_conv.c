@@ -18,7 +18,7 @@ static inline void valid_columns(int off, int stride, int width, int out_w, int 
 
 CLONES void sc_depthwise_conv_plane(const float *x, int height, int width, const float *w, int kernel_h, int kernel_w,
                                     int stride_h, int stride_w, int pad_h, int pad_w, int dilation_h, int dilation_w,
-                                    int out_h, int out_w, float scale, float shift, int relu, float slope, float *y) {
+                                    int out_h, int out_w, float scale, float shift, int relu, float slope, float ceiling, float *y) {
     for (int oy = 0; oy < out_h; oy++) {
         float *row = y + (size_t)oy * out_w;
         for (int ox = 0; ox < out_w; ox++) row[ox] = 0;
@@ -41,7 +41,8 @@ CLONES void sc_depthwise_conv_plane(const float *x, int height, int width, const
         if (relu) {
             for (int ox = 0; ox < out_w; ox++) {
                 float v = row[ox] * scale + shift;
-                row[ox] = v > 0 ? v : v * slope;
+                v = v > 0 ? v : v * slope;
+                row[ox] = v > ceiling ? ceiling : v;
             }
         } else if (scale != 1.0f || shift != 0.0f) {
             for (int ox = 0; ox < out_w; ox++) row[ox] = row[ox] * scale + shift;
@@ -105,7 +106,7 @@ size_t sc_depthwise3x3_scratch(int out_h, int out_w, int stride) {
  * The per-row, per-tap loops of the general kernel spend more time starting
  * loops than computing on such small rows. */
 CLONES void sc_depthwise3x3_plane(const float *x, int height, int width, const float *w, int stride, int pad_h, int pad_w,
-                                  int out_h, int out_w, float scale, float shift, int relu, float slope, float *scratch,
+                                  int out_h, int out_w, float scale, float shift, int relu, float slope, float ceiling, float *scratch,
                                   float *y) {
     int hp = (out_h - 1) * stride + 3, wp = (out_w - 1) * stride + 3;
     const float w0 = w[0], w1 = w[1], w2 = w[2], w3 = w[3], w4 = w[4], w5 = w[5], w6 = w[6], w7 = w[7], w8 = w[8];
@@ -166,7 +167,8 @@ CLONES void sc_depthwise3x3_plane(const float *x, int height, int width, const f
         if (relu) {
             for (int ox = 0; ox < out_w; ox++) {
                 float v = a[ox] * scale + shift;
-                out[ox] = v > 0 ? v : v * slope;
+                v = v > 0 ? v : v * slope;
+                out[ox] = v > ceiling ? ceiling : v;
             }
         } else {
             for (int ox = 0; ox < out_w; ox++) out[ox] = a[ox] * scale + shift;

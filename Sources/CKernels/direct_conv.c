@@ -50,7 +50,7 @@ struct destination {
     size_t plane;
     const float *scale, *shift;
     int relu;
-    float slope;
+    float slope, ceiling;
     int second;
     size_t pair_offset;
     int row;
@@ -95,6 +95,8 @@ __attribute__((always_inline)) static inline void block(const float *rows, int r
         if (d.relu) {
             v16i positive = v > 0;
             v = (v16f)(((v16i)v & positive) | ((v16i)(v * d.slope) & ~positive));
+            v16i above = v > d.ceiling;
+            v = (v16f)(((v16i)v & ~above) | ((v16i)((v16f){0} + d.ceiling) & above));
         }
         float *out = d.y + o * d.plane + ow0;
         if (pair) {
@@ -112,7 +114,7 @@ __attribute__((always_inline)) static inline void block(const float *rows, int r
 CLONES void sc_direct_conv_rows(const float *x, int channels, int height, int width, const float *packed, int outputs,
                                 int kernel_h, int kernel_w, int stride_h, int stride_w, int pad_h, int pad_w, int dilation_h,
                                 int dilation_w, int out_h, int out_w, int oh_lo, int oh_hi, const float *scale,
-                                const float *shift, int relu, float slope, float *y, float *rows) {
+                                const float *shift, int relu, float slope, float ceiling, float *y, float *rows) {
     int row_floats = sc_direct_conv_row_floats(width, pad_w, out_w, kernel_w, stride_w, dilation_w);
     int row_count = channels * kernel_h, taps = row_count * kernel_w;
     size_t plane = (size_t)out_h * out_w, pair_offset = (size_t)row_count * row_floats;
@@ -134,7 +136,7 @@ CLONES void sc_direct_conv_rows(const float *x, int channels, int height, int wi
             const float *w = packed + (size_t)(o0 / 16) * taps * 16;
             /* A last block of 8 or fewer channels runs 8 accumulators. */
             int R = outputs - o0 > 8 ? 16 : 8;
-            struct destination d = {y + (size_t)oh * out_w, plane, scale, shift, relu, slope, second, pair_offset, out_w};
+            struct destination d = {y + (size_t)oh * out_w, plane, scale, shift, relu, slope, ceiling, second, pair_offset, out_w};
             if (pair) {
                 if (R == 16) block(rows, row_floats, row_count, kernel_w, 1, dilation_w, w, 0, out_w, o0, outputs, 16, 1, d);
                 else block(rows, row_floats, row_count, kernel_w, 1, dilation_w, w, 0, out_w, o0, outputs, 8, 1, d);

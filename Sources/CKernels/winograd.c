@@ -166,7 +166,7 @@ __attribute__((always_inline)) static inline void transpose16(v16f *r) {
 
 CLONES void sc_wino43_output(const float *m, size_t xi_stride, int outputs, int out_h, int out_w, int tiles_h, int tiles_w,
                              int tile_first, int t_lo, int t_hi, const float *scale, const float *shift, int relu, float slope,
-                             float *y, size_t image_stride) {
+                             float ceiling, float *y, size_t image_stride) {
     for (int t = t_lo; t < t_hi; t++) {
         int global = tile_first + t, tx = global % tiles_w, row = global / tiles_w;
         int n = row / tiles_h, ty = row % tiles_h;
@@ -202,6 +202,8 @@ CLONES void sc_wino43_output(const float *m, size_t xi_stride, int outputs, int 
                     if (relu) {
                         v16i positive = q > 0;
                         q = (v16f)(((v16i)q & positive) | ((v16i)(q * slope) & ~positive));
+                        v16i above = q > ceiling;
+                        q = (v16f)(((v16i)q & ~above) | ((v16i)((v16f){0} + ceiling) & above));
                     }
                     r[4 * i + j] = q;
                 }

@@ -48,6 +48,51 @@ final class FusionTests: XCTestCase {
         }
     }
 
+    /// ReLU6 after a convolution (and its BatchNorm and Scale) is folded
+    /// into it, in each engine's epilogue: the first layer's direct
+    /// convolution, Winograd's 3×3, the 3×3 depthwise kernel, the general
+    /// depthwise kernel and the 1×1 product. Every blob of the fused pass
+    /// holds the unfused value (to float rounding of sums up to ~100), with
+    /// outputs below 0 and above 6 clamped.
+    func testReLU6FoldsIntoEveryConvolutionEngine() throws {
+        func chain(_ name: String, _ bottom: String, _ param: String) -> String {
+            """
+            layer { name: "\(name)" type: "Convolution" bottom: "\(bottom)" top: "\(name)" convolution_param { \(param) } }
+            layer { name: "\(name)/bn" type: "BatchNorm" bottom: "\(name)" top: "\(name)" }
+            layer { name: "\(name)/scale" type: "Scale" bottom: "\(name)" top: "\(name)" scale_param { bias_term: true } }
+            layer { name: "\(name)/relu6" type: "ReLU6" bottom: "\(name)" top: "\(name)" }
+
+            """
+        }
+        let text = net(input: [2, 3, 48, 48], chain("direct", "data", "num_output: 48 kernel_size: 3 pad: 1")
+                       + chain("winograd", "direct", "num_output: 48 kernel_size: 3 pad: 1")
+                       + chain("depthwise", "winograd", "num_output: 48 group: 48 kernel_size: 3 pad: 1 stride: 2")
+                       + chain("depthwise5", "winograd", "num_output: 48 group: 48 kernel_size: 5 pad: 2")
+                       + chain("pointwise", "winograd", "num_output: 24 kernel_size: 1"))
+        let net = try Net(graph: try buildNet(text))
+        FormulaParameters.fill(net, fileLayers: try ModelFile.loadNet(bytes: Array(text.utf8), file: "relu6.prototxt").net.layers)
+        for l in net.layers where l.type == "BatchNorm" { l.params[2].set([1]); l.params[1].set(Array(repeating: 1, count: l.params[1].count)) }
+        for l in net.layers where l.type == "Scale" { l.params[0].set(Array(repeating: 4, count: l.params[0].count)) }
+        let data = net.blob("data")!
+        data.set(FormulaParameters.values(data.count, salt: 0, scale: 10))
+        XCTAssertEqual(Set(net.fusedLayers).filter { $0.hasSuffix("/relu6") }.count, 5)
+        let convolutions = Dictionary(uniqueKeysWithValues: net.layers.compactMap { $0 as? ConvolutionLayer }.map { ($0.name, $0) })
+        XCTAssertEqual(convolutions["direct"]?.usesDirect, true)
+        XCTAssertEqual(convolutions["winograd"]?.usesWinograd, true)
+        net.fusesForInference = false
+        try net.forward()
+        let plain = net.blobs.mapValues(\.values)
+        net.fusesForInference = true
+        try net.forward()
+        for name in ["direct", "winograd", "depthwise", "depthwise5", "pointwise"] {
+            let values = plain[name]!
+            // The sums before the clamp reach ~100: rounding of the folded map is relative to them, not to 6.
+            let worst = zip(net.blob(name)!.values, values).map { abs($0 - $1) }.max() ?? 0
+            XCTAssertLessThanOrEqual(worst, 1e-3, name)
+            XCTAssertTrue(values.contains(6) && values.contains(0) && values.contains { $0 > 0 && $0 < 6 }, "\(name) meets both ends: \(values.prefix(8))")
+        }
+    }
+
     func testGoogLeNetConcatInputsAreLeftUnwrittenAndForwardSwitchesFusionOffForThem() throws {
         let net = try zooNet("googlenet", side: 224)
         XCTAssertTrue(net.blobsLeftUnwrittenByFusion.isSuperset(of: ["inception_3a/1x1", "inception_5b/pool_proj"]))

@@ -98,7 +98,7 @@ int sc_direct_conv_row_floats(int width, int pad_w, int out_w, int kernel_w, int
 void sc_direct_conv_rows(const float *x, int channels, int height, int width, const float *packed, int outputs,
                          int kernel_h, int kernel_w, int stride_h, int stride_w, int pad_h, int pad_w, int dilation_h,
                          int dilation_w, int out_h, int out_w, int oh_lo, int oh_hi, const float *scale,
-                         const float *shift, int relu, float slope, float *y, float *rows);
+                         const float *shift, int relu, float slope, float ceiling, float *y, float *rows);
 
 /* Winograd F(4×4, 3×3), see winograd.c for the method and the layouts.
  * Filter: w is K × C × 3 × 3; writes U[ξ][k][c] for k in [k_lo, k_hi). */
@@ -113,10 +113,10 @@ void sc_wino43_input(const float *x, int height, int width, int channels, int pa
                      int tiles_w, int tile_first, int t_lo, int t_hi, float *v, size_t xi_stride);
 
 /* Output: tiles [t_lo, t_hi) of the chunk from M[ξ][t][k]; writes
- * y = (Aᵀ M A)·scale[k] + shift[k] (NULL: 1, 0), then the ReLU with slope if
- * relu, into the N × K × out_h × out_w output (image n at y + n·image_stride). */
+ * y = (Aᵀ M A)·scale[k] + shift[k] (NULL: 1, 0), then if relu the ReLU with
+ * slope and the clamp to ceiling (ReLU6's 6; +inf for none), into the N × K × out_h × out_w output (image n at y + n·image_stride). */
 void sc_wino43_output(const float *m, size_t xi_stride, int outputs, int out_h, int out_w, int tiles_h, int tiles_w,
-                      int tile_first, int t_lo, int t_hi, const float *scale, const float *shift, int relu, float slope,
+                      int tile_first, int t_lo, int t_hi, const float *scale, const float *shift, int relu, float slope, float ceiling,
                       float *y, size_t image_stride);
 
 /* One output plane of a depthwise convolution: input plane x (H × W), its
@@ -124,7 +124,7 @@ void sc_wino43_output(const float *m, size_t xi_stride, int outputs, int out_h, 
  * slope if relu, into y (out_h × out_w). */
 void sc_depthwise_conv_plane(const float *x, int height, int width, const float *w, int kernel_h, int kernel_w,
                              int stride_h, int stride_w, int pad_h, int pad_w, int dilation_h, int dilation_w,
-                             int out_h, int out_w, float scale, float shift, int relu, float slope, float *y);
+                             int out_h, int out_w, float scale, float shift, int relu, float slope, float ceiling, float *y);
 
 /* Its gradients for one plane: dw (kernel_h × kernel_w) += Σ dy·x, and, if
  * dx is not NULL, dx (H × W, zeroed by the caller) += w·dy.
@@ -134,7 +134,7 @@ void sc_depthwise_conv_plane(const float *x, int height, int width, const float 
  * stride) floats. The summation order differs from the general kernel's. */
 size_t sc_depthwise3x3_scratch(int out_h, int out_w, int stride);
 void sc_depthwise3x3_plane(const float *x, int height, int width, const float *w, int stride, int pad_h, int pad_w,
-                           int out_h, int out_w, float scale, float shift, int relu, float slope, float *scratch, float *y);
+                           int out_h, int out_w, float scale, float shift, int relu, float slope, float ceiling, float *scratch, float *y);
 void sc_depthwise_conv_plane_backward(const float *x, const float *dy, int height, int width, const float *w,
                                       int kernel_h, int kernel_w, int stride_h, int stride_w, int pad_h, int pad_w,
                                       int dilation_h, int dilation_w, int out_h, int out_w, float *dw, float *dx,

@@ -1,6 +1,6 @@
 /// Inference-time fusion: in a forward pass that no backward follows, a
 /// Convolution absorbs the in-place layers after it that act per channel,
-///   conv → BatchNorm (stored statistics) → Scale → ReLU,
+///   conv → BatchNorm (stored statistics) → Scale → ReLU (or ReLU6),
 /// as one affine map and ReLU applied while its output is still in cache;
 /// an Eltwise absorbs the in-place ReLU after it (ResNet's shortcut sums);
 /// and a channel Concat whose every input is such a chain is skipped: each
@@ -49,7 +49,7 @@ struct InferenceFusion {
             var j = i + 1
             if inPlace(j, on: t), let bn = layers[j] as? BatchNormLayer, bn.useGlobal { chain.batchNorm = j; j += 1 }
             if inPlace(j, on: t), let sc = layers[j] as? ScaleLayer, sc.scalesChannels(of: t) { chain.scale = j; j += 1 }
-            if inPlace(j, on: t), layers[j] is ReLULayer { chain.relu = j }
+            if inPlace(j, on: t), layers[j] is ReLULayer || layers[j] is ReLU6Layer { chain.relu = j }
             chainEnding[ObjectIdentifier(t)] = chains.count
             chains.append(chain)
         }
@@ -96,6 +96,7 @@ struct InferenceFusion {
         if let b = c.batchNorm, let bn = layers[b] as? BatchNormLayer { e.batchNorm = (bn.params, bn.eps) }
         if let s = c.scale { e.scale = layers[s].params }
         if let r = c.relu, let relu = layers[r] as? ReLULayer { e.slope = relu.slope }
+        if let r = c.relu, layers[r] is ReLU6Layer { (e.slope, e.ceiling) = (0, 6) }
         if let (layer, offset) = c.concat { e.destination = (tops[layer][0], offset) }
         return e
     }
@@ -108,22 +109,28 @@ struct ConvEpilogue {
     /// Scale's γ and, with bias_term, β.
     var scale: [Blob]?
     var slope: Float?
+    /// ReLU6's clamp after the ReLU.
+    var ceiling: Float?
     var destination: (blob: Blob, channelOffset: Int)?
 
-    /// y = relu(x·a + c) per channel, with nil meaning a = 1, c = 0 and no ReLU.
+    /// y = min(relu(x·a + c), ceiling) per channel, with nil meaning a = 1,
+    /// c = 0, no ReLU and no ceiling.
     struct Resolved: Sendable {
         var scale: [Float]?
         var shift: [Float]?
         var slope: Float?
+        var ceiling: Float?
 
         var isIdentity: Bool { scale == nil && shift == nil && slope == nil }
 
         /// The map as the C kernels take it (valid inside `withKernelArguments`):
-        /// a scale and a shift per channel, whether to apply the ReLU, its slope.
+        /// a scale and a shift per channel, whether to apply the ReLU, its
+        /// slope and the ceiling after it (+∞ for none).
         struct KernelArguments: @unchecked Sendable {
             let scale, shift: UnsafePointer<Float>
             let relu: Int32
             let slope: Float
+            let ceiling: Float
         }
 
         /// Runs body with the map's arrays for `outputs` channels, 1 and 0
@@ -132,7 +139,8 @@ struct ConvEpilogue {
             let a = scale ?? [Float](repeating: 1, count: outputs), c = shift ?? [Float](repeating: 0, count: outputs)
             return a.withUnsafeBufferPointer { a in
                 c.withUnsafeBufferPointer { c in
-                    body(KernelArguments(scale: a.baseAddress!, shift: c.baseAddress!, relu: slope == nil ? 0 : 1, slope: slope ?? 0))
+                    body(KernelArguments(scale: a.baseAddress!, shift: c.baseAddress!, relu: slope == nil ? 0 : 1, slope: slope ?? 0,
+                                         ceiling: ceiling ?? .infinity))
                 }
             }
         }
@@ -141,7 +149,9 @@ struct ConvEpilogue {
         func apply(channel o: Int, from src: UnsafeMutablePointer<Float>, to dst: UnsafeMutablePointer<Float>, count: Int) {
             let a = scale?[o] ?? 1, c = shift?[o] ?? 0
             // Separate loops keep each one a plain vectorisable body.
-            if let slope {
+            if slope != nil, let ceiling {
+                for j in 0..<count { let v = src[j] * a + c; dst[j] = v > ceiling ? ceiling : (v > 0 ? v : 0) }
+            } else if let slope {
                 if slope == 0 {
                     for j in 0..<count { let v = src[j] * a + c; dst[j] = v > 0 ? v : 0 }
                 } else {
@@ -176,6 +186,6 @@ struct ConvEpilogue {
             }
         }
         let affine = batchNorm != nil || scale != nil
-        return Resolved(scale: affine ? a : nil, shift: c, slope: slope)
+        return Resolved(scale: affine ? a : nil, shift: c, slope: slope, ceiling: ceiling)
     }
 }

@@ -43,7 +43,7 @@ struct DepthwiseConvolution: ConvolutionEngine {
                         let (n, o) = (task / outputs, task % outputs)
                         sc_depthwise3x3_plane(src.advanced(by: (n * g.channels + o / multiplier) * inPlane), Int32(g.height), Int32(g.width),
                                               w.advanced(by: o * taps), Int32(g.strideH), Int32(g.padH), Int32(g.padW), Int32(g.outH), Int32(g.outW),
-                                              e.scale[o], e.shift[o], e.relu, e.slope, scratch.advanced(by: chunk * floats),
+                                              e.scale[o], e.shift[o], e.relu, e.slope, e.ceiling, scratch.advanced(by: chunk * floats),
                                               dst.advanced(by: n * yStride + o * outPlane))
                     }
                 }
@@ -56,7 +56,7 @@ struct DepthwiseConvolution: ConvolutionEngine {
                 sc_depthwise_conv_plane(src.advanced(by: (n * g.channels + o / multiplier) * inPlane), Int32(g.height), Int32(g.width),
                                         w.advanced(by: o * taps), Int32(g.kernelH), Int32(g.kernelW), Int32(g.strideH), Int32(g.strideW),
                                         Int32(g.padH), Int32(g.padW), Int32(g.dilationH), Int32(g.dilationW), Int32(g.outH), Int32(g.outW),
-                                        e.scale[o], e.shift[o], e.relu, e.slope, dst.advanced(by: n * yStride + o * outPlane))
+                                        e.scale[o], e.shift[o], e.relu, e.slope, e.ceiling, dst.advanced(by: n * yStride + o * outPlane))
             }
         }
     }

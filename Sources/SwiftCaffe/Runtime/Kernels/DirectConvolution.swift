@@ -67,7 +67,7 @@ struct DirectConvolution {
                 sc_direct_conv_rows(src.advanced(by: n * imageSize), Int32(g.channels), Int32(g.height), Int32(g.width),
                                     packed.base, Int32(outputs), Int32(g.kernelH), Int32(g.kernelW), Int32(g.strideH),
                                     Int32(g.strideW), Int32(g.padH), Int32(g.padW), Int32(g.dilationH), Int32(g.dilationW),
-                                    Int32(g.outH), Int32(g.outW), Int32(lo), Int32(hi), e.scale, e.shift, e.relu, e.slope,
+                                    Int32(g.outH), Int32(g.outW), Int32(lo), Int32(hi), e.scale, e.shift, e.relu, e.slope, e.ceiling,
                                     dst.advanced(by: n * yStride), scratch.advanced(by: task * scratchFloats))
             }
         }

@@ -119,7 +119,7 @@ final class WinogradF43 {
                 Parallel.forEach(tasks) { i in
                     sc_wino43_output(m.base, mStride, Int32(outputs), Int32(geometry.outH), Int32(geometry.outW), Int32(th),
                                      Int32(tw), Int32(tile0), Int32(min(tiles, i * per)), Int32(min(tiles, i * per + per)),
-                                     e.scale, e.shift, e.relu, e.slope, dst.base, yStride)
+                                     e.scale, e.shift, e.relu, e.slope, e.ceiling, dst.base, yStride)
                 }
             }
             first += tiles
