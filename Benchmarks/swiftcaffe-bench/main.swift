@@ -185,6 +185,19 @@ func benchBatchOne(threads: Int, sgemmRate: Double, bandwidth: Double) throws {
             let engines: String = f(ours, 10) + column("ncnn", 10) + "  " + column("onnxruntime", 11) + " " + column("opencv", 10)
             let bounds: String = " " + f(bound, 7) + "  " + f(bound / ours * 100, 6) + " %"
             print(label + engines + bounds)
+            if name == "alexnet", batch == 1 {
+                // --weights-precision fp16 beside ncnn's default, fp16 weight storage.
+                n.storeWeights(as: .fp16)
+                var oursHalf = Double.infinity
+                for _ in 0..<max(1, rounds) {
+                    oursHalf = min(oursHalf, try measure(count) { try n.forward() }.median)
+                    peer("ncnn fp16", [URL(fileURLWithPath: "Benchmarks/peers/ncnn_peer.py").path, onnx, String(batch), String(count),
+                                       String(threads), "--fp16"])
+                }
+                n.storeWeights(as: .fp32)
+                let half = peers["ncnn fp16"].map { f($0, 10) + " " + f(oursHalf / $0, 5) } ?? "       n/a      "
+                print(pad("    with fp16 fc weights", 22) + "      1  " + f(oursHalf, 10) + half + "   (ncnn's default: fp16 weight storage)")
+            }
         }
     }
     print("  * MobileNet-SSD up to its loc, conf and prior outputs (DetectionOutput left out for every engine)")

@@ -326,3 +326,75 @@ CLONES __attribute__((no_builtin("memset"))) void sc_im2col_piece(const float *p
         }
     }
 }
+
+/* Weights stored as fp16 or bfloat16, widened to float as they are loaded:
+ * at batch 1 an fc layer only streams its weights, so half the bytes is
+ * (nearly) half the time. F16C's vcvtph2ps (in AVX-512F) widens fp16; a
+ * bfloat16 is the top half of a float, widened by a shift. The default
+ * clone widens fp16 one value at a time, correct but slow. */
+typedef unsigned short v16w __attribute__((vector_size(32), aligned(2)));
+typedef _Float16 v16hf __attribute__((vector_size(32), aligned(2)));
+typedef unsigned int v16ui __attribute__((vector_size(64)));
+
+__attribute__((always_inline)) static inline void widen16(const unsigned short *p, int bf16, v16f *out) {
+    if (bf16) {
+        v16w h;
+        memcpy(&h, p, sizeof h);
+        *out = (v16f)(__builtin_convertvector(h, v16ui) << 16);
+        return;
+    }
+    v16hf h;
+    memcpy(&h, p, sizeof h);
+    *out = __builtin_convertvector(h, v16f);
+}
+
+__attribute__((always_inline)) static inline float widen1(unsigned short h, int bf16) {
+    if (bf16) {
+        unsigned int u = (unsigned int)h << 16;
+        float f;
+        memcpy(&f, &u, sizeof f);
+        return f;
+    }
+    _Float16 x;
+    memcpy(&x, &h, sizeof x);
+    return (float)x;
+}
+
+__attribute__((always_inline)) static inline void dot4xT_half(const unsigned short *const wr[4], int bf16, const float *const xr[4], int k,
+                                                              int rows, float out[4][4]) {
+    v16f a[4][4];
+    memset(a, 0, sizeof a);
+    int r = 0;
+    for (; r + 16 <= k; r += 16) {
+        v16f wv[4], xv[4];
+        for (int u = 0; u < 4; u++) widen16(wr[u] + r, bf16, &wv[u]);
+        for (int t = 0; t < rows; t++) memcpy(&xv[t], xr[t] + r, sizeof xv[t]);
+        for (int u = 0; u < 4; u++)
+            for (int t = 0; t < rows; t++) a[u][t] += wv[u] * xv[t];
+    }
+    for (int u = 0; u < 4; u++)
+        for (int t = 0; t < rows; t++) {
+            float sum = 0;
+            for (int l = 0; l < 16; l++) sum += a[u][t][l];
+            for (int q = r; q < k; q++) sum += widen1(wr[u][q], bf16) * xr[t][q];
+            out[u][t] = sum;
+        }
+}
+
+CLONES void sc_skinny_inner_product_half(const float *x, int m, int k, const unsigned short *w, int bf16, const float *bias, int j_lo,
+                                         int j_hi, float *y, int n) {
+    for (int j0 = j_lo; j0 < j_hi; j0 += 4) {
+        const unsigned short *wr[4];
+        for (int u = 0; u < 4; u++) wr[u] = w + (size_t)(j0 + u < j_hi ? j0 + u : j_hi - 1) * k;
+        for (int i0 = 0; i0 < m; i0 += 4) {
+            const float *xr[4];
+            for (int t = 0; t < 4; t++) xr[t] = x + (size_t)(i0 + t < m ? i0 + t : m - 1) * k;
+            float out[4][4];
+            if (m == 1) dot4xT_half(wr, bf16, xr, k, 1, out);
+            else dot4xT_half(wr, bf16, xr, k, 4, out);
+            for (int u = 0; u < 4 && j0 + u < j_hi; u++)
+                for (int t = 0; t < 4 && i0 + t < m; t++)
+                    y[(size_t)(i0 + t) * n + j0 + u] = out[u][t] + (bias ? bias[j0 + u] : 0.0f);
+        }
+    }
+}

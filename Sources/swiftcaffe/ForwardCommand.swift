@@ -44,6 +44,7 @@ struct ForwardCommand: ParsableCommand {
     var saveWeights: String?
 
     @OptionGroup var runtime: RuntimeOptions
+    @OptionGroup var weightsPrecision: WeightPrecisionOption
     @OptionGroup var parse: ParseOptions
 
     func validate() throws {
@@ -97,6 +98,7 @@ struct ForwardCommand: ParsableCommand {
             read.formUnion(net.blobNames.filter { FileManager.default.fileExists(atPath: "\(dir)/\(fileName($0)).npy") })
         }
         if !read.isDisjoint(with: net.blobsLeftUnwrittenByFusion) { net.fusesForInference = false }
+        net.storeWeights(as: weightsPrecision.precision)
         try net.forward()
 
         let wanted = try wantedBlobs(of: net)

@@ -17,6 +17,15 @@ struct RuntimeOptions: ParsableArguments {
     }
 }
 
+extension WeightPrecision: ExpressibleByArgument {}
+
+/// `--weights-precision` for the commands that only run nets forward.
+struct WeightPrecisionOption: ParsableArguments {
+    @Option(name: .customLong("weights-precision"),
+            help: "Store the InnerProduct weights as fp32, fp16 or bf16 for the forward pass (inference only; at batch 1 these layers stream their weights).")
+    var precision: WeightPrecision = .fp32
+}
+
 struct TimeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "time",
@@ -38,6 +47,7 @@ struct TimeCommand: ParsableCommand {
 
     @OptionGroup var state: NetStateOptions
     @OptionGroup var runtime: RuntimeOptions
+    @OptionGroup var weightsPrecision: WeightPrecisionOption
     @OptionGroup var parse: ParseOptions
 
     func run() throws {
@@ -63,7 +73,10 @@ struct TimeCommand: ParsableCommand {
             state.phase = .test
             let fused = try Net(graph: try buildGraph(loaded, options: .init(state: state, inputShapes: shapes)))
             try fused.shareParameters(with: net)
+            fused.storeWeights(as: weightsPrecision.precision)
             inference = fused
+        } else if weightsPrecision.precision != .fp32 {
+            throw CaffeError.usage("--weights-precision times the inference forward, which a net with a loss does not have; give its deploy net")
         }
         let status = StatusLine(after: 2)
         let timing = try NetTiming.measure(net, iterations: iterations, inference: inference) { done, total in
@@ -71,7 +84,8 @@ struct TimeCommand: ParsableCommand {
         }
         status.clear()
         print("\(graph.name.isEmpty ? model : graph.name): phase \(graph.state.phase.name), batch \(timing.batch), \(iterations) iterations, "
-              + "\(Parallel.threads) thread(s); BLAS: \(BLAS.summary)")
+              + "\(Parallel.threads) thread(s); BLAS: \(BLAS.summary)"
+              + (weightsPrecision.precision == .fp32 ? "" : "; InnerProduct weights \(weightsPrecision.precision.rawValue) in the inference forward"))
         print(timing.report)
     }
 }

@@ -238,6 +238,12 @@ final class CLITests: XCTestCase {
                          "images/s", "GFLOP/s", "Forward-backward:", "Inference forward: ", "(TEST phase, fused, as `forward` and `classify` run it)"] {
             XCTAssertTrue(r.stdout.contains(expected), "missing \(expected) in\n\(r.stdout)")
         }
+        let half = try run(["time", "--model", "Models/caffenet/deploy.prototxt", "--batch", "1", "--iterations", "1", "--weights-precision", "bf16"])
+        XCTAssertEqual(half.status, 0, half.stderr)
+        XCTAssertTrue(half.stdout.contains("; InnerProduct weights bf16 in the inference forward"), half.stdout)
+        let badPrecision = try run(["time", "--model", "Models/caffenet/deploy.prototxt", "--weights-precision", "fp8"])
+        XCTAssertEqual(badPrecision.status, 2)
+        XCTAssertTrue(badPrecision.stderr.contains("fp8"), badPrecision.stderr)
         // A net with a loss is timed as it trains: no inference line.
         let lossNet = tmp.appendingPathComponent("loss.prototxt")
         try """
@@ -248,6 +254,10 @@ final class CLITests: XCTestCase {
         let training = try run(["time", "--model", lossNet.path, "--iterations", "1"])
         XCTAssertEqual(training.status, 0, training.stderr)
         XCTAssertTrue(training.stdout.contains("Forward pass:    ") && !training.stdout.contains("Inference forward"), training.stdout)
+        let trainingHalf = try run(["time", "--model", lossNet.path, "--iterations", "1", "--weights-precision", "fp16"])
+        XCTAssertEqual(trainingHalf.status, 2)
+        XCTAssertTrue(trainingHalf.stderr.contains("--weights-precision times the inference forward, which a net with a loss does not have"),
+                      trainingHalf.stderr)
         // Caffe's spellings, and `caffe time`'s closing lines after the table.
         let caffe = try run(["time", "-model", "Models/lenet/deploy.prototxt", "-iterations", "2", "-phase", "test"])
         XCTAssertEqual(caffe.status, 0, caffe.stderr)

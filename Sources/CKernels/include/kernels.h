@@ -72,6 +72,11 @@ void sc_max_pool_3x3s1(const float *src, float *dst, long planes, int height, in
 void sc_skinny_inner_product(const float *x, int m, int k, const float *w, const float *bias, int j_lo, int j_hi, float *y,
                              int n);
 
+/* The same with the weights stored as fp16 (bf16 = 0) or bfloat16 (bf16 = 1)
+ * bit patterns, widened to float as they are read. */
+void sc_skinny_inner_product_half(const float *x, int m, int k, const unsigned short *w, int bf16, const float *bias, int j_lo,
+                                  int j_hi, float *y, int n);
+
 /* One piece of Caffe's im2col: the kernel_w rows of the column matrix (ld
  * floats apart, from col) that one channel's plane gives for kernel row kh.
  * Positions outside the image are zeros. Stride 1 copies runs of vectors,

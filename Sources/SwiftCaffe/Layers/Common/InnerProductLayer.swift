@@ -35,6 +35,19 @@ struct InnerProductPlan: LayerPlan {
 final class InnerProductLayer: Layer {
     private let ip: InnerProductPlan
     private var m = 0, k = 0
+    /// The weights as fp16 or bfloat16 bit patterns (`Net.storeWeights(as:)`),
+    /// which the forward pass of up to 16 rows reads instead of the floats.
+    private(set) var compactWeights: (precision: WeightPrecision, bits: [UInt16])?
+
+    /// Keeps a copy of the current weights at `precision` (nil for fp32:
+    /// the floats again). Transposed weights keep their floats.
+    func storeWeights(as precision: WeightPrecision) {
+        guard precision != .fp32, !ip.transpose else {
+            compactWeights = nil
+            return
+        }
+        compactWeights = (precision, precision.bits(of: params[0].data, count: params[0].count))
+    }
 
     required init(_ ctx: LayerContext) throws {
         ip = ctx.plan(InnerProductPlan.self)
@@ -67,6 +80,16 @@ final class InnerProductLayer: Layer {
             let bias = ip.biasTerm ? SharedPointer(params[1].data) : nil
             let (rows, k) = (m, self.k)
             let chunk = max(1, (n + 63) / 64)
+            if let (precision, bits) = compactWeights {
+                bits.withUnsafeBufferPointer { b in
+                    let half = SharedPointer(UnsafeMutablePointer(mutating: b.baseAddress!)), bf16: Int32 = precision == .bf16 ? 1 : 0
+                    Parallel.forEach((n + chunk - 1) / chunk) { c in
+                        let lo = c * chunk, hi = min(n, lo + chunk)
+                        sc_skinny_inner_product_half(x.base, Int32(rows), Int32(k), half.base, bf16, bias?.base, Int32(lo), Int32(hi), y.base, Int32(n))
+                    }
+                }
+                return
+            }
             Parallel.forEach((n + chunk - 1) / chunk) { c in
                 let lo = c * chunk, hi = min(n, lo + chunk)
                 sc_skinny_inner_product(x.base, Int32(rows), Int32(k), w.base, bias?.base, Int32(lo), Int32(hi), y.base, Int32(n))
@@ -81,6 +104,9 @@ final class InnerProductLayer: Layer {
     }
 
     override func backward(_ tops: [Blob], _ propagateDown: [Bool], _ bottoms: [Blob]) throws {
+        if let (precision, _) = compactWeights {
+            throw fail("its weights are stored as \(precision.rawValue) for inference; a backward pass needs fp32 weights")
+        }
         let n = ip.numOutput
         let dy = tops[0].diff, x = bottoms[0].data
         if ip.transpose {
