@@ -196,7 +196,7 @@ func benchBatchOne(threads: Int, sgemmRate: Double, bandwidth: Double) throws {
                 }
                 n.storeWeights(as: .fp32)
                 let half = peers["ncnn fp16"].map { f($0, 10) + " " + f(oursHalf / $0, 5) } ?? "       n/a      "
-                print(pad("    with fp16 fc weights", 22) + "      1  " + f(oursHalf, 10) + half + "   (ncnn's default: fp16 weight storage)")
+                print(pad("  alexnet fp16 fc", 22) + "      1  " + f(oursHalf, 10) + half + "   (ncnn's default: fp16 weight storage)")
             }
         }
     }
