@@ -231,47 +231,6 @@ CLONES void sc_max_pool_3x3s1(const float *src, float *dst, long planes, int hei
  * constant where it is inlined). With four input rows each loaded vector
  * feeds four FMAs, so a weight row costs a quarter of the input's cache
  * traffic it would alone; one input row (batch 1) needs no more. */
-__attribute__((always_inline)) static inline void dot4xT(const float *const wr[4], const float *const xr[4], int k, int rows,
-                                                         float out[4][4]) {
-    v16f a[4][4];
-    memset(a, 0, sizeof a);
-    int r = 0;
-    for (; r + 16 <= k; r += 16) {
-        v16f wv[4], xv[4];
-        for (int u = 0; u < 4; u++) memcpy(&wv[u], wr[u] + r, sizeof wv[u]);
-        for (int t = 0; t < rows; t++) memcpy(&xv[t], xr[t] + r, sizeof xv[t]);
-        for (int u = 0; u < 4; u++)
-            for (int t = 0; t < rows; t++) a[u][t] += wv[u] * xv[t];
-    }
-    for (int u = 0; u < 4; u++)
-        for (int t = 0; t < rows; t++) {
-            float sum = 0;
-            for (int l = 0; l < 16; l++) sum += a[u][t][l];
-            for (int q = r; q < k; q++) sum += wr[u][q] * xr[t][q];
-            out[u][t] = sum;
-        }
-}
-
-CLONES void sc_skinny_inner_product(const float *x, int m, int k, const float *w, const float *bias, int j_lo, int j_hi, float *y,
-                                    int n) {
-    for (int j0 = j_lo; j0 < j_hi; j0 += 4) {
-        /* Four weight rows (a short last block repeats its last row, not stored). */
-        const float *wr[4];
-        for (int u = 0; u < 4; u++) wr[u] = w + (size_t)(j0 + u < j_hi ? j0 + u : j_hi - 1) * k;
-        for (int i0 = 0; i0 < m; i0 += 4) {
-            /* Input rows past m repeat the last one and are not stored. */
-            const float *xr[4];
-            for (int t = 0; t < 4; t++) xr[t] = x + (size_t)(i0 + t < m ? i0 + t : m - 1) * k;
-            float out[4][4];
-            if (m == 1) dot4xT(wr, xr, k, 1, out);
-            else dot4xT(wr, xr, k, 4, out);
-            for (int u = 0; u < 4 && j0 + u < j_hi; u++)
-                for (int t = 0; t < 4 && i0 + t < m; t++)
-                    y[(size_t)(i0 + t) * n + j0 + u] = out[u][t] + (bias ? bias[j0 + u] : 0.0f);
-        }
-    }
-}
-
 /* Copies n floats (no library call: rows here are 8–55 floats, where a
  * call per row costs more than the copy). */
 __attribute__((always_inline)) static inline void copy_run(float *restrict d, const float *restrict s, int n) {
@@ -360,14 +319,26 @@ __attribute__((always_inline)) static inline float widen1(unsigned short h, int 
     return (float)x;
 }
 
-__attribute__((always_inline)) static inline void dot4xT_half(const unsigned short *const wr[4], int bf16, const float *const xr[4], int k,
-                                                              int rows, float out[4][4]) {
+/* Four weight rows against up to four input rows. kind is a constant at
+ * each call (0: float weights, 1: fp16, 2: bfloat16), so each kernel below
+ * gets its own specialised copy of this body. */
+__attribute__((always_inline)) static inline void weights16(const void *w, size_t at, int kind, v16f *out) {
+    if (kind == 0) memcpy(out, (const float *)w + at, sizeof *out);
+    else widen16((const unsigned short *)w + at, kind == 2, out);
+}
+
+__attribute__((always_inline)) static inline float weight1(const void *w, size_t at, int kind) {
+    return kind == 0 ? ((const float *)w)[at] : widen1(((const unsigned short *)w)[at], kind == 2);
+}
+
+__attribute__((always_inline)) static inline void dot4xT(const void *w, const size_t wr[4], int kind, const float *const xr[4], int k,
+                                                         int rows, float out[4][4]) {
     v16f a[4][4];
     memset(a, 0, sizeof a);
     int r = 0;
     for (; r + 16 <= k; r += 16) {
         v16f wv[4], xv[4];
-        for (int u = 0; u < 4; u++) widen16(wr[u] + r, bf16, &wv[u]);
+        for (int u = 0; u < 4; u++) weights16(w, wr[u] + r, kind, &wv[u]);
         for (int t = 0; t < rows; t++) memcpy(&xv[t], xr[t] + r, sizeof xv[t]);
         for (int u = 0; u < 4; u++)
             for (int t = 0; t < rows; t++) a[u][t] += wv[u] * xv[t];
@@ -376,25 +347,38 @@ __attribute__((always_inline)) static inline void dot4xT_half(const unsigned sho
         for (int t = 0; t < rows; t++) {
             float sum = 0;
             for (int l = 0; l < 16; l++) sum += a[u][t][l];
-            for (int q = r; q < k; q++) sum += widen1(wr[u][q], bf16) * xr[t][q];
+            for (int q = r; q < k; q++) sum += weight1(w, wr[u] + q, kind) * xr[t][q];
             out[u][t] = sum;
         }
 }
 
-CLONES void sc_skinny_inner_product_half(const float *x, int m, int k, const unsigned short *w, int bf16, const float *bias, int j_lo,
-                                         int j_hi, float *y, int n) {
+__attribute__((always_inline)) static inline void skinny(const float *x, int m, int k, const void *w, int kind, const float *bias, int j_lo,
+                                                         int j_hi, float *y, int n) {
     for (int j0 = j_lo; j0 < j_hi; j0 += 4) {
-        const unsigned short *wr[4];
-        for (int u = 0; u < 4; u++) wr[u] = w + (size_t)(j0 + u < j_hi ? j0 + u : j_hi - 1) * k;
+        /* Four weight rows (a short last block repeats its last row, not stored). */
+        size_t wr[4];
+        for (int u = 0; u < 4; u++) wr[u] = (size_t)(j0 + u < j_hi ? j0 + u : j_hi - 1) * k;
         for (int i0 = 0; i0 < m; i0 += 4) {
+            /* Input rows past m repeat the last one and are not stored. */
             const float *xr[4];
             for (int t = 0; t < 4; t++) xr[t] = x + (size_t)(i0 + t < m ? i0 + t : m - 1) * k;
             float out[4][4];
-            if (m == 1) dot4xT_half(wr, bf16, xr, k, 1, out);
-            else dot4xT_half(wr, bf16, xr, k, 4, out);
+            if (m == 1) dot4xT(w, wr, kind, xr, k, 1, out);
+            else dot4xT(w, wr, kind, xr, k, 4, out);
             for (int u = 0; u < 4 && j0 + u < j_hi; u++)
                 for (int t = 0; t < 4 && i0 + t < m; t++)
                     y[(size_t)(i0 + t) * n + j0 + u] = out[u][t] + (bias ? bias[j0 + u] : 0.0f);
         }
     }
+}
+
+CLONES void sc_skinny_inner_product(const float *x, int m, int k, const float *w, const float *bias, int j_lo, int j_hi, float *y,
+                                    int n) {
+    skinny(x, m, k, w, 0, bias, j_lo, j_hi, y, n);
+}
+
+CLONES void sc_skinny_inner_product_half(const float *x, int m, int k, const unsigned short *w, int bf16, const float *bias, int j_lo,
+                                         int j_hi, float *y, int n) {
+    if (bf16) skinny(x, m, k, w, 2, bias, j_lo, j_hi, y, n);
+    else skinny(x, m, k, w, 1, bias, j_lo, j_hi, y, n);
 }
