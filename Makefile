@@ -25,6 +25,8 @@ build: deps
 # XCTest only (--disable-swift-testing), in release with testing enabled:
 # numeric code runs 10-100x slower in debug builds.
 test: deps
+	@# The LeNet and AlexNet tests read Fashion-MNIST's IDX files.
+	@scripts/ensure-apt.sh dataset-fashion-mnist
 	FUZZ_CASES=$(FUZZ_CASES) $(SWIFT) test -c release -Xswiftc -enable-testing --disable-swift-testing
 	$(MAKE) python-test
 
