@@ -234,7 +234,10 @@ final class CLITests: XCTestCase {
         let r = try run(["time", "--model", "Models/caffenet/deploy.prototxt", "--batch", "1", "--iterations", "1", "--threads", "2"])
         XCTAssertEqual(r.status, 0, r.stderr)
         XCTAssertTrue(r.stdout.hasPrefix("CaffeNet: phase TRAIN, batch 1, 1 iterations, 2 thread(s); BLAS: OpenBLAS, kernel "), r.stdout)
-        for expected in ["layer  type          forward ms  backward ms", "conv1  Convolution", "Forward pass:    (unfused, as before a backward) ",
+        // The inference pass per layer: relu1 folded into conv1.
+        let relu1 = r.stdout.split(separator: "\n").first { $0.hasPrefix("relu1 ") }
+        XCTAssertEqual(relu1?.split(separator: " ").dropFirst(2).first, "fused", r.stdout)
+        for expected in ["layer  type          inference ms  forward ms  backward ms", "conv1  Convolution", "Forward pass:    (unfused, as before a backward) ",
                          "images/s", "GFLOP/s", "Forward-backward:", "Inference forward: ", "(TEST phase, fused, as `forward` and `classify` run it)"] {
             XCTAssertTrue(r.stdout.contains(expected), "missing \(expected) in\n\(r.stdout)")
         }

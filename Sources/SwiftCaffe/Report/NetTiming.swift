@@ -15,6 +15,9 @@ public struct NetTiming: Sendable {
         /// layer without backward: its call returns at once).
         public var forwardSamples: [Double]
         public var backwardSamples: [Double]
+        /// Mean seconds in the inference forward (TEST phase, fused), when
+        /// timed; nil also for a layer that pass folds into another.
+        public var inference: Double?
     }
 
     public var layers: [LayerTime]
@@ -40,10 +43,11 @@ public struct NetTiming: Sendable {
     /// `progress` hears (passes done, passes in all) after each of the
     /// 3 × `iterations` + 1 passes: per layer, forward, forward-backward.
     /// `inference`, a TEST-phase net of the same graph without a loss,
-    /// adds `inferencePasses` (iterations + 1 more passes for `progress`).
+    /// adds `inferencePasses` and each layer's `inference` time (2 ×
+    /// iterations + 1 more passes for `progress`).
     public static func measure(_ net: Net, iterations: Int, inference: Net? = nil, progress: ((Int, Int) -> Void)? = nil) throws -> NetTiming {
         precondition(iterations > 0, "timing needs at least one iteration")
-        let total = 3 * iterations + 1 + (inference == nil ? 0 : iterations + 1)
+        let total = 3 * iterations + 1 + (inference == nil ? 0 : 2 * iterations + 1)
         var done = 0
         func passed() {
             done += 1
@@ -88,10 +92,24 @@ public struct NetTiming: Sendable {
                 return try seconds { try inference.forward() }
             }
         }
+        // The inference pass per layer, apart from the whole passes above (the timers add overhead).
+        var inferenceLayers: [String: Double] = [:]
+        if let inference {
+            inference.startTiming()
+            for _ in 0..<iterations {
+                try inference.forward()
+                passed()
+            }
+            let folded = Set(inference.fusedLayers)
+            for (l, t) in zip(inference.layers, inference.layerSeconds ?? []) where !folded.contains(l.name) {
+                inferenceLayers[l.name] = t.forward / Double(iterations)
+            }
+        }
         let n = Double(iterations)
         let layers = net.layers.enumerated().map { i, l in
             LayerTime(name: l.name, type: l.type, forward: fwd[i].reduce(0, +) / n,
-                      backward: net.layerNeedsBackward(i) ? bwd[i].reduce(0, +) / n : nil, forwardSamples: fwd[i], backwardSamples: bwd[i])
+                      backward: net.layerNeedsBackward(i) ? bwd[i].reduce(0, +) / n : nil, forwardSamples: fwd[i], backwardSamples: bwd[i],
+                      inference: inferenceLayers[l.name])
         }
         return NetTiming(layers: layers, forwardPasses: forwardPasses, fullPasses: fullPasses, inferencePasses: inferencePasses,
                          layerLoopSeconds: layerLoop, iterations: iterations,
@@ -100,8 +118,14 @@ public struct NetTiming: Sendable {
 
     /// The per-layer table and the totals, in milliseconds.
     public var report: String {
-        var rows = [["layer", "type", "forward ms", "backward ms"]]
-        for l in layers { rows.append([l.name, l.type, Self.ms(l.forward), l.backward.map(Self.ms) ?? "-"]) }
+        // With an inference pass, its per-layer times first ("fused" for a
+        // layer folded into the convolution before it).
+        let fused = inferencePasses != nil
+        var rows = [(fused ? ["layer", "type", "inference ms"] : ["layer", "type"]) + ["forward ms", "backward ms"]]
+        for l in layers {
+            rows.append([l.name, l.type] + (fused ? [l.inference.map(Self.ms) ?? "fused"] : [])
+                + [Self.ms(l.forward), l.backward.map(Self.ms) ?? "-"])
+        }
         var widths = Array(repeating: 0, count: rows[0].count)
         for r in rows { for (i, c) in r.enumerated() { widths[i] = max(widths[i], c.count) } }
         let table = rows.map { r in

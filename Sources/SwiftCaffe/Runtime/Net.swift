@@ -26,7 +26,8 @@ public final class Net {
     /// Layers that `init(prototxt:weights:)` found no weights for (they keep their fillers).
     public internal(set) var missingWeights: [String] = []
     /// Seconds spent in each layer's forward and backward since timing was
-    /// switched on (`startTiming`); nil when off.
+    /// switched on (`startTiming`); nil when off. In a fused forward the
+    /// layers it folds into others (`fusedLayers`) take no time of their own.
     public private(set) var layerSeconds: [(forward: Double, backward: Double)]?
     private let seed: UInt64
     /// Whether forward() fuses per-channel layers into convolutions and
@@ -237,7 +238,7 @@ public final class Net {
     @discardableResult
     public func forward() throws -> Float {
         lastForwardFused = false
-        if fusesForInference, layerSeconds == nil, !fusion.absorbed.isEmpty {
+        if fusesForInference, !fusion.absorbed.isEmpty {
             try fusedForward()
             lastForwardFused = true
             return loss
@@ -275,11 +276,13 @@ public final class Net {
 
     private func fusedForward() throws {
         for i in layers.indices where !fusion.absorbed.contains(i) && !writesNothing(i) {
+            let t0 = layerSeconds == nil ? 0 : DispatchTime.now().uptimeNanoseconds
             if let work = fusion.work(at: i, layers: layers, tops: tops) {
                 try layers[i].forward(bottoms[i], tops[i], absorbing: work)
             } else {
                 try layers[i].forward(bottoms[i], tops[i])
             }
+            if layerSeconds != nil { layerSeconds![i].forward += Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9 }
         }
     }
 
