@@ -11,6 +11,8 @@
  * Layouts (T tiles in a chunk; tile t = row of tiles · tiles_w + tx, the
  * row of tiles counting across the images of the batch):
  *   U: [36][K][C]    V: [36][T][C]    M: [36][T][K]
+ * (or U: [36][group][C/group][K/group] for NarrowGEMM, which takes the
+ * product's right-hand matrix row-major; the filter transform writes either).
  * Channels are innermost so that every transform works on 16 channels at
  * once with contiguous loads and stores, whatever the size of the image
  * (AlexNet's 13×13 maps have four tiles per row). The input is therefore
@@ -54,7 +56,8 @@ CLONES void sc_to_channels_last(const float *src, int channels, int plane, int p
     }
 }
 
-CLONES void sc_wino43_filter(const float *w, int k_lo, int k_hi, int channels, float *u, size_t xi_stride) {
+CLONES void sc_wino43_filter(const float *w, int k_lo, int k_hi, int channels, float *u, size_t k_stride, size_t c_stride,
+                             size_t xi_stride) {
     for (int k = k_lo; k < k_hi; k++) {
         for (int c = 0; c < channels; c++) {
             const float *g = w + ((size_t)k * channels + c) * 9;
@@ -70,7 +73,7 @@ CLONES void sc_wino43_filter(const float *w, int k_lo, int k_hi, int channels, f
                 t[4][j] = g0 / 24 - g1 / 12 + g2 / 6;
                 t[5][j] = g2;
             }
-            float *o = u + (size_t)k * channels + c;
+            float *o = u + (size_t)k * k_stride + (size_t)c * c_stride;
             for (int i = 0; i < 6; i++) {
                 float g0 = t[i][0], g1 = t[i][1], g2 = t[i][2];
                 float r[6] = {g0 / 4, -(g0 + g1 + g2) / 6, -(g0 - g1 + g2) / 6, g0 / 24 + g1 / 12 + g2 / 6,

@@ -12,6 +12,19 @@
 static inline void sc_spin_pause(void) {
 #if defined(__x86_64__) || defined(__i386__)
     __builtin_ia32_pause();
+/* C = map(A · B) for C's rows [m_lo, m_hi) and columns [n_lo, n_hi), see
+ * narrow_gemm.c: A is M × k with rows lda apart, fp32 (a_kind 0) or the
+ * bit patterns of fp16 (1) or bfloat16 (2); B is k × N, rows ldb apart; C's
+ * rows are ldc apart. Row o of C is then y·scale[o] + shift[o] (NULL: 1,
+ * 0), and with relu the ReLU with slope and the clamp to ceiling. scratch:
+ * sc_narrow_gemm_scratch_floats() floats for half-width A (unused for fp32).
+ * Only where sc_narrow_gemm_available() (AVX-512F, BW, VL). */
+int sc_narrow_gemm_available(void);
+size_t sc_narrow_gemm_scratch_floats(void);
+void sc_narrow_gemm(const void *a, int a_kind, size_t lda, const float *b, size_t ldb, float *c, size_t ldc, int m_lo, int m_hi,
+                    int n_lo, int n_hi, int k, const float *scale, const float *shift, int relu, float slope, float ceiling,
+                    float *scratch);
+
 #endif
 }
 
@@ -106,8 +119,10 @@ void sc_direct_conv_rows(const float *x, int channels, int height, int width, co
                          const float *shift, int relu, float slope, float ceiling, float *y, float *rows);
 
 /* Winograd F(4×4, 3×3), see winograd.c for the method and the layouts.
- * Filter: w is K × C × 3 × 3; writes U[ξ][k][c] for k in [k_lo, k_hi). */
-void sc_wino43_filter(const float *w, int k_lo, int k_hi, int channels, float *u, size_t xi_stride);
+ * Filter: w is K × C × 3 × 3; writes U[ξ][k][c], at ξ·xi_stride +
+ * k·k_stride + c·c_stride, for k in [k_lo, k_hi). */
+void sc_wino43_filter(const float *w, int k_lo, int k_hi, int channels, float *u, size_t k_stride, size_t c_stride,
+                      size_t xi_stride);
 
 /* dst[p][c] = src[c][p] for positions p in [p_lo, p_hi): one image made channels-last. */
 void sc_to_channels_last(const float *src, int channels, int plane, int p_lo, int p_hi, float *dst);
@@ -131,18 +146,32 @@ void sc_depthwise_conv_plane(const float *x, int height, int width, const float 
                              int stride_h, int stride_w, int pad_h, int pad_w, int dilation_h, int dilation_w,
                              int out_h, int out_w, float scale, float shift, int relu, float slope, float ceiling, float *y);
 
-/* Its gradients for one plane: dw (kernel_h × kernel_w) += Σ dy·x, and, if
- * dx is not NULL, dx (H × W, zeroed by the caller) += w·dy.
- * sums: kernel_h·kernel_w·out_w floats of scratch. */
 /* The same for a 3×3 kernel without dilation at stride 1 or 2, faster on
  * small planes; `scratch` holds sc_depthwise3x3_scratch(out_h, out_w,
  * stride) floats. The summation order differs from the general kernel's. */
 size_t sc_depthwise3x3_scratch(int out_h, int out_w, int stride);
 void sc_depthwise3x3_plane(const float *x, int height, int width, const float *w, int stride, int pad_h, int pad_w,
                            int out_h, int out_w, float scale, float shift, int relu, float slope, float ceiling, float *scratch, float *y);
+
+/* The gradients of sc_depthwise_conv_plane for one plane: dw (kernel_h ×
+ * kernel_w) += Σ dy·x, and, if dx is not NULL, dx (H × W, zeroed by the
+ * caller) += w·dy. sums: kernel_h·kernel_w·out_w floats of scratch. */
 void sc_depthwise_conv_plane_backward(const float *x, const float *dy, int height, int width, const float *w,
                                       int kernel_h, int kernel_w, int stride_h, int stride_w, int pad_h, int pad_w,
                                       int dilation_h, int dilation_w, int out_h, int out_w, float *dw, float *dx,
                                       float *sums);
+
+/* C = map(A · B) for C's rows [m_lo, m_hi) and columns [n_lo, n_hi), see
+ * narrow_gemm.c: A is M × k with rows lda apart, fp32 (a_kind 0) or the
+ * bit patterns of fp16 (1) or bfloat16 (2); B is k × N, rows ldb apart; C's
+ * rows are ldc apart. Row o of C is then y·scale[o] + shift[o] (NULL: 1,
+ * 0), and with relu the ReLU with slope and the clamp to ceiling. scratch:
+ * sc_narrow_gemm_scratch_floats() floats for half-width A (unused for fp32).
+ * Only where sc_narrow_gemm_available() (AVX-512F, BW, VL). */
+int sc_narrow_gemm_available(void);
+size_t sc_narrow_gemm_scratch_floats(void);
+void sc_narrow_gemm(const void *a, int a_kind, size_t lda, const float *b, size_t ldb, float *c, size_t ldc, int m_lo, int m_hi,
+                    int n_lo, int n_hi, int k, const float *scale, const float *shift, int relu, float slope, float ceiling,
+                    float *scratch);
 
 #endif

@@ -42,6 +42,17 @@ struct ColumnConvolution: ConvolutionEngine {
             let images = min(per, total - first)
             let width = images * hw
             let col = Self.columns(conv, of: x, first: first, images: images, workspace: workspace)
+            if NarrowGEMM.available {
+                // Each image's product straight into its place in the top, the map applied as it is stored.
+                map.withKernelArguments(outputs: outputs) { e in
+                    for n in 0..<images {
+                        shape.product(weights: NarrowGEMM.LeftMatrix(weights), columns: col + n * hw, ldb: width,
+                                      y: y + (first + n) * stride, map: e, onThisThread: false)
+                    }
+                }
+                first += images
+                continue
+            }
             let result = workspace.buffer(1, count: outputs * width)
             for g in 0..<shape.group {
                 BLAS.gemm(m: m, n: width, k: k, a: weights + g * m * k, b: col + g * k * width, c: result + g * m * width)

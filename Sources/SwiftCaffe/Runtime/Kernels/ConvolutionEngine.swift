@@ -27,12 +27,27 @@ struct ConvProductShape: Sendable {
     /// there while it is still in this core's cache.
     func imageForward(weights: UnsafePointer<Float>, columns: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>,
                       map: ConvEpilogue.Resolved) {
+        if NarrowGEMM.available {
+            return map.withKernelArguments(outputs: outputs) { e in
+                product(weights: NarrowGEMM.LeftMatrix(weights), columns: columns, ldb: hw, y: y, map: e, onThisThread: true)
+            }
+        }
         for g in 0..<group {
             BLAS.gemmOnThisThread(m: m, n: hw, k: k, a: weights + g * m * k, b: columns + g * k * hw,
                                   c: y + g * m * hw, lda: k, ldb: hw, ldc: hw)
         }
         if map.isIdentity { return }
         for o in 0..<outputs { map.apply(channel: o, from: y + o * hw, to: y + o * hw, count: hw) }
+    }
+
+    /// One image's product by NarrowGEMM, the map applied as it is stored:
+    /// columns (group·k rows, ldb apart) to y (outputs × hw).
+    func product(weights: NarrowGEMM.LeftMatrix, columns: UnsafePointer<Float>, ldb: Int, y: UnsafeMutablePointer<Float>,
+                 map: ConvEpilogue.Resolved.KernelArguments, onThisThread: Bool) {
+        for g in 0..<group {
+            NarrowGEMM.product(m: m, n: hw, k: k, a: weights.rows(from: g * m, rowLength: k), b: columns + g * k * ldb, ldb: ldb,
+                               c: y + g * m * hw, ldc: hw, map: map.channels(from: g * m), onThisThread: onThisThread)
+        }
     }
 }
 

@@ -25,6 +25,14 @@ struct PointwiseConvolution: ConvolutionEngine {
             return
         }
         // Fewer images than threads: each product split across them.
+        if NarrowGEMM.available {
+            return map.withKernelArguments(outputs: shape.outputs) { e in
+                for image in 0..<images {
+                    shape.product(weights: NarrowGEMM.LeftMatrix(weights), columns: x + image * size, ldb: hw, y: y + image * stride,
+                                  map: e, onThisThread: false)
+                }
+            }
+        }
         for image in 0..<images {
             for g in 0..<shape.group {
                 BLAS.gemm(m: m, n: hw, k: k, a: weights + g * m * k, b: x + image * size + g * k * hw, c: y + image * stride + g * m * hw)

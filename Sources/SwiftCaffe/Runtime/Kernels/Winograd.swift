@@ -20,6 +20,9 @@ final class WinogradF43 {
     /// Off when SWIFTCAFFE_WINOGRAD=0.
     static let enabled = ProcessInfo.processInfo.environment["SWIFTCAFFE_WINOGRAD"] != "0"
 
+    /// The products by NarrowGEMM (U stored C × K per ξ and group), else by OpenBLAS.
+    static let narrow = NarrowGEMM.available
+
     /// Bytes of transformed input and products per chunk: within the 32 MiB
     /// L3 of these machines, with room for the transformed weights.
     static let chunkBytes = 8 << 20
@@ -64,7 +67,16 @@ final class WinogradF43 {
         let cg = conv.channels / group, stride = outputs * cg
         transformed.reserve(36 * stride)
         let (w, u) = (SharedPointer(UnsafeMutablePointer(mutating: weights)), SharedPointer(transformed.pointer))
-        Parallel.forEach(outputs) { k in sc_wino43_filter(w.base, Int32(k), Int32(k + 1), Int32(cg), u.base, stride) }
+        if Self.narrow {
+            // U[ξ][g] is C/group × K/group, row-major: NarrowGEMM's right-hand matrix.
+            let kg = outputs / group
+            Parallel.forEach(outputs) { k in
+                let (g, kk) = (k / kg, k % kg)
+                sc_wino43_filter(w.base + k * cg * 9, 0, 1, Int32(cg), u.base + g * cg * kg + kk, 0, kg, stride)
+            }
+        } else {
+            Parallel.forEach(outputs) { k in sc_wino43_filter(w.base, Int32(k), Int32(k + 1), Int32(cg), u.base, cg, 1, stride) }
+        }
         source.reserve(count)
         source.pointer.update(from: weights, count: count)
         sourceCount = count
@@ -109,11 +121,18 @@ final class WinogradF43 {
                                 Int32(min(tiles, i * per + per)), v.base, vStride)
             }
             // The 36 · group products are independent: one whole GEMM per task.
+            let narrow = Self.narrow
             Parallel.forEach(36 * group) { i in
                 let (xi, g) = (i / group, i % group)
-                BLAS.gemmOnThisThread(transB: true, m: tiles, n: kg, k: cg, a: v.advanced(by: xi * vStride + g * cg),
-                                      b: u.advanced(by: xi * uStride + g * kg * cg), c: m.advanced(by: xi * mStride + g * kg),
-                                      lda: channels, ldb: cg, ldc: outputs)
+                if narrow {
+                    NarrowGEMM.product(m: tiles, n: kg, k: cg, a: NarrowGEMM.LeftMatrix(v.advanced(by: xi * vStride + g * cg)),
+                                       lda: channels, b: u.advanced(by: xi * uStride + g * cg * kg), ldb: kg,
+                                       c: m.advanced(by: xi * mStride + g * kg), ldc: outputs, map: nil, onThisThread: true)
+                } else {
+                    BLAS.gemmOnThisThread(transB: true, m: tiles, n: kg, k: cg, a: v.advanced(by: xi * vStride + g * cg),
+                                          b: u.advanced(by: xi * uStride + g * kg * cg), c: m.advanced(by: xi * mStride + g * kg),
+                                          lda: channels, ldb: cg, ldc: outputs)
+                }
             }
             map.withKernelArguments(outputs: outputs) { e in
                 Parallel.forEach(tasks) { i in
