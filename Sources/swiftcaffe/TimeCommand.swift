@@ -22,7 +22,7 @@ extension WeightPrecision: ExpressibleByArgument {}
 /// `--weights-precision` for the commands that only run nets forward.
 struct WeightPrecisionOption: ParsableArguments {
     @Option(name: .customLong("weights-precision"),
-            help: "Store the InnerProduct weights as fp32, fp16 or bf16 for the forward pass (inference only; at batch 1 these layers stream their weights).")
+            help: "Store the InnerProduct and Convolution weights as fp32, fp16 or bf16 for the forward pass (inference only; at batch 1 these layers stream their weights).")
     var precision: WeightPrecision = .fp32
 }
 
@@ -85,7 +85,7 @@ struct TimeCommand: ParsableCommand {
         status.clear()
         print("\(graph.name.isEmpty ? model : graph.name): phase \(graph.state.phase.name), batch \(timing.batch), \(iterations) iterations, "
               + "\(Parallel.threads) thread(s); BLAS: \(BLAS.summary)"
-              + (weightsPrecision.precision == .fp32 ? "" : "; InnerProduct weights \(weightsPrecision.precision.rawValue) in the inference forward"))
+              + (weightsPrecision.precision == .fp32 ? "" : "; InnerProduct and Convolution weights \(weightsPrecision.precision.rawValue) in the inference forward"))
         print(timing.report)
     }
 }

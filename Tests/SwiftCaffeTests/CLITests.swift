@@ -243,7 +243,7 @@ final class CLITests: XCTestCase {
         }
         let half = try run(["time", "--model", "Models/caffenet/deploy.prototxt", "--batch", "1", "--iterations", "1", "--weights-precision", "bf16"])
         XCTAssertEqual(half.status, 0, half.stderr)
-        XCTAssertTrue(half.stdout.contains("; InnerProduct weights bf16 in the inference forward"), half.stdout)
+        XCTAssertTrue(half.stdout.contains("; InnerProduct and Convolution weights bf16 in the inference forward"), half.stdout)
         let badPrecision = try run(["time", "--model", "Models/caffenet/deploy.prototxt", "--weights-precision", "fp8"])
         XCTAssertEqual(badPrecision.status, 2)
         XCTAssertTrue(badPrecision.stderr.contains("fp8"), badPrecision.stderr)

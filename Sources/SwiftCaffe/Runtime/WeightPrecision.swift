@@ -1,6 +1,7 @@
-/// How an inference net stores the weights its fully connected layers
-/// stream (`Net.storeWeights(as:)`, `--weights-precision`): at batch 1 an
-/// InnerProduct reads each weight once, so the pass is bound by their bytes.
+/// How an inference net stores the weights of its fully connected and
+/// convolution layers (`Net.storeWeights(as:)`, `--weights-precision`): at
+/// batch 1 an InnerProduct reads each weight once, so the pass is bound by
+/// their bytes, and a convolution's product reads them once per image.
 public enum WeightPrecision: String, Sendable, CaseIterable {
     case fp32, fp16, bf16
 
@@ -33,9 +34,12 @@ public enum WeightPrecision: String, Sendable, CaseIterable {
 }
 
 extension Net {
-    /// Keeps the InnerProduct weights (all but transposed ones) at
-    /// `precision` for the forward passes that follow, widened to float as
-    /// they are read; `.fp32` goes back to the floats. The copy is made from
+    /// Keeps the InnerProduct weights (all but transposed ones) and the
+    /// Convolution weights at `precision` for the forward passes that
+    /// follow, widened to float as they are read (convolutions whose engine
+    /// needs floats, such as Winograd's, get floats rounded to `precision`,
+    /// so the results do not depend on the engine); `.fp32` goes back to
+    /// the floats. The copy is made from
     /// the current weights, so load them first; the fp32 weights are kept
     /// too (reading `params` shows them unrounded). Returns the layers
     /// changed. Inference only: a backward pass through such a layer fails.
@@ -43,9 +47,13 @@ extension Net {
     public func storeWeights(as precision: WeightPrecision) -> [String] {
         var changed: [String] = []
         for l in layers {
-            guard let ip = l as? InnerProductLayer else { continue }
-            ip.storeWeights(as: precision)
-            if ip.compactWeights != nil || precision == .fp32 { changed.append(ip.name) }
+            if let ip = l as? InnerProductLayer {
+                ip.storeWeights(as: precision)
+                if ip.compactWeights != nil || precision == .fp32 { changed.append(ip.name) }
+            } else if let conv = l as? ConvolutionLayer {
+                conv.storeWeights(as: precision)
+                changed.append(conv.name)
+            }
         }
         return changed
     }

@@ -4,7 +4,7 @@
 /// OpenBLAS near its peak where per-image products are too narrow; a chunk's
 /// columns stay in cache between im2col and the GEMM (the whole batch's
 /// columns made every convolution memory-bound).
-struct ColumnConvolution: ConvolutionEngine {
+struct ColumnConvolution: GEMMConvolutionEngine {
     let conv: ConvGeometry2D
     let shape: ConvProductShape
 
@@ -33,7 +33,7 @@ struct ColumnConvolution: ConvolutionEngine {
         return col
     }
 
-    func forward(x: UnsafePointer<Float>, images total: Int, weights: UnsafePointer<Float>, map: ConvEpilogue.Resolved,
+    func forward(x: UnsafePointer<Float>, images total: Int, weights: NarrowGEMM.LeftMatrix, map: ConvEpilogue.Resolved,
                  y: UnsafeMutablePointer<Float>, yStride stride: Int, workspace: Workspace) {
         let (m, k, hw, outputs) = (shape.m, shape.k, shape.hw, shape.outputs)
         let per = Self.imagesPerChunk(conv, images: total)
@@ -46,7 +46,7 @@ struct ColumnConvolution: ConvolutionEngine {
                 // Each image's product straight into its place in the top, the map applied as it is stored.
                 map.withKernelArguments(outputs: outputs) { e in
                     for n in 0..<images {
-                        shape.product(weights: NarrowGEMM.LeftMatrix(weights), columns: col + n * hw, ldb: width,
+                        shape.product(weights: weights, columns: col + n * hw, ldb: width,
                                       y: y + (first + n) * stride, map: e, onThisThread: false)
                     }
                 }
@@ -55,7 +55,7 @@ struct ColumnConvolution: ConvolutionEngine {
             }
             let result = workspace.buffer(1, count: outputs * width)
             for g in 0..<shape.group {
-                BLAS.gemm(m: m, n: width, k: k, a: weights + g * m * k, b: col + g * k * width, c: result + g * m * width)
+                BLAS.gemm(m: m, n: width, k: k, a: weights.floats + g * m * k, b: col + g * k * width, c: result + g * m * width)
             }
             // R is M × (images·HW); the top is N × M × HW.
             let r = SharedPointer(result), out = SharedPointer(y + first * stride)

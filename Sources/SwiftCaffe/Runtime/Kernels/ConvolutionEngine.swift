@@ -8,6 +8,22 @@ protocol ConvolutionEngine {
                  y: UnsafeMutablePointer<Float>, yStride: Int, workspace: Workspace)
 }
 
+/// An engine whose products run through NarrowGEMM, which also reads fp16
+/// and bfloat16 weights (`--weights-precision`). The weights may be half
+/// width only where `NarrowGEMM.available`; elsewhere these engines call
+/// OpenBLAS, with fp32 weights.
+protocol GEMMConvolutionEngine: ConvolutionEngine {
+    func forward(x: UnsafePointer<Float>, images: Int, weights: NarrowGEMM.LeftMatrix, map: ConvEpilogue.Resolved,
+                 y: UnsafeMutablePointer<Float>, yStride: Int, workspace: Workspace)
+}
+
+extension GEMMConvolutionEngine {
+    func forward(x: UnsafePointer<Float>, images: Int, weights: UnsafePointer<Float>, map: ConvEpilogue.Resolved,
+                 y: UnsafeMutablePointer<Float>, yStride: Int, workspace: Workspace) {
+        forward(x: x, images: images, weights: NarrowGEMM.LeftMatrix(weights), map: map, y: y, yStride: yStride, workspace: workspace)
+    }
+}
+
 extension DirectConvolution: ConvolutionEngine {}
 extension WinogradF43: ConvolutionEngine {}
 
@@ -25,13 +41,14 @@ struct ConvProductShape: Sendable {
     /// One image on the calling thread: the product written into the
     /// image's place in the top, then the bias or fused epilogue applied
     /// there while it is still in this core's cache.
-    func imageForward(weights: UnsafePointer<Float>, columns: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>,
+    func imageForward(weights: NarrowGEMM.LeftMatrix, columns: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>,
                       map: ConvEpilogue.Resolved) {
         if NarrowGEMM.available {
             return map.withKernelArguments(outputs: outputs) { e in
-                product(weights: NarrowGEMM.LeftMatrix(weights), columns: columns, ldb: hw, y: y, map: e, onThisThread: true)
+                product(weights: weights, columns: columns, ldb: hw, y: y, map: e, onThisThread: true)
             }
         }
+        let weights = weights.floats
         for g in 0..<group {
             BLAS.gemmOnThisThread(m: m, n: hw, k: k, a: weights + g * m * k, b: columns + g * k * hw,
                                   c: y + g * m * hw, lda: k, ldb: hw, ldc: hw)

@@ -27,6 +27,12 @@ enum NarrowGEMM {
             LeftMatrix(base: base + row * rowLength * (precision == .fp32 ? 4 : 2), precision: precision)
         }
 
+        /// The fp32 weights (OpenBLAS's paths, which only ever get those).
+        var floats: UnsafePointer<Float> {
+            precondition(precision == .fp32, "half-width weights go only to NarrowGEMM")
+            return base.assumingMemoryBound(to: Float.self)
+        }
+
         var kind: Int32 {
             switch precision {
             case .fp32: 0

@@ -1,6 +1,6 @@
 /// A 1×1 convolution with stride 1 and no pad: its columns are the image
 /// itself, so each image is one product W_g · x_g per group, with no im2col.
-struct PointwiseConvolution: ConvolutionEngine {
+struct PointwiseConvolution: GEMMConvolutionEngine {
     let shape: ConvProductShape
     let imageSize: Int
 
@@ -9,7 +9,7 @@ struct PointwiseConvolution: ConvolutionEngine {
         imageSize = conv.channels * conv.height * conv.width
     }
 
-    func forward(x: UnsafePointer<Float>, images: Int, weights: UnsafePointer<Float>, map: ConvEpilogue.Resolved,
+    func forward(x: UnsafePointer<Float>, images: Int, weights: NarrowGEMM.LeftMatrix, map: ConvEpilogue.Resolved,
                  y: UnsafeMutablePointer<Float>, yStride stride: Int, workspace: Workspace) {
         let (shape, size) = (shape, imageSize)
         let (m, k, hw) = (shape.m, shape.k, shape.hw)
@@ -17,10 +17,9 @@ struct PointwiseConvolution: ConvolutionEngine {
         // product per image runs narrow halves (SqueezeNet's conv10 at batch
         // 10: 13x13 maps, 12 ms against 9).
         if images >= Parallel.threads {
-            let (input, w, out) = (SharedPointer(UnsafeMutablePointer(mutating: x)), SharedPointer(UnsafeMutablePointer(mutating: weights)),
-                                   SharedPointer(y))
+            let (input, out) = (SharedPointer(UnsafeMutablePointer(mutating: x)), SharedPointer(y))
             Parallel.forEach(images) { n in
-                shape.imageForward(weights: w.base, columns: input.advanced(by: n * size), y: out.advanced(by: n * stride), map: map)
+                shape.imageForward(weights: weights, columns: input.advanced(by: n * size), y: out.advanced(by: n * stride), map: map)
             }
             return
         }
@@ -28,11 +27,11 @@ struct PointwiseConvolution: ConvolutionEngine {
         if NarrowGEMM.available {
             return map.withKernelArguments(outputs: shape.outputs) { e in
                 for image in 0..<images {
-                    shape.product(weights: NarrowGEMM.LeftMatrix(weights), columns: x + image * size, ldb: hw, y: y + image * stride,
-                                  map: e, onThisThread: false)
+                    shape.product(weights: weights, columns: x + image * size, ldb: hw, y: y + image * stride, map: e, onThisThread: false)
                 }
             }
         }
+        let weights = weights.floats
         for image in 0..<images {
             for g in 0..<shape.group {
                 BLAS.gemm(m: m, n: hw, k: k, a: weights + g * m * k, b: x + image * size + g * k * hw, c: y + image * stride + g * m * hw)

@@ -3,7 +3,7 @@
 /// core's cache (LeNet's conv2 at batch 10: 128 KB each). One column matrix
 /// per task, reused for its images, stays in the core's cache (one per image
 /// made every image's columns a write to memory).
-struct SmallImageConvolution: ConvolutionEngine {
+struct SmallImageConvolution: GEMMConvolutionEngine {
     let conv: ConvGeometry2D
     let shape: ConvProductShape
 
@@ -11,19 +11,18 @@ struct SmallImageConvolution: ConvolutionEngine {
     /// image (half of these machines' 1 MiB L2 per core).
     static let maxColumnBytes = 512 << 10
 
-    func forward(x: UnsafePointer<Float>, images: Int, weights: UnsafePointer<Float>, map: ConvEpilogue.Resolved,
+    func forward(x: UnsafePointer<Float>, images: Int, weights: NarrowGEMM.LeftMatrix, map: ConvEpilogue.Resolved,
                  y: UnsafeMutablePointer<Float>, yStride stride: Int, workspace: Workspace) {
         let hw = shape.hw
         let tasks = min(Parallel.threads, images), per = (images + tasks - 1) / tasks
         let col = SharedPointer(workspace.buffer(0, count: tasks * conv.colRows * hw))
         let (conv, shape, size, rows, jobs) = (conv, shape, conv.channels * conv.height * conv.width, conv.colRows, conv.im2colJobs)
-        let (input, w, out) = (SharedPointer(UnsafeMutablePointer(mutating: x)), SharedPointer(UnsafeMutablePointer(mutating: weights)),
-                               SharedPointer(y))
+        let (input, out) = (SharedPointer(UnsafeMutablePointer(mutating: x)), SharedPointer(y))
         Parallel.forEach(tasks) { task in
             let c = col.advanced(by: task * rows * hw)
             for n in task * per..<min(images, task * per + per) {
                 for job in 0..<jobs { conv.im2col(input.advanced(by: n * size), c, ld: hw, job: job) }
-                shape.imageForward(weights: w.base, columns: c, y: out.advanced(by: n * stride), map: map)
+                shape.imageForward(weights: weights, columns: c, y: out.advanced(by: n * stride), map: map)
             }
         }
     }
