@@ -238,6 +238,18 @@ public func sc_net_copy_from(_ h: UnsafeMutableRawPointer, _ path: UnsafePointer
     guarded { _ = try WeightCopier.copy(try CaffeModel(path: String(cString: path)), into: box(h).net) }
 }
 
+/// precision: "fp32", "fp16" or "bf16" (Net.storeWeights(as:)).
+@_cdecl("sc_net_store_weights")
+public func sc_net_store_weights(_ h: UnsafeMutableRawPointer, _ precision: UnsafePointer<CChar>) -> Int32 {
+    guarded {
+        let name = String(cString: precision)
+        guard let p = WeightPrecision(rawValue: name) else {
+            throw CaffeError.usage("weights precision must be fp32, fp16 or bf16, found '\(name)'")
+        }
+        box(h).net.storeWeights(as: p)
+    }
+}
+
 @_cdecl("sc_net_save")
 public func sc_net_save(_ h: UnsafeMutableRawPointer, _ path: UnsafePointer<CChar>) -> Int32 {
     guarded { try CaffeModelWriter.write(box(h).net, to: String(cString: path)) }

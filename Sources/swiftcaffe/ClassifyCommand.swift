@@ -58,6 +58,7 @@ struct ClassifyCommand: ParsableCommand {
     var scale: Float?
 
     @OptionGroup var runtime: RuntimeOptions
+    @OptionGroup var weightsPrecision: WeightPrecisionOption
 
     func validate() throws {
         if images.isEmpty && source == nil { throw ValidationError("give at least one image, or --source") }
@@ -75,7 +76,8 @@ struct ClassifyCommand: ParsableCommand {
             request.resize = (size[0], size[1])
         }
         if let meanValue { request.meanValues = try numbers(meanValue, "--mean-value").map(Float.init) }
-        let classifier = try Classifier(model: try ModelFile.loadNet(path: model), weights: try CaffeModel(path: weights), modelName: model)
+        var classifier = try Classifier(model: try ModelFile.loadNet(path: model), weights: try CaffeModel(path: weights), modelName: model)
+        classifier.weightsPrecision = weightsPrecision.precision
         if let trainNet {
             guard let t = try InputTransform.read(trainNet: trainNet) else {
                 throw CaffeError.usage("\(trainNet) has no TEST data layer with a transform_param")

@@ -382,6 +382,14 @@ final class CLITests: XCTestCase {
         let r1 = try run(v1 + ["--oversample", "--top", "2", img("rgb.png"), img("photo.jpg")])
         XCTAssertEqual(r1.status, 0, r1.stderr)
         XCTAssertEqual(r1.stdout, r.stdout)
+        // bfloat16 weights: the same ranking, probabilities a little off
+        // (the tiny net's are 0.5000 and 0.2252 at fp32).
+        let half = try run(base + ["--oversample", "--top", "2", "--weights-precision", "bf16", img("rgb.png")])
+        XCTAssertEqual(half.status, 0, half.stderr)
+        let lines = half.stdout.split(separator: "\n").filter { $0.hasPrefix("  0.") }
+        XCTAssertEqual(lines.map { $0.dropFirst(10) }, ["n00000001 class number 1", "n00000005 class number 5"], half.stdout)
+        XCTAssertEqual(Double(lines[0].dropFirst(2).prefix(6)) ?? 0, 0.5, accuracy: 0.01, half.stdout)
+        XCTAssertEqual(Double(lines[1].dropFirst(2).prefix(6)) ?? 0, 0.2252, accuracy: 0.01, half.stdout)
         let j = try run(base + ["--json", img("rgb.png")])
         let obj = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(j.stdout.utf8)) as? [String: Any])
         let top = try XCTUnwrap(((obj["results"] as? [[String: Any]])?.first?["top"]) as? [[String: Any]])

@@ -60,6 +60,7 @@ _SIGNATURES = {
     "sc_net_clear_param_diffs": ([_p], None),
     "sc_net_copy_from": ([_p, _s], _i),
     "sc_net_save": ([_p, _s], _i),
+    "sc_net_store_weights": ([_p, _s], _i),
     "sc_net_share_with": ([_p, _p], _i),
     "sc_net_export_onnx": ([_p, _s, _i, _i, _i, _i], _i),
     "sc_solver_create": ([_s, _s, _p, ctypes.POINTER(_p)], _i),

@@ -374,6 +374,15 @@ class Net(object):
         """Copies weights by layer name from a .caffemodel."""
         check(lib.sc_net_copy_from(self._handle, encode(path)))
 
+    def store_weights(self, precision):
+        """Keeps the InnerProduct and Convolution weights as 'fp16' or
+        'bf16' ('fp32': the floats again) for the forward passes that
+        follow, widened as they are read: `swiftcaffe forward
+        --weights-precision`, not in Caffe. Made from the current weights,
+        so load them first; params still show the floats. Inference only:
+        backward() then raises."""
+        check(lib.sc_net_store_weights(self._handle, encode(precision)))
+
     def share_with(self, other):
         """Uses other's parameter blobs for the layers of the same name."""
         check(lib.sc_net_share_with(self._handle, other._handle))

@@ -48,6 +48,29 @@ def test_forward_matches_numpy(write):
     np.testing.assert_allclose(net.blobs["ip"].data, [[3.5, 0.5], [0, 0.75]], rtol=1e-6)
 
 
+def test_store_weights_rounds_them_for_the_forward_pass(write, tmp_path):
+    # A weight of 1 + 2**-9 is 1 in bfloat16 (7 fraction bits) and stays in fp16 (10).
+    net = caffe.Net(write("ip.prototxt", IP_NET), caffe.TEST)
+    w = W.copy()
+    w[0, 0] = 1 + 2.0 ** -9
+    net.params["ip"][0].data[...] = w
+    net.params["ip"][1].data[...] = B
+    x = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, 0.0]], dtype=np.float32)
+    net.store_weights("bf16")
+    assert net.forward(data=x)["ip"][0, 0] == pytest.approx(1.0 + 0.5, abs=1e-7)
+    assert net.params["ip"][0].data[0, 0] == w[0, 0], "the floats are kept"
+    net.store_weights("fp16")
+    assert net.forward(data=x)["ip"][0, 0] == pytest.approx(1 + 2.0 ** -9 + 0.5, abs=1e-7)
+    net.store_weights("fp32")
+    with pytest.raises(RuntimeError, match="weights precision must be fp32, fp16 or bf16, found 'fp8'"):
+        net.store_weights("fp8")
+    loss = caffe.Net(write("loss.prototxt", LOSS_NET), caffe.TRAIN)
+    loss.store_weights("fp16")
+    loss.forward()
+    with pytest.raises(RuntimeError, match="its weights are stored as fp16 for inference; a backward pass needs fp32 weights"):
+        loss.backward()
+
+
 def test_structure_is_caffes(write):
     net = ip_net(write)
     assert list(net.blobs) == ["data", "ip"], "an in-place top is its bottom's blob"

@@ -86,6 +86,9 @@ public struct Classifier {
     public let inputShape: Shape
     /// The preprocessing the deploy file records (see `InputTransform`), if any.
     public let recordedTransform: InputTransform?
+    /// How the net stores its InnerProduct and Convolution weights for the
+    /// forward pass (`Net.storeWeights(as:)`).
+    public var weightsPrecision: WeightPrecision = .fp32
     private let modelName: String
 
     /// Fails when the net has no 4-D Input layer to feed (the file is named `modelName` in that error).
@@ -152,6 +155,7 @@ public struct Classifier {
         let graph = try model.graph(.init(inputShapes: [input: [items] + inputShape.dropFirst()]))
         let net = try Net(graph: graph)
         let report = try WeightCopier.copy(weights, into: net)
+        if weightsPrecision != .fp32 { net.storeWeights(as: weightsPrecision) }
         net.blob(input)!.set(batch)
         try net.forward()
         guard let output = net.outputBlobs.first, items > 0, output.count % items == 0 else {
