@@ -142,14 +142,19 @@ CLONES void sc_depthwise3x3_plane(const float *x, int height, int width, const f
                 for (int c = 0; c < row; c++) even[c] = 0;
                 continue;
             }
+            /* Column j of a half reads input column 2j + parity − pad_w: the
+             * valid js are [lo, hi), zeros either side, no test per column. */
             const float *src = x + (size_t)iy * width;
-            for (int j = 0; j < we; j++) {
-                int ix = 2 * j - pad_w;
-                even[j] = ix >= 0 && ix < width ? src[ix] : 0;
-            }
-            for (int j = 0; j < wo; j++) {
-                int ix = 2 * j + 1 - pad_w;
-                odd[j] = ix >= 0 && ix < width ? src[ix] : 0;
+            for (int parity = 0; parity < 2; parity++) {
+                float *half = parity ? odd : even;
+                int count = parity ? wo : we, first = pad_w - parity;
+                int lo = first > 0 ? (first + 1) / 2 : 0, hi = (width + first + 1) / 2;
+                if (lo > count) lo = count;
+                if (hi > count) hi = count;
+                if (hi < lo) hi = lo;
+                for (int j = 0; j < lo; j++) half[j] = 0;
+                for (int j = lo; j < hi; j++) half[j] = src[2 * j - first];
+                for (int j = hi; j < count; j++) half[j] = 0;
             }
         }
         for (int oy = 0; oy < out_h; oy++) {
