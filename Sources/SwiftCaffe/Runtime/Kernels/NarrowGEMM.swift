@@ -49,6 +49,7 @@ enum NarrowGEMM {
     static func product(m: Int, n: Int, k: Int, a: LeftMatrix, lda: Int? = nil, b: UnsafePointer<Float>, ldb: Int,
                         c: UnsafeMutablePointer<Float>, ldc: Int, map: ConvEpilogue.Resolved.KernelArguments?,
                         onThisThread: Bool = false) {
+        precondition(k > 0, "a product over no terms would leave C unwritten")
         let lda = lda ?? k
         let (bp, cp) = (SharedPointer(UnsafeMutablePointer(mutating: b)), SharedPointer(c))
         @Sendable func run(rows: Range<Int>, columns: Range<Int>) {
