@@ -5,8 +5,8 @@
  * with d the 6×6 input patch. The elementwise product summed over input
  * channels is 36 independent GEMMs, one per position ξ of the 6×6 tile:
  *   M[ξ] (T × K) = V[ξ] (T × C) · U[ξ]ᵀ (C × K)
- * which the Swift layer runs through BLAS: 36 multiplies per 16 outputs
- * instead of 144.
+ * which the Swift layer runs through NarrowGEMM (or OpenBLAS): 36
+ * multiplies per 16 outputs instead of 144.
  *
  * Layouts (T tiles in a chunk; tile t = row of tiles · tiles_w + tx, the
  * row of tiles counting across the images of the batch):

@@ -1,9 +1,11 @@
 /// Convolution as im2col + GEMM over chunks of images: the column matrices
-/// of a chunk side by side (K × images·HW), one product per group, then the
-/// bias or epilogue as the result is copied into the top. One large GEMM runs
-/// OpenBLAS near its peak where per-image products are too narrow; a chunk's
-/// columns stay in cache between im2col and the GEMM (the whole batch's
-/// columns made every convolution memory-bound).
+/// of a chunk side by side (K × images·HW). With NarrowGEMM each image's
+/// product goes straight into its place in the top, the bias or epilogue
+/// applied as it is stored. Through OpenBLAS, one product per group over
+/// the whole chunk (one large GEMM runs it near its peak where per-image
+/// products are too narrow), then the epilogue as the result is copied into
+/// the top. A chunk's columns stay in cache between im2col and the GEMM
+/// (the whole batch's columns made every convolution memory-bound).
 struct ColumnConvolution: GEMMConvolutionEngine {
     let conv: ConvGeometry2D
     let shape: ConvProductShape
