@@ -12,19 +12,6 @@
 static inline void sc_spin_pause(void) {
 #if defined(__x86_64__) || defined(__i386__)
     __builtin_ia32_pause();
-/* C = map(A · B) for C's rows [m_lo, m_hi) and columns [n_lo, n_hi), see
- * narrow_gemm.c: A is M × k with rows lda apart, fp32 (a_kind 0) or the
- * bit patterns of fp16 (1) or bfloat16 (2); B is k × N, rows ldb apart; C's
- * rows are ldc apart. Row o of C is then y·scale[o] + shift[o] (NULL: 1,
- * 0), and with relu the ReLU with slope and the clamp to ceiling. scratch:
- * sc_narrow_gemm_scratch_floats() floats for half-width A (unused for fp32).
- * Only where sc_narrow_gemm_available() (AVX-512F, BW, VL). */
-int sc_narrow_gemm_available(void);
-size_t sc_narrow_gemm_scratch_floats(void);
-void sc_narrow_gemm(const void *a, int a_kind, size_t lda, const float *b, size_t ldb, float *c, size_t ldc, int m_lo, int m_hi,
-                    int n_lo, int n_hi, int k, const float *scale, const float *shift, int relu, float slope, float ceiling,
-                    float *scratch);
-
 #endif
 }
 

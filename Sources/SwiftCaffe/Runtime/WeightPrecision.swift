@@ -33,6 +33,22 @@ public enum WeightPrecision: String, Sendable, CaseIterable {
     }
 }
 
+/// A layer's weights kept at fp16 or bfloat16 for inference
+/// (`Net.storeWeights(as:)`): InnerProduct and Convolution hold one.
+struct CompactWeights {
+    let precision: WeightPrecision
+    let bits: [UInt16]
+
+    /// The bit patterns of `weights` at `precision`; nil for fp32 (the floats themselves).
+    init?(_ weights: Blob, as precision: WeightPrecision) {
+        guard precision != .fp32 else { return nil }
+        (self.precision, bits) = (precision, precision.bits(of: weights.data, count: weights.count))
+    }
+
+    /// Why a backward pass through the layer is refused.
+    var backwardRefusal: String { "its weights are stored as \(precision.rawValue) for inference; a backward pass needs fp32 weights" }
+}
+
 extension Net {
     /// Keeps the InnerProduct weights (all but transposed ones) and the
     /// Convolution weights at `precision` for the forward passes that

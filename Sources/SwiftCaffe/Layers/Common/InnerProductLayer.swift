@@ -37,16 +37,12 @@ final class InnerProductLayer: Layer {
     private var m = 0, k = 0
     /// The weights as fp16 or bfloat16 bit patterns (`Net.storeWeights(as:)`),
     /// which the forward pass of up to 16 rows reads instead of the floats.
-    private(set) var compactWeights: (precision: WeightPrecision, bits: [UInt16])?
+    private(set) var compactWeights: CompactWeights?
 
     /// Keeps a copy of the current weights at `precision` (nil for fp32:
     /// the floats again). Transposed weights keep their floats.
     func storeWeights(as precision: WeightPrecision) {
-        guard precision != .fp32, !ip.transpose else {
-            compactWeights = nil
-            return
-        }
-        compactWeights = (precision, precision.bits(of: params[0].data, count: params[0].count))
+        compactWeights = ip.transpose ? nil : CompactWeights(params[0], as: precision)
     }
 
     required init(_ ctx: LayerContext) throws {
@@ -80,9 +76,9 @@ final class InnerProductLayer: Layer {
             let bias = ip.biasTerm ? SharedPointer(params[1].data) : nil
             let (rows, k) = (m, self.k)
             let chunk = max(1, (n + 63) / 64)
-            if let (precision, bits) = compactWeights {
-                bits.withUnsafeBufferPointer { b in
-                    let half = SharedPointer(UnsafeMutablePointer(mutating: b.baseAddress!)), bf16: Int32 = precision == .bf16 ? 1 : 0
+            if let compact = compactWeights {
+                compact.bits.withUnsafeBufferPointer { b in
+                    let half = SharedPointer(UnsafeMutablePointer(mutating: b.baseAddress!)), bf16: Int32 = compact.precision == .bf16 ? 1 : 0
                     Parallel.forEach((n + chunk - 1) / chunk) { c in
                         let lo = c * chunk, hi = min(n, lo + chunk)
                         sc_skinny_inner_product_half(x.base, Int32(rows), Int32(k), half.base, bf16, bias?.base, Int32(lo), Int32(hi), y.base, Int32(n))
@@ -104,9 +100,7 @@ final class InnerProductLayer: Layer {
     }
 
     override func backward(_ tops: [Blob], _ propagateDown: [Bool], _ bottoms: [Blob]) throws {
-        if let (precision, _) = compactWeights {
-            throw fail("its weights are stored as \(precision.rawValue) for inference; a backward pass needs fp32 weights")
-        }
+        if let compact = compactWeights { throw fail(compact.backwardRefusal) }
         let n = ip.numOutput
         let dy = tops[0].diff, x = bottoms[0].data
         if ip.transpose {

@@ -39,13 +39,13 @@ final class ConvolutionLayer: ConvolutionFamilyLayer {
     /// (Winograd, direct, depthwise), and all of them on CPUs without
     /// AVX-512, take `roundedWeights`: floats rounded to the same values, so
     /// every engine computes with the same weights.
-    private(set) var compactWeights: (precision: WeightPrecision, bits: [UInt16])?
+    private(set) var compactWeights: CompactWeights?
     private var roundedWeights: [Float]?
 
     /// Keeps a copy of the current weights at `precision` (nil for fp32: the floats again).
     func storeWeights(as precision: WeightPrecision) {
         roundedWeights = nil
-        compactWeights = precision == .fp32 ? nil : (precision, precision.bits(of: params[0].data, count: params[0].count))
+        compactWeights = CompactWeights(params[0], as: precision)
     }
 
     override func reshape(_ bottoms: [Blob], _ tops: [Blob]) throws {
@@ -84,17 +84,17 @@ final class ConvolutionLayer: ConvolutionFamilyLayer {
             // Where image n's channel o starts: y + n·stride + o·hw.
             let (y, stride) = epilogue?.destination.map { ($0.blob.data + $0.channelOffset * hw, $0.blob.count / max(outer, 1)) }
                 ?? (t.data, outputs * hw)
-            guard let (precision, bits) = compactWeights else {
+            guard let compact = compactWeights else {
                 engine.forward(x: b.data, images: outer, weights: params[0].data, map: map, y: y, yStride: stride, workspace: workspace)
                 continue
             }
             if NarrowGEMM.available, let gemm = engine as? any GEMMConvolutionEngine {
-                bits.withUnsafeBufferPointer { half in
-                    gemm.forward(x: b.data, images: outer, weights: NarrowGEMM.LeftMatrix(base: half.baseAddress!, precision: precision),
+                compact.bits.withUnsafeBufferPointer { half in
+                    gemm.forward(x: b.data, images: outer, weights: NarrowGEMM.LeftMatrix(base: half.baseAddress!, precision: compact.precision),
                                  map: map, y: y, yStride: stride, workspace: workspace)
                 }
             } else {
-                if roundedWeights == nil { roundedWeights = (0..<params[0].count).map { precision.rounded(params[0].data[$0]) } }
+                if roundedWeights == nil { roundedWeights = (0..<params[0].count).map { compact.precision.rounded(params[0].data[$0]) } }
                 roundedWeights!.withUnsafeBufferPointer { w in
                     engine.forward(x: b.data, images: outer, weights: w.baseAddress!, map: map, y: y, yStride: stride, workspace: workspace)
                 }
@@ -103,9 +103,7 @@ final class ConvolutionLayer: ConvolutionFamilyLayer {
     }
 
     override func backward(_ tops: [Blob], _ propagateDown: [Bool], _ bottoms: [Blob]) throws {
-        if let (precision, _) = compactWeights {
-            throw fail("its weights are stored as \(precision.rawValue) for inference; a backward pass needs fp32 weights")
-        }
+        if let compact = compactWeights { throw fail(compact.backwardRefusal) }
         for (i, (b, t)) in zip(bottoms, tops).enumerated() {
             if let depthwise = engine as? DepthwiseConvolution {
                 depthwise.backward(x: b.data, dy: t.diff, images: outer, weights: params[0].data, weightDiff: params[0].diff,
