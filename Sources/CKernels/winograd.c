@@ -10,9 +10,10 @@
  *
  * Layouts (T tiles in a chunk; tile t = row of tiles · tiles_w + tx, the
  * row of tiles counting across the images of the batch):
- *   U: [36][K][C]    V: [36][T][C]    M: [36][T][K]
+ *   U: [36][K][C]    V: [T][36][C]    M: [T][36][K]
  * (or U: [36][group][C/group][K/group] for NarrowGEMM, which takes the
- * product's right-hand matrix row-major; the filter transform writes either).
+ * product's right-hand matrix row-major; the filter transform writes either,
+ * and the input and output transforms take both strides of V and M).
  * Channels are innermost so that every transform works on 16 channels at
  * once with contiguous loads and stores, whatever the size of the image
  * (AlexNet's 13×13 maps have four tiles per row). The input is therefore
@@ -36,22 +37,49 @@ __attribute__((always_inline)) static inline void store(float *p, const v16f *v,
     else memcpy(p, v, sizeof(float) * (size_t)len);
 }
 
+/* Transposes the 16×16 matrix whose rows are r[0..15]: for b = 8, 4, 2, 1,
+ * rows r and r + b (r without bit b) swap their off-diagonal b × b blocks,
+ * each step one two-source shuffle per row. */
+#define SWAP_BLOCKS(b, ia, ib)                                                                                             \
+    for (int q = 0; q < 16; q++)                                                                                           \
+        if (!(q & (b))) {                                                                                                  \
+            v16f x = r[q], y = r[q + (b)];                                                                                 \
+            r[q] = __builtin_shufflevector(x, y, ia);                                                                      \
+            r[q + (b)] = __builtin_shufflevector(x, y, ib);                                                                \
+        }
+#define I8A 0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23
+#define I8B 8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31
+#define I4A 0, 1, 2, 3, 16, 17, 18, 19, 8, 9, 10, 11, 24, 25, 26, 27
+#define I4B 4, 5, 6, 7, 20, 21, 22, 23, 12, 13, 14, 15, 28, 29, 30, 31
+#define I2A 0, 1, 16, 17, 4, 5, 20, 21, 8, 9, 24, 25, 12, 13, 28, 29
+#define I2B 2, 3, 18, 19, 6, 7, 22, 23, 10, 11, 26, 27, 14, 15, 30, 31
+#define I1A 0, 16, 2, 18, 4, 20, 6, 22, 8, 24, 10, 26, 12, 28, 14, 30
+#define I1B 1, 17, 3, 19, 5, 21, 7, 23, 9, 25, 11, 27, 13, 29, 15, 31
+
+__attribute__((always_inline)) static inline void transpose16(v16f *r) {
+    SWAP_BLOCKS(8, I8A, I8B)
+    SWAP_BLOCKS(4, I4A, I4B)
+    SWAP_BLOCKS(2, I2A, I2B)
+    SWAP_BLOCKS(1, I1A, I1B)
+}
+
 CLONES void sc_to_channels_last(const float *src, int channels, int plane, int p_lo, int p_hi, float *dst) {
-    /* 16 × 16 blocks through a local square: rows read and written whole. */
-    float square[16][16];
+    /* 16 channels × 16 positions at a time, transposed in registers: each
+     * source line is used whole as soon as it is loaded. (Planes whose size
+     * is a multiple of 4 KiB put the 16 rows in one L1 set, so a loop that
+     * revisits them, as an element-wise copy through a local square did,
+     * runs from L2 at a tenth of this speed.) */
     for (int p0 = p_lo; p0 < p_hi; p0 += 16) {
         int np = p_hi - p0 < 16 ? p_hi - p0 : 16;
         for (int c0 = 0; c0 < channels; c0 += 16) {
             int nc = channels - c0 < 16 ? channels - c0 : 16;
-            for (int c = 0; c < nc; c++) {
-                const float *s = src + (size_t)(c0 + c) * plane + p0;
-                for (int p = 0; p < np; p++) square[p][c] = s[p];
+            v16f r[16];
+            for (int c = 0; c < 16; c++) {
+                r[c] = (v16f){0};
+                if (c < nc) load(&r[c], src + (size_t)(c0 + c) * plane + p0, np);
             }
-            for (int p = 0; p < np; p++) {
-                v16f row;
-                memcpy(&row, square[p], sizeof row);
-                store(dst + (size_t)(p0 + p) * channels + c0, &row, nc);
-            }
+            transpose16(r);
+            for (int p = 0; p < np; p++) store(dst + (size_t)(p0 + p) * channels + c0, &r[p], nc);
         }
     }
 }
@@ -96,7 +124,7 @@ CLONES void sc_wino43_filter(const float *w, int k_lo, int k_hi, int channels, f
     } while (0)
 
 CLONES void sc_wino43_input(const float *x, int height, int width, int channels, int pad_h, int pad_w, int tiles_h,
-                            int tiles_w, int tile_first, int t_lo, int t_hi, float *v, size_t xi_stride) {
+                            int tiles_w, int tile_first, int t_lo, int t_hi, float *v, size_t tile_stride, size_t xi_stride) {
     const v16f zero = {0};
     for (int t = t_lo; t < t_hi; t++) {
         int global = tile_first + t, tx = global % tiles_w, row = global / tiles_w;
@@ -121,7 +149,7 @@ CLONES void sc_wino43_input(const float *x, int height, int width, int channels,
                 BT6(o, col);
                 for (int i = 0; i < 6; i++) s[i][j] = o[i];
             }
-            float *out = v + (size_t)t * channels + c0;
+            float *out = v + (size_t)t * tile_stride + c0;
             for (int i = 0; i < 6; i++) {
                 v16f o[6];
                 BT6(o, s[i]);
@@ -141,88 +169,98 @@ CLONES void sc_wino43_input(const float *x, int height, int width, int channels,
         o[3] = b_ + 8 * d_ + m[5];                                             \
     } while (0)
 
-/* Transposes the 16×16 matrix whose rows are r[0..15]: for b = 8, 4, 2, 1,
- * rows r and r + b (r without bit b) swap their off-diagonal b × b blocks,
- * each step one two-source shuffle per row. */
-#define SWAP_BLOCKS(b, ia, ib)                                                                                             \
-    for (int q = 0; q < 16; q++)                                                                                           \
-        if (!(q & (b))) {                                                                                                  \
-            v16f x = r[q], y = r[q + (b)];                                                                                 \
-            r[q] = __builtin_shufflevector(x, y, ia);                                                                      \
-            r[q + (b)] = __builtin_shufflevector(x, y, ib);                                                                \
+/* One tile's outputs for 16 channels from k0 on (len of them): r[l] is
+ * channel l's 4×4 block, row-major, mapped by scale *a, shift *b and the ReLU.
+ * (Pointers: a vector passed by value would change the ABI per target.) */
+__attribute__((always_inline)) static inline void output_blocks(const float *src, size_t xi_stride, int len, const v16f *a, const v16f *b,
+                                                                int relu, float slope, float ceiling, v16f r[16]) {
+    v16f p[6][6];
+    for (int i = 0; i < 6; i++)
+        for (int j = 0; j < 6; j++) {
+            p[i][j] = (v16f){0};
+            load(&p[i][j], src + (size_t)(i * 6 + j) * xi_stride, len);
         }
-#define I8A 0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23
-#define I8B 8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31
-#define I4A 0, 1, 2, 3, 16, 17, 18, 19, 8, 9, 10, 11, 24, 25, 26, 27
-#define I4B 4, 5, 6, 7, 20, 21, 22, 23, 12, 13, 14, 15, 28, 29, 30, 31
-#define I2A 0, 1, 16, 17, 4, 5, 20, 21, 8, 9, 24, 25, 12, 13, 28, 29
-#define I2B 2, 3, 18, 19, 6, 7, 22, 23, 10, 11, 26, 27, 14, 15, 30, 31
-#define I1A 0, 16, 2, 18, 4, 20, 6, 22, 8, 24, 10, 26, 12, 28, 14, 30
-#define I1B 1, 17, 3, 19, 5, 21, 7, 23, 9, 25, 11, 27, 13, 29, 15, 31
-
-__attribute__((always_inline)) static inline void transpose16(v16f *r) {
-    SWAP_BLOCKS(8, I8A, I8B)
-    SWAP_BLOCKS(4, I4A, I4B)
-    SWAP_BLOCKS(2, I2A, I2B)
-    SWAP_BLOCKS(1, I1A, I1B)
+    v16f s[4][6];
+    for (int j = 0; j < 6; j++) {
+        v16f col[6] = {p[0][j], p[1][j], p[2][j], p[3][j], p[4][j], p[5][j]}, o[4];
+        AT4(o, col);
+        for (int i = 0; i < 4; i++) s[i][j] = o[i];
+    }
+    /* r[4i + j]: output (i, j) of the tile for 16 channels (lanes). */
+    for (int i = 0; i < 4; i++) {
+        v16f o[4];
+        AT4(o, s[i]);
+        for (int j = 0; j < 4; j++) {
+            v16f q = o[j] * *a + *b;
+            if (relu) {
+                v16i positive = q > 0;
+                q = (v16f)(((v16i)q & positive) | ((v16i)(q * slope) & ~positive));
+                v16i above = q > ceiling;
+                q = (v16f)(((v16i)q & ~above) | ((v16i)((v16f){0} + ceiling) & above));
+            }
+            r[4 * i + j] = q;
+        }
+    }
+    transpose16(r);
 }
 
-CLONES void sc_wino43_output(const float *m, size_t xi_stride, int outputs, int out_h, int out_w, int tiles_h, int tiles_w,
-                             int tile_first, int t_lo, int t_hi, const float *scale, const float *shift, int relu, float slope,
-                             float ceiling, float *y, size_t image_stride) {
-    for (int t = t_lo; t < t_hi; t++) {
+CLONES void sc_wino43_output(const float *m, size_t tile_stride, size_t xi_stride, int outputs, int out_h, int out_w,
+                             int tiles_h, int tiles_w, int tile_first, int t_lo, int t_hi, const float *scale,
+                             const float *shift, int relu, float slope, float ceiling, float *y, size_t image_stride) {
+    size_t plane = (size_t)out_h * out_w;
+    for (int t = t_lo; t < t_hi;) {
         int global = tile_first + t, tx = global % tiles_w, row = global / tiles_w;
         int n = row / tiles_h, ty = row % tiles_h;
-        int rows = out_h - 4 * ty < 4 ? out_h - 4 * ty : 4, cols = out_w - 4 * tx < 4 ? out_w - 4 * tx : 4;
+        /* A run of up to four tiles along a row of tiles, from a multiple of
+         * four on: together they write whole 64-byte rows. Writing one tile's
+         * rows of four at a time left each cache line part-written while the
+         * other 15 channels' lines were touched, and where a plane's size is a
+         * multiple of 4 KiB (224 × 224) those 16 lines share one L1 set. */
+        int run = 4 - tx % 4;
+        if (run > tiles_w - tx) run = tiles_w - tx;
+        if (run > t_hi - t) run = t_hi - t;
+        int rows = out_h - 4 * ty < 4 ? out_h - 4 * ty : 4;
+        int whole = run == 4 && out_w - 4 * tx >= 16;
         float *base = y + (size_t)n * image_stride + (size_t)(4 * ty) * out_w + 4 * tx;
         for (int k0 = 0; k0 < outputs; k0 += 16) {
             int len = outputs - k0 < 16 ? outputs - k0 : 16;
-            const float *src = m + (size_t)t * outputs + k0;
-            v16f p[6][6];
-            for (int i = 0; i < 6; i++)
-                for (int j = 0; j < 6; j++) {
-                    p[i][j] = (v16f){0};
-                    load(&p[i][j], src + (size_t)(i * 6 + j) * xi_stride, len);
-                }
-            v16f s[4][6];
-            for (int j = 0; j < 6; j++) {
-                v16f col[6] = {p[0][j], p[1][j], p[2][j], p[3][j], p[4][j], p[5][j]}, o[4];
-                AT4(o, col);
-                for (int i = 0; i < 4; i++) s[i][j] = o[i];
-            }
             v16f a, b;
             for (int l = 0; l < 16; l++) {
                 a[l] = l < len ? (scale ? scale[k0 + l] : 1.0f) : 0.0f;
                 b[l] = l < len ? (shift ? shift[k0 + l] : 0.0f) : 0.0f;
             }
-            /* r[4i + j]: output (i, j) of the tile for 16 channels (lanes). */
-            v16f r[16];
-            for (int i = 0; i < 4; i++) {
-                v16f o[4];
-                AT4(o, s[i]);
-                for (int j = 0; j < 4; j++) {
-                    v16f q = o[j] * a + b;
-                    if (relu) {
-                        v16i positive = q > 0;
-                        q = (v16f)(((v16i)q & positive) | ((v16i)(q * slope) & ~positive));
-                        v16i above = q > ceiling;
-                        q = (v16f)(((v16i)q & ~above) | ((v16i)((v16f){0} + ceiling) & above));
-                    }
-                    r[4 * i + j] = q;
-                }
-            }
-            /* r[l]: channel l's 4×4 block, rows of four written whole. */
-            transpose16(r);
+            v16f r[4][16];
+            for (int q = 0; q < run; q++)
+                output_blocks(m + (size_t)(t + q) * tile_stride + k0, xi_stride, len, &a, &b, relu, slope, ceiling, r[q]);
             for (int l = 0; l < len; l++) {
-                float block[16];
-                *(v16u *)block = r[l];
-                float *dst = base + (size_t)(k0 + l) * out_h * out_w;
-                for (int i = 0; i < rows; i++) {
-                    if (cols == 4) *(v4u *)(dst + (size_t)i * out_w) = *(const v4u *)(block + 4 * i);
-                    else
-                        for (int j = 0; j < cols; j++) dst[(size_t)i * out_w + j] = block[4 * i + j];
+                float *dst = base + (size_t)(k0 + l) * plane;
+                if (whole) {
+                    /* Row i of the four blocks side by side: a 4 × 4 transpose of their 128-bit quarters. */
+                    v16f ab_lo = __builtin_shufflevector(r[0][l], r[1][l], 0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23);
+                    v16f ab_hi = __builtin_shufflevector(r[0][l], r[1][l], 8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31);
+                    v16f cd_lo = __builtin_shufflevector(r[2][l], r[3][l], 0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23);
+                    v16f cd_hi = __builtin_shufflevector(r[2][l], r[3][l], 8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31);
+                    v16f o[4] = {
+                        __builtin_shufflevector(ab_lo, cd_lo, 0, 1, 2, 3, 8, 9, 10, 11, 16, 17, 18, 19, 24, 25, 26, 27),
+                        __builtin_shufflevector(ab_lo, cd_lo, 4, 5, 6, 7, 12, 13, 14, 15, 20, 21, 22, 23, 28, 29, 30, 31),
+                        __builtin_shufflevector(ab_hi, cd_hi, 0, 1, 2, 3, 8, 9, 10, 11, 16, 17, 18, 19, 24, 25, 26, 27),
+                        __builtin_shufflevector(ab_hi, cd_hi, 4, 5, 6, 7, 12, 13, 14, 15, 20, 21, 22, 23, 28, 29, 30, 31)};
+                    for (int i = 0; i < rows; i++) *(v16u *)(dst + (size_t)i * out_w) = o[i];
+                    continue;
+                }
+                for (int q = 0; q < run; q++) {
+                    float block[16];
+                    *(v16u *)block = r[q][l];
+                    int cols = out_w - 4 * (tx + q) < 4 ? out_w - 4 * (tx + q) : 4;
+                    float *d = dst + 4 * q;
+                    for (int i = 0; i < rows; i++) {
+                        if (cols == 4) *(v4u *)(d + (size_t)i * out_w) = *(const v4u *)(block + 4 * i);
+                        else
+                            for (int j = 0; j < cols; j++) d[(size_t)i * out_w + j] = block[4 * i + j];
+                    }
                 }
             }
         }
+        t += run;
     }
 }

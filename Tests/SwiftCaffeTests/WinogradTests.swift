@@ -64,6 +64,7 @@ final class WinogradTests: XCTestCase {
             ([2, 36, 7, 9], 24, 1, 0),     // channels and outputs not multiples of 16
             ([3, 64, 5, 6], 32, 2, 2),     // groups, a pad wider than the kernel's reach
             ([1, 33, 4, 4], 33, 1, 1),     // one tile exactly
+            ([1, 16, 18, 37], 20, 1, 1),   // runs of four tiles written as whole rows, then a run of two
             ([8, 32, 64, 64], 16, 1, 1),   // 2048 tiles: two chunks, split inside an image
         ]
         for c in cases {
@@ -103,8 +104,12 @@ final class WinogradTests: XCTestCase {
         try n.forward()
         XCTAssertLessThan(error(n.blob("c")!.values, direct(x, shape, w, b, outputs: 192, group: 1, pad: 1)), 1e-5)
         // Where im2col + GEMM is faster it stays: below 16 input channels per
-        // group, fewer than 16 tiles, or products too small for BLAS.
-        for (shape, outputs) in [([1, 16, 13, 13], 64), ([1, 512, 7, 7], 512), ([1, 64, 13, 13], 256)] {
+        // group, fewer than 16 tiles, products too small for BLAS, or few
+        // tiles with 36 MiB of transformed weights (VGG's conv5 at batch 1;
+        // ResNet's 256 → 256 at 14×14, 9 MiB, takes Winograd).
+        let resnet = try convolution([1, 256, 14, 14], outputs: 256, group: 1, pad: 1)
+        XCTAssertTrue(try XCTUnwrap(resnet.layers[1] as? ConvolutionLayer).usesWinograd)
+        for (shape, outputs) in [([1, 16, 13, 13], 64), ([1, 512, 7, 7], 512), ([1, 64, 13, 13], 256), ([1, 512, 14, 14], 512)] {
             let n = try convolution(shape, outputs: outputs, group: 1, pad: 1)
             XCTAssertFalse(try XCTUnwrap(n.layers[1] as? ConvolutionLayer).usesWinograd, "\(shape)")
         }

@@ -115,14 +115,16 @@ void sc_wino43_filter(const float *w, int k_lo, int k_hi, int channels, float *u
 void sc_to_channels_last(const float *src, int channels, int plane, int p_lo, int p_hi, float *dst);
 
 /* Input: tiles [t_lo, t_hi) of the chunk that starts at tile_first of the
- * batch; x is the batch channels-last (N × H × W × C). Writes V[ξ][t][c]. */
+ * batch; x is the batch channels-last (N × H × W × C). Writes V(ξ, t, c) at
+ * t·tile_stride + ξ·xi_stride + c. */
 void sc_wino43_input(const float *x, int height, int width, int channels, int pad_h, int pad_w, int tiles_h,
-                     int tiles_w, int tile_first, int t_lo, int t_hi, float *v, size_t xi_stride);
+                     int tiles_w, int tile_first, int t_lo, int t_hi, float *v, size_t tile_stride, size_t xi_stride);
 
-/* Output: tiles [t_lo, t_hi) of the chunk from M[ξ][t][k]; writes
+/* Output: tiles [t_lo, t_hi) of the chunk from M(ξ, t, k), at t·tile_stride +
+ * ξ·xi_stride + k; writes
  * y = (Aᵀ M A)·scale[k] + shift[k] (NULL: 1, 0), then if relu the ReLU with
  * slope and the clamp to ceiling (ReLU6's 6; +inf for none), into the N × K × out_h × out_w output (image n at y + n·image_stride). */
-void sc_wino43_output(const float *m, size_t xi_stride, int outputs, int out_h, int out_w, int tiles_h, int tiles_w,
+void sc_wino43_output(const float *m, size_t tile_stride, size_t xi_stride, int outputs, int out_h, int out_w, int tiles_h, int tiles_w,
                       int tile_first, int t_lo, int t_hi, const float *scale, const float *shift, int relu, float slope, float ceiling,
                       float *y, size_t image_stride);
 

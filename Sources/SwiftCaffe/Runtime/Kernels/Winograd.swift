@@ -51,13 +51,19 @@ final class WinogradF43 {
     ///   about 384 K OpenBLAS runs such small products too slowly (SqueezeNet's
     ///   fire4–9 at batch 1: 147–262 K, slower; AlexNet's conv4/5 at batch 1:
     ///   393–590 K, faster), and with fewer than 16 tiles (ResNet's 7×7 maps
-    ///   at batch 1: 4) the GEMMs are too thin.
+    ///   at batch 1: 4) the GEMMs are too thin;
+    /// - the transformed weights, 4 × the weights' bytes, are read once per
+    ///   chunk of tiles: with few tiles that streaming is the cost, and where
+    ///   they outgrow the last-level cache im2col + GEMM is faster (VGG's
+    ///   conv5, 512 → 512 on 14×14 maps at batch 1: 16 tiles, 36 MiB).
     static func suits(_ conv: ConvGeometry2D, group: Int, outputs: Int, images: Int) -> Bool {
         let tiles = images * ((conv.outH + 3) / 4) * ((conv.outW + 3) / 4)
         let (cg, kg) = (conv.channels / max(1, group), outputs / max(1, group))
+        let transformedBytes = 36 * cg * outputs * 4
         return enabled && conv.kernelH == 3 && conv.kernelW == 3 && conv.strideH == 1 && conv.strideW == 1
             && conv.dilationH == 1 && conv.dilationW == 1 && cg >= 16 && kg >= 16
             && conv.outH > 0 && conv.outW > 0 && tiles >= 16 && tiles * cg * kg >= 384 * 1024
+            && (tiles >= 32 || transformedBytes <= 16 << 20)
     }
 
     /// U for these weights (K × C/group × 3 × 3), transformed again only if they changed.
@@ -110,33 +116,35 @@ final class WinogradF43 {
         var first = 0
         while first < totalTiles {
             let tiles = min(tilesPerChunk, totalTiles - first)
-            let vStride = tiles * channels, mStride = tiles * outputs
-            let v = SharedPointer(workspace.buffer(0, count: 36 * vStride))
-            let m = SharedPointer(workspace.buffer(1, count: 36 * mStride))
+            // V(ξ, t, c) and M(ξ, t, k) tile by tile: each transform reads or
+            // writes one contiguous run per tile rather than 36 streams.
+            let (vTile, mTile) = (36 * channels, 36 * outputs)
+            let v = SharedPointer(workspace.buffer(0, count: tiles * vTile))
+            let m = SharedPointer(workspace.buffer(1, count: tiles * mTile))
             let tile0 = first
             let tasks = min(tiles, Parallel.threads * 4), per = (tiles + tasks - 1) / tasks
             Parallel.forEach(tasks) { i in
                 sc_wino43_input(last.base, Int32(geometry.height), Int32(geometry.width), Int32(channels), Int32(geometry.padH),
                                 Int32(geometry.padW), Int32(th), Int32(tw), Int32(tile0), Int32(min(tiles, i * per)),
-                                Int32(min(tiles, i * per + per)), v.base, vStride)
+                                Int32(min(tiles, i * per + per)), v.base, vTile, channels)
             }
             // The 36 · group products are independent: one whole GEMM per task.
             let narrow = Self.narrow
             Parallel.forEach(36 * group) { i in
                 let (xi, g) = (i / group, i % group)
                 if narrow {
-                    NarrowGEMM.product(m: tiles, n: kg, k: cg, a: NarrowGEMM.LeftMatrix(v.advanced(by: xi * vStride + g * cg)),
-                                       lda: channels, b: u.advanced(by: xi * uStride + g * cg * kg), ldb: kg,
-                                       c: m.advanced(by: xi * mStride + g * kg), ldc: outputs, map: nil, onThisThread: true)
+                    NarrowGEMM.product(m: tiles, n: kg, k: cg, a: NarrowGEMM.LeftMatrix(v.advanced(by: xi * channels + g * cg)),
+                                       lda: vTile, b: u.advanced(by: xi * uStride + g * cg * kg), ldb: kg,
+                                       c: m.advanced(by: xi * outputs + g * kg), ldc: mTile, map: nil, onThisThread: true)
                 } else {
-                    BLAS.gemmOnThisThread(transB: true, m: tiles, n: kg, k: cg, a: v.advanced(by: xi * vStride + g * cg),
-                                          b: u.advanced(by: xi * uStride + g * kg * cg), c: m.advanced(by: xi * mStride + g * kg),
-                                          lda: channels, ldb: cg, ldc: outputs)
+                    BLAS.gemmOnThisThread(transB: true, m: tiles, n: kg, k: cg, a: v.advanced(by: xi * channels + g * cg),
+                                          b: u.advanced(by: xi * uStride + g * kg * cg), c: m.advanced(by: xi * outputs + g * kg),
+                                          lda: vTile, ldb: cg, ldc: mTile)
                 }
             }
             map.withKernelArguments(outputs: outputs) { e in
                 Parallel.forEach(tasks) { i in
-                    sc_wino43_output(m.base, mStride, Int32(outputs), Int32(geometry.outH), Int32(geometry.outW), Int32(th),
+                    sc_wino43_output(m.base, mTile, outputs, Int32(outputs), Int32(geometry.outH), Int32(geometry.outW), Int32(th),
                                      Int32(tw), Int32(tile0), Int32(min(tiles, i * per)), Int32(min(tiles, i * per + per)),
                                      e.scale, e.shift, e.relu, e.slope, e.ceiling, dst.base, yStride)
                 }
