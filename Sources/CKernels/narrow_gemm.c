@@ -146,3 +146,34 @@ sc_narrow_gemm(const void *a, int a_kind, size_t lda, const float *b, size_t ldb
         }
     }
 }
+
+/* The loops of sc_narrow_gemm turned around: each 48-column strip of a
+ * block of B (KC_B × 48 floats, 24 KiB) stays in L1 while every row block
+ * of A passes over it, and A (a few dozen rows) is re-read from L2 per
+ * strip. sc_narrow_gemm's order suits a large A read once; with B the
+ * large matrix (Winograd at batch 1: 512 × 512 per ξ against 49 tiles) it
+ * streamed every block of B from L2 once per eight rows of A. */
+enum { KC_B = 128 };
+
+__attribute__((target("avx512f,avx512bw,avx512vl"))) void
+sc_narrow_gemm_b_major(const float *a, size_t lda, const float *b, size_t ldb, float *c, size_t ldc, int m, int n, int k) {
+    const struct epilogue none = {NULL, NULL, 0, 0, 0};
+    for (int k0 = 0; k0 < k; k0 += KC_B) {
+        int kc = k - k0 < KC_B ? k - k0 : KC_B;
+        for (int j = 0; j < n; j += 16 * NR_VECTORS) {
+            int width = n - j < 16 * NR_VECTORS ? n - j : 16 * NR_VECTORS;
+            int nv = (width + 15) / 16, tail = width - 16 * (nv - 1);
+            __mmask16 last = tail == 16 ? 0xFFFF : (__mmask16)((1u << tail) - 1);
+            const float *bp = b + (size_t)k0 * ldb + j;
+            for (int i = 0; i < m; i += MR) {
+                int rows = m - i < MR ? m - i : MR;
+                const float *rowp[MR];
+                for (int r = 0; r < MR; r++) rowp[r] = a + (size_t)(i + (r < rows ? r : rows - 1)) * lda + k0;
+                float *cp = c + (size_t)i * ldc + j;
+                if (nv == 3) tile(rowp, bp, ldb, cp, ldc, rows, 3, last, kc, k0 > 0, 0, &none, i, NULL, 0);
+                else if (nv == 2) tile(rowp, bp, ldb, cp, ldc, rows, 2, last, kc, k0 > 0, 0, &none, i, NULL, 0);
+                else tile(rowp, bp, ldb, cp, ldc, rows, 1, last, kc, k0 > 0, 0, &none, i, NULL, 0);
+            }
+        }
+    }
+}

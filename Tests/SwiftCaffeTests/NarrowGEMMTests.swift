@@ -80,6 +80,24 @@ final class NarrowGEMMTests: XCTestCase {
         }
     }
 
+    /// The loop order for a large B (Winograd with few tiles): a partial row
+    /// tile, a strip of 48 columns then a masked one of 2, K over 128 + 128 + 44,
+    /// and A's rows wider apart than K.
+    func testTheProductForALargeBMatchesTheSumInDouble() throws {
+        try XCTSkipUnless(NarrowGEMM.available, "the kernel needs AVX-512")
+        for c in [Case(m: 13, n: 50, k: 300, lda: 310), Case(m: 49, n: 512, k: 512, lda: 512), Case(m: 3, n: 16, k: 5, lda: 5)] {
+            let a = FormulaParameters.values(c.m * c.lda, salt: Double(c.m + c.k), scale: 1)
+            let b = FormulaParameters.values(c.k * c.n, salt: Double(c.n * 5 + 2), scale: 1)
+            var y = [Float](repeating: .nan, count: c.m * c.n)
+            NarrowGEMM.productWithLargeB(m: c.m, n: c.n, k: c.k, a: a, lda: c.lda, b: b, ldb: c.n, c: &y, ldc: c.n)
+            let ones = [Float](repeating: 1, count: c.m), zeros = [Float](repeating: 0, count: c.m)
+            let want = expected(a, b, c, scale: ones, shift: zeros, slope: nil, ceiling: .infinity)
+            let scale = want.map { abs($0) }.max() ?? 1
+            let worst = zip(y, want).map { abs($0 - $1) }.max() ?? 0
+            XCTAssertLessThan(worst, 1e-5 * Float(c.k).squareRoot() * max(1, scale), "\(c): worst error \(worst)")
+        }
+    }
+
     func testResultsDoNotDependOnTheThreadCount() throws {
         try XCTSkipUnless(NarrowGEMM.available, "the kernel needs AVX-512")
         // Split by rows (m = 64) and by columns (m = 8).

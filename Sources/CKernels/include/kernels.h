@@ -163,4 +163,9 @@ void sc_narrow_gemm(const void *a, int a_kind, size_t lda, const float *b, size_
                     int n_lo, int n_hi, int k, const float *scale, const float *shift, int relu, float slope, float ceiling,
                     float *scratch);
 
+/* C = A · B (m × n, all fp32, no map) for a product whose right-hand
+ * matrix is the large one (Winograd's transformed weights with few tiles):
+ * each block of B is kept in L1 while every row of A passes it. */
+void sc_narrow_gemm_b_major(const float *a, size_t lda, const float *b, size_t ldb, float *c, size_t ldc, int m, int n, int k);
+
 #endif

@@ -23,6 +23,10 @@ final class WinogradF43 {
     /// The products by NarrowGEMM (U stored C × K per ξ and group), else by OpenBLAS.
     static let narrow = NarrowGEMM.available
 
+    /// Below this many tiles in a chunk the products' transformed weights are
+    /// the large matrix, and they run with the loops ordered for that.
+    static let fewTiles = 64
+
     /// Bytes of transformed input and products per chunk: within the 32 MiB
     /// L3 of these machines, with room for the transformed weights.
     static let chunkBytes = 8 << 20
@@ -129,10 +133,14 @@ final class WinogradF43 {
                                 Int32(min(tiles, i * per + per)), v.base, vTile, channels)
             }
             // The 36 · group products are independent: one whole GEMM per task.
-            let narrow = Self.narrow
+            let narrow = Self.narrow, largeB = tiles < Self.fewTiles
             Parallel.forEach(36 * group) { i in
                 let (xi, g) = (i / group, i % group)
-                if narrow {
+                if narrow && largeB {
+                    NarrowGEMM.productWithLargeB(m: tiles, n: kg, k: cg, a: v.advanced(by: xi * channels + g * cg), lda: vTile,
+                                                 b: u.advanced(by: xi * uStride + g * cg * kg), ldb: kg,
+                                                 c: m.advanced(by: xi * outputs + g * kg), ldc: mTile)
+                } else if narrow {
                     NarrowGEMM.product(m: tiles, n: kg, k: cg, a: NarrowGEMM.LeftMatrix(v.advanced(by: xi * channels + g * cg)),
                                        lda: vTile, b: u.advanced(by: xi * uStride + g * cg * kg), ldb: kg,
                                        c: m.advanced(by: xi * outputs + g * kg), ldc: mTile, map: nil, onThisThread: true)
