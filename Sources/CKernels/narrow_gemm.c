@@ -22,7 +22,7 @@
 
 #include <immintrin.h>
 
-enum { MR = 8, KC = 256, NC = 512, NR_VECTORS = 3 };
+enum { MR = 8, KC = 256, NC = 512, NR_VECTORS = 3, NR_MAX = 4 };
 
 int sc_narrow_gemm_available(void) {
     return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl");
@@ -36,24 +36,26 @@ struct epilogue {
     float slope, ceiling;
 };
 
-/* One tile: rows [0, rows) of C (rows ≤ MR) × nv vectors of columns, the
- * last vector masked by `last`, over kc steps of K. a[r] is row r's first
- * element of this block of K (a row past `rows` repeats the last one, so the
- * loop has no branches; its sums are not stored). */
+/* One pass of a tile: rows [0, rows) of C (rows ≤ pass_rows, 8 or 4) × nv
+ * vectors of columns, the last vector masked by `last`, over kc steps of K.
+ * a[r] is row r's first element of this block of K (a row past `rows`
+ * repeats the last one, so the loop has no branches; its sums are not
+ * stored). pass_rows × nv accumulators: 24 or 16 of the 32 registers. */
 __attribute__((target("avx512f,avx512bw,avx512vl"), always_inline)) static inline void
-tile(const float *const a[MR], const float *b, size_t ldb, float *c, size_t ldc, int rows, int nv, __mmask16 last, int kc,
-     int add_to_c, int final, const struct epilogue *e, int row0, const float *prefetch, size_t prefetch_ld) {
-    __m512 acc[MR][NR_VECTORS];
-    for (int r = 0; r < MR; r++)
+tile_pass(const float *const a[], int pass_rows, const float *b, size_t ldb, float *c, size_t ldc, int rows, int nv,
+          __mmask16 last, int kc, int add_to_c, int final, const struct epilogue *e, int row0, const float *prefetch,
+          size_t prefetch_ld) {
+    __m512 acc[MR][NR_MAX];
+    for (int r = 0; r < pass_rows; r++)
         for (int v = 0; v < nv; v++) acc[r][v] = _mm512_setzero_ps();
     for (int p = 0; p < kc; p++) {
         /* One line of the next A block per step: row p % 8, line p / 8. */
         if (prefetch && p < 8 * ((kc + 15) / 16))
             _mm_prefetch((const char *)(prefetch + (size_t)(p % MR) * prefetch_ld + 16 * (p / MR)), _MM_HINT_T0);
         const float *bp = b + (size_t)p * ldb;
-        __m512 bv[NR_VECTORS];
+        __m512 bv[NR_MAX];
         for (int v = 0; v < nv; v++) bv[v] = v == nv - 1 ? _mm512_maskz_loadu_ps(last, bp + 16 * v) : _mm512_loadu_ps(bp + 16 * v);
-        for (int r = 0; r < MR; r++) {
+        for (int r = 0; r < pass_rows; r++) {
             __m512 av = _mm512_set1_ps(a[r][p]);
             for (int v = 0; v < nv; v++) acc[r][v] = _mm512_fmadd_ps(av, bv[v], acc[r][v]);
         }
@@ -80,6 +82,26 @@ tile(const float *const a[MR], const float *b, size_t ldb, float *c, size_t ldc,
         }
     }
 }
+
+/* A tile of up to MR rows × nv ≤ 4 vectors: three in one pass of eight
+ * rows; four (a strip of 49–64 columns, such as a 7×7 map's 49 positions)
+ * in two passes of four rows, rather than a strip of three vectors and then
+ * one of a single, nearly empty vector that broadcasts all of A's elements
+ * again for it. */
+__attribute__((target("avx512f,avx512bw,avx512vl"), always_inline)) static inline void
+tile(const float *const a[MR], const float *b, size_t ldb, float *c, size_t ldc, int rows, int nv, __mmask16 last, int kc,
+     int add_to_c, int final, const struct epilogue *e, int row0, const float *prefetch, size_t prefetch_ld) {
+    if (nv < 4) {
+        tile_pass(a, MR, b, ldb, c, ldc, rows, nv, last, kc, add_to_c, final, e, row0, prefetch, prefetch_ld);
+        return;
+    }
+    tile_pass(a, 4, b, ldb, c, ldc, rows < 4 ? rows : 4, 4, last, kc, add_to_c, final, e, row0, prefetch, prefetch_ld);
+    if (rows > 4) tile_pass(a + 4, 4, b, ldb, c + 4 * ldc, ldc, rows - 4, 4, last, kc, add_to_c, final, e, row0 + 4, NULL, 0);
+}
+
+/* The columns of the strip that starts `left` columns before the end: 48
+ * (three vectors), or all of them when 49–64 are left (four vectors). */
+static inline int strip_width(int left) { return left > 16 * NR_VECTORS && left <= 16 * NR_MAX ? left : left < 16 * NR_VECTORS ? left : 16 * NR_VECTORS; }
 
 /* Rows [0, rows) of a half-width A block widened into `dst` (MR × kc
  * floats). The block to be widened next (`next`, its rows lda apart, or
@@ -131,13 +153,14 @@ sc_narrow_gemm(const void *a, int a_kind, size_t lda, const float *b, size_t ldb
                     if (i + 2 * MR <= m_hi) prefetch = (const float *)a + (size_t)(i + MR) * lda + k0;
                     else if (i + MR >= m_hi && k0 + KC < k && m_hi - m_lo >= MR) prefetch = (const float *)a + (size_t)m_lo * lda + k0 + KC;
                 }
-                for (int j = jc; j < jc_end; j += 16 * NR_VECTORS) {
-                    int width = jc_end - j < 16 * NR_VECTORS ? jc_end - j : 16 * NR_VECTORS;
+                for (int j = jc, width; j < jc_end; j += width) {
+                    width = strip_width(jc_end - j);
                     int nv = (width + 15) / 16, tail = width - 16 * (nv - 1);
                     __mmask16 last = tail == 16 ? 0xFFFF : (__mmask16)((1u << tail) - 1);
                     const float *bp = b + (size_t)k0 * ldb + j;
                     float *cp = c + (size_t)i * ldc + j;
-                    if (nv == 3) tile(rowp, bp, ldb, cp, ldc, rows, 3, last, kc, add_to_c, final, &e, i, prefetch, lda);
+                    if (nv == 4) tile(rowp, bp, ldb, cp, ldc, rows, 4, last, kc, add_to_c, final, &e, i, prefetch, lda);
+                    else if (nv == 3) tile(rowp, bp, ldb, cp, ldc, rows, 3, last, kc, add_to_c, final, &e, i, prefetch, lda);
                     else if (nv == 2) tile(rowp, bp, ldb, cp, ldc, rows, 2, last, kc, add_to_c, final, &e, i, prefetch, lda);
                     else tile(rowp, bp, ldb, cp, ldc, rows, 1, last, kc, add_to_c, final, &e, i, prefetch, lda);
                     prefetch = NULL;
@@ -160,8 +183,8 @@ sc_narrow_gemm_b_major(const float *a, size_t lda, const float *b, size_t ldb, f
     const struct epilogue none = {NULL, NULL, 0, 0, 0};
     for (int k0 = 0; k0 < k; k0 += KC_B) {
         int kc = k - k0 < KC_B ? k - k0 : KC_B;
-        for (int j = 0; j < n; j += 16 * NR_VECTORS) {
-            int width = n - j < 16 * NR_VECTORS ? n - j : 16 * NR_VECTORS;
+        for (int j = 0, width; j < n; j += width) {
+            width = strip_width(n - j);
             int nv = (width + 15) / 16, tail = width - 16 * (nv - 1);
             __mmask16 last = tail == 16 ? 0xFFFF : (__mmask16)((1u << tail) - 1);
             const float *bp = b + (size_t)k0 * ldb + j;
@@ -170,7 +193,8 @@ sc_narrow_gemm_b_major(const float *a, size_t lda, const float *b, size_t ldb, f
                 const float *rowp[MR];
                 for (int r = 0; r < MR; r++) rowp[r] = a + (size_t)(i + (r < rows ? r : rows - 1)) * lda + k0;
                 float *cp = c + (size_t)i * ldc + j;
-                if (nv == 3) tile(rowp, bp, ldb, cp, ldc, rows, 3, last, kc, k0 > 0, 0, &none, i, NULL, 0);
+                if (nv == 4) tile(rowp, bp, ldb, cp, ldc, rows, 4, last, kc, k0 > 0, 0, &none, i, NULL, 0);
+                else if (nv == 3) tile(rowp, bp, ldb, cp, ldc, rows, 3, last, kc, k0 > 0, 0, &none, i, NULL, 0);
                 else if (nv == 2) tile(rowp, bp, ldb, cp, ldc, rows, 2, last, kc, k0 > 0, 0, &none, i, NULL, 0);
                 else tile(rowp, bp, ldb, cp, ldc, rows, 1, last, kc, k0 > 0, 0, &none, i, NULL, 0);
             }

@@ -20,7 +20,7 @@ final class DirectConvolutionTests: XCTestCase {
     }
 
     /// top[n][k][y][x] = b[k] + Σ_c Σ_ij w[k][c][i][j] · x[n][c][y·s − p + i·d][x·s − p + j·d], zero outside.
-    private func definition(_ x: [Float], _ c: Case, _ w: [Float], _ b: [Float], outH: Int, outW: Int) -> [Float] {
+    static func definition(_ x: [Float], _ c: Case, _ w: [Float], _ b: [Float], outH: Int, outW: Int) -> [Float] {
         let (images, channels, h, wd) = (c.shape[0], c.shape[1], c.shape[2], c.shape[3])
         var y = [Float](repeating: 0, count: images * c.outputs * outH * outW)
         for n in 0..<images {
@@ -48,7 +48,7 @@ final class DirectConvolutionTests: XCTestCase {
         return y
     }
 
-    private func convolution(_ c: Case) throws -> Net {
+    static func convolution(_ c: Case) throws -> Net {
         try Net(graph: try buildNet(net(input: c.shape, """
             layer { name: "c" type: "Convolution" bottom: "data" top: "c"
               convolution_param { num_output: \(c.outputs) kernel_h: \(c.kernel.h) kernel_w: \(c.kernel.w)
@@ -59,7 +59,7 @@ final class DirectConvolutionTests: XCTestCase {
 
     /// Largest |ours − definition| over the largest |definition|: about 1e-7
     /// measured; an indexing slip gives 0.1 or more.
-    private func error(_ ours: [Float], _ expected: [Float]) -> Float {
+    static func error(_ ours: [Float], _ expected: [Float]) -> Float {
         let scale = expected.map(abs).max() ?? 1
         return zip(ours, expected).map { abs($0 - $1) }.max()! / scale
     }
@@ -91,7 +91,7 @@ final class DirectConvolutionTests: XCTestCase {
     func testMatchesTheDefinition() throws {
         var random = RandomSource(seed: 11)
         for c in cases {
-            let n = try convolution(c)
+            let n = try Self.convolution(c)
             let layer = try XCTUnwrap(n.layers[1] as? ConvolutionLayer)
             XCTAssertTrue(layer.usesDirect, "\(c)")
             let top = n.blob("c")!
@@ -113,7 +113,7 @@ final class DirectConvolutionTests: XCTestCase {
                                map: .init(scale: scale, shift: shift, slope: slope), y: out.baseAddress! + 2 * plane,
                                yStride: channelsOut * plane, workspace: Workspace())
             }
-            let plain = definition(x, c, w, [Float](repeating: 0, count: c.outputs), outH: outH, outW: outW)
+            let plain = Self.definition(x, c, w, [Float](repeating: 0, count: c.outputs), outH: outH, outW: outW)
             var ours: [Float] = [], expected: [Float] = []
             for image in 0..<images {
                 for k in 0..<channelsOut {
@@ -130,7 +130,7 @@ final class DirectConvolutionTests: XCTestCase {
                     }
                 }
             }
-            XCTAssertLessThan(error(ours, expected), 1e-5, "\(c)")
+            XCTAssertLessThan(Self.error(ours, expected), 1e-5, "\(c)")
         }
     }
 
@@ -139,7 +139,7 @@ final class DirectConvolutionTests: XCTestCase {
     func testTheLayerChoosesTheDirectPathForFewChannels() throws {
         var random = RandomSource(seed: 12)
         for c in cases {
-            let n = try convolution(c)
+            let n = try Self.convolution(c)
             let layer = try XCTUnwrap(n.layers[1] as? ConvolutionLayer)
             let x = (0..<n.blob("data")!.count).map { _ in random.gaussian() }
             let w = (0..<layer.params[0].count).map { _ in random.gaussian() * 0.2 }
@@ -149,7 +149,7 @@ final class DirectConvolutionTests: XCTestCase {
             layer.params[1].set(b)
             try n.forward()
             let top = n.blob("c")!
-            XCTAssertLessThan(error(top.values, definition(x, c, w, b, outH: top.dim(2), outW: top.dim(3))), 1e-5, "\(c)")
+            XCTAssertLessThan(Self.error(top.values, Self.definition(x, c, w, b, outH: top.dim(2), outW: top.dim(3))), 1e-5, "\(c)")
         }
         // More channels on rows over 8, more than 32 on small rows, a
         // stride of 4 along rows (AlexNet's conv1), groups: not this path.

@@ -19,10 +19,11 @@ struct ColumnConvolution: GEMMConvolutionEngine {
     }
 
     /// The columns of images [first, first + images) side by side in
-    /// workspace slot 0: row r holds image n at [n·HW, (n+1)·HW).
-    static func columns(_ conv: ConvGeometry2D, of x: UnsafePointer<Float>, first: Int, images: Int,
+    /// workspace slot 0: row r holds image n at [n·HW, (n+1)·HW), rows
+    /// `rowLength` apart (default images·HW; the rest of a row is not written).
+    static func columns(_ conv: ConvGeometry2D, of x: UnsafePointer<Float>, first: Int, images: Int, rowLength: Int? = nil,
                         workspace: Workspace) -> UnsafeMutablePointer<Float> {
-        let width = images * conv.colCols
+        let width = rowLength ?? images * conv.colCols
         let col = workspace.buffer(0, count: conv.colRows * width)
         // Each image fills its own columns, in pieces spread over the threads.
         let size = conv.channels * conv.height * conv.width
@@ -43,18 +44,20 @@ struct ColumnConvolution: GEMMConvolutionEngine {
         while first < total {
             let images = min(per, total - first)
             let width = images * hw
-            let col = Self.columns(conv, of: x, first: first, images: images, workspace: workspace)
             if NarrowGEMM.available {
                 // Each image's product straight into its place in the top, the map applied as it is stored.
+                let ldb = NarrowGEMM.alignedRowLength(width)
+                let col = Self.columns(conv, of: x, first: first, images: images, rowLength: ldb, workspace: workspace)
                 map.withKernelArguments(outputs: outputs) { e in
                     for n in 0..<images {
-                        shape.product(weights: weights, columns: col + n * hw, ldb: width,
+                        shape.product(weights: weights, columns: col + n * hw, ldb: ldb,
                                       y: y + (first + n) * stride, map: e, onThisThread: false)
                     }
                 }
                 first += images
                 continue
             }
+            let col = Self.columns(conv, of: x, first: first, images: images, workspace: workspace)
             let result = workspace.buffer(1, count: outputs * width)
             for g in 0..<shape.group {
                 BLAS.gemm(m: m, n: width, k: k, a: weights.floats + g * m * k, b: col + g * k * width, c: result + g * m * width)

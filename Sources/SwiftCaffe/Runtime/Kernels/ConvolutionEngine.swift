@@ -40,18 +40,20 @@ struct ConvProductShape: Sendable {
 
     /// One image on the calling thread: the product written into the
     /// image's place in the top, then the bias or fused epilogue applied
-    /// there while it is still in this core's cache.
-    func imageForward(weights: NarrowGEMM.LeftMatrix, columns: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>,
-                      map: ConvEpilogue.Resolved) {
+    /// there while it is still in this core's cache. The columns' rows are
+    /// `ldb` apart (default hw).
+    func imageForward(weights: NarrowGEMM.LeftMatrix, columns: UnsafePointer<Float>, ldb: Int? = nil,
+                      y: UnsafeMutablePointer<Float>, map: ConvEpilogue.Resolved) {
+        let ldb = ldb ?? hw
         if NarrowGEMM.available {
             return map.withKernelArguments(outputs: outputs) { e in
-                product(weights: weights, columns: columns, ldb: hw, y: y, map: e, onThisThread: true)
+                product(weights: weights, columns: columns, ldb: ldb, y: y, map: e, onThisThread: true)
             }
         }
         let weights = weights.floats
         for g in 0..<group {
-            BLAS.gemmOnThisThread(m: m, n: hw, k: k, a: weights + g * m * k, b: columns + g * k * hw,
-                                  c: y + g * m * hw, lda: k, ldb: hw, ldc: hw)
+            BLAS.gemmOnThisThread(m: m, n: hw, k: k, a: weights + g * m * k, b: columns + g * k * ldb,
+                                  c: y + g * m * hw, lda: k, ldb: ldb, ldc: hw)
         }
         if map.isIdentity { return }
         for o in 0..<outputs { map.apply(channel: o, from: y + o * hw, to: y + o * hw, count: hw) }

@@ -13,16 +13,16 @@ struct SmallImageConvolution: GEMMConvolutionEngine {
 
     func forward(x: UnsafePointer<Float>, images: Int, weights: NarrowGEMM.LeftMatrix, map: ConvEpilogue.Resolved,
                  y: UnsafeMutablePointer<Float>, yStride stride: Int, workspace: Workspace) {
-        let hw = shape.hw
+        let hw = shape.hw, ld = NarrowGEMM.available ? NarrowGEMM.alignedRowLength(hw) : hw
         let tasks = min(Parallel.threads, images), per = (images + tasks - 1) / tasks
-        let col = SharedPointer(workspace.buffer(0, count: tasks * conv.colRows * hw))
+        let col = SharedPointer(workspace.buffer(0, count: tasks * conv.colRows * ld))
         let (conv, shape, size, rows, jobs) = (conv, shape, conv.channels * conv.height * conv.width, conv.colRows, conv.im2colJobs)
         let (input, out) = (SharedPointer(UnsafeMutablePointer(mutating: x)), SharedPointer(y))
         Parallel.forEach(tasks) { task in
-            let c = col.advanced(by: task * rows * hw)
+            let c = col.advanced(by: task * rows * ld)
             for n in task * per..<min(images, task * per + per) {
-                for job in 0..<jobs { conv.im2col(input.advanced(by: n * size), c, ld: hw, job: job) }
-                shape.imageForward(weights: weights, columns: c, y: out.advanced(by: n * stride), map: map)
+                for job in 0..<jobs { conv.im2col(input.advanced(by: n * size), c, ld: ld, job: job) }
+                shape.imageForward(weights: weights, columns: c, ldb: ld, y: out.advanced(by: n * stride), map: map)
             }
         }
     }

@@ -1,0 +1,43 @@
+import Foundation
+import XCTest
+@testable import SwiftCaffe
+
+/// The im2col + product engines (Columns at batch 1, SmallImage with an
+/// image per thread) against the convolution's definition in double
+/// precision, on the maps where NarrowGEMM pads the columns' rows to whole
+/// 64-byte lines and takes 49–64 columns as one strip of four vectors:
+/// 7×7 (49), 8×8 (64), two images side by side (rows of 2 × 196), with the
+/// bias.
+final class ColumnConvolutionTests: XCTestCase {
+    typealias Case = DirectConvolutionTests.Case
+
+    private var savedThreads = 1
+    override func setUp() { savedThreads = Parallel.threads }
+    override func tearDown() { Parallel.threads = savedThreads }
+
+    func testTheGEMMEnginesMatchTheDefinition() throws {
+        var random = RandomSource(seed: 21)
+        Parallel.threads = 2
+        let cases = [
+            Case(shape: [1, 64, 7, 7], outputs: 40, kernel: (3, 3), pad: (1, 1)),          // ResNet's res5 at batch 1: 49 columns
+            Case(shape: [1, 48, 15, 15], outputs: 24, kernel: (3, 3), stride: (2, 2), pad: (1, 1)),  // 64 columns
+            Case(shape: [3, 40, 9, 9], outputs: 20, kernel: (3, 3)),                       // SmallImage: 49 columns per image
+            Case(shape: [2, 64, 14, 14], outputs: 24, kernel: (5, 5), pad: (2, 2)),        // two images' 196 columns in one row
+        ]
+        for c in cases {
+            let n = try DirectConvolutionTests.convolution(c)
+            let layer = try XCTUnwrap(n.layers[1] as? ConvolutionLayer)
+            XCTAssertFalse(layer.usesWinograd || layer.usesDirect, "\(c)")
+            let x = (0..<n.blob("data")!.count).map { _ in random.gaussian() }
+            let w = (0..<layer.params[0].count).map { _ in random.gaussian() * 0.2 }
+            let b = (0..<c.outputs).map { _ in random.gaussian() }
+            n.blob("data")!.set(x)
+            layer.params[0].set(w)
+            layer.params[1].set(b)
+            try n.forward()
+            let top = n.blob("c")!
+            let expected = DirectConvolutionTests.definition(x, c, w, b, outH: top.dim(2), outW: top.dim(3))
+            XCTAssertLessThan(DirectConvolutionTests.error(top.values, expected), 1e-5, "\(c)")
+        }
+    }
+}
