@@ -25,19 +25,9 @@ final class ColumnConvolutionTests: XCTestCase {
             Case(shape: [2, 64, 14, 14], outputs: 24, kernel: (5, 5), pad: (2, 2)),        // two images' 196 columns in one row
         ]
         for c in cases {
-            let n = try DirectConvolutionTests.convolution(c)
-            let layer = try XCTUnwrap(n.layers[1] as? ConvolutionLayer)
+            let (layer, error) = try DirectConvolutionTests.layerError(c, random: &random)
             XCTAssertFalse(layer.usesWinograd || layer.usesDirect, "\(c)")
-            let x = (0..<n.blob("data")!.count).map { _ in random.gaussian() }
-            let w = (0..<layer.params[0].count).map { _ in random.gaussian() * 0.2 }
-            let b = (0..<c.outputs).map { _ in random.gaussian() }
-            n.blob("data")!.set(x)
-            layer.params[0].set(w)
-            layer.params[1].set(b)
-            try n.forward()
-            let top = n.blob("c")!
-            let expected = DirectConvolutionTests.definition(x, c, w, b, outH: top.dim(2), outW: top.dim(3))
-            XCTAssertLessThan(DirectConvolutionTests.error(top.values, expected), 1e-5, "\(c)")
+            XCTAssertLessThan(error, 1e-5, "\(c)")
         }
     }
 }

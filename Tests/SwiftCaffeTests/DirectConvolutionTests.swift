@@ -57,6 +57,22 @@ final class DirectConvolutionTests: XCTestCase {
             """)))
     }
 
+    /// The layer's forward with random inputs, weights and bias, and its
+    /// error against the definition (as `error`).
+    static func layerError(_ c: Case, random: inout RandomSource) throws -> (layer: ConvolutionLayer, error: Float) {
+        let n = try convolution(c)
+        let layer = try XCTUnwrap(n.layers[1] as? ConvolutionLayer)
+        let x = (0..<n.blob("data")!.count).map { _ in random.gaussian() }
+        let w = (0..<layer.params[0].count).map { _ in random.gaussian() * 0.2 }
+        let b = (0..<c.outputs).map { _ in random.gaussian() }
+        n.blob("data")!.set(x)
+        layer.params[0].set(w)
+        layer.params[1].set(b)
+        try n.forward()
+        let top = n.blob("c")!
+        return (layer, error(top.values, definition(x, c, w, b, outH: top.dim(2), outW: top.dim(3))))
+    }
+
     /// Largest |ours − definition| over the largest |definition|: about 1e-7
     /// measured; an indexing slip gives 0.1 or more.
     static func error(_ ours: [Float], _ expected: [Float]) -> Float {
@@ -139,17 +155,9 @@ final class DirectConvolutionTests: XCTestCase {
     func testTheLayerChoosesTheDirectPathForFewChannels() throws {
         var random = RandomSource(seed: 12)
         for c in cases {
-            let n = try Self.convolution(c)
-            let layer = try XCTUnwrap(n.layers[1] as? ConvolutionLayer)
-            let x = (0..<n.blob("data")!.count).map { _ in random.gaussian() }
-            let w = (0..<layer.params[0].count).map { _ in random.gaussian() * 0.2 }
-            let b = (0..<c.outputs).map { _ in random.gaussian() }
-            n.blob("data")!.set(x)
-            layer.params[0].set(w)
-            layer.params[1].set(b)
-            try n.forward()
-            let top = n.blob("c")!
-            XCTAssertLessThan(Self.error(top.values, Self.definition(x, c, w, b, outH: top.dim(2), outW: top.dim(3))), 1e-5, "\(c)")
+            let (layer, error) = try Self.layerError(c, random: &random)
+            XCTAssertTrue(layer.usesDirect, "\(c)")
+            XCTAssertLessThan(error, 1e-5, "\(c)")
         }
         // More channels on rows over 8, more than 32 on small rows, a
         // stride of 4 along rows (AlexNet's conv1), groups: not this path.
