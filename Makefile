@@ -28,6 +28,9 @@ test: deps
 	@# The LeNet and AlexNet tests read Fashion-MNIST's IDX files.
 	@scripts/ensure-apt.sh dataset-fashion-mnist
 	FUZZ_CASES=$(FUZZ_CASES) $(SWIFT) test -c release -Xswiftc -enable-testing --disable-swift-testing
+	@# The convolution engines again with our GEMM off: the OpenBLAS paths that CPUs without AVX-512 take.
+	SWIFTCAFFE_NARROW_GEMM=0 $(SWIFT) test -c release -Xswiftc -enable-testing --disable-swift-testing --skip-build \
+	    --filter 'WinogradTests|ColumnConvolutionTests|FusionTests|ReferenceForwardTests|WeightPrecisionTests'
 	$(MAKE) python-test
 
 # The Python module (python/swiftcaffe, pycaffe's API): the C ABI library
