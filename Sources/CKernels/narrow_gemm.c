@@ -99,9 +99,22 @@ tile(const float *const a[MR], const float *b, size_t ldb, float *c, size_t ldc,
     if (rows > 4) tile_pass(a + 4, 4, b, ldb, c + 4 * ldc, ldc, rows - 4, 4, last, kc, add_to_c, final, e, row0 + 4, NULL, 0);
 }
 
-/* The columns of the strip that starts `left` columns before the end: 48
- * (three vectors), or all of them when 49–64 are left (four vectors). */
-static inline int strip_width(int left) { return left > 16 * NR_VECTORS && left <= 16 * NR_MAX ? left : left < 16 * NR_VECTORS ? left : 16 * NR_VECTORS; }
+/* The columns of the strip that starts `left` columns before the end: all
+ * of them when at most 64 are left (up to four vectors), else 48 (three). */
+static inline int strip_width(int left) { return left <= 16 * NR_MAX ? left : 16 * NR_VECTORS; }
+
+/* The tile for a strip `width` columns wide: `tile` with its vector count
+ * as a constant, so each count gets its own unrolled loop. */
+__attribute__((target("avx512f,avx512bw,avx512vl"), always_inline)) static inline void
+strip_tile(const float *const a[MR], const float *b, size_t ldb, float *c, size_t ldc, int rows, int width, int kc,
+           int add_to_c, int final, const struct epilogue *e, int row0, const float *prefetch, size_t prefetch_ld) {
+    int nv = (width + 15) / 16, tail = width - 16 * (nv - 1);
+    __mmask16 last = tail == 16 ? 0xFFFF : (__mmask16)((1u << tail) - 1);
+    if (nv == 4) tile(a, b, ldb, c, ldc, rows, 4, last, kc, add_to_c, final, e, row0, prefetch, prefetch_ld);
+    else if (nv == 3) tile(a, b, ldb, c, ldc, rows, 3, last, kc, add_to_c, final, e, row0, prefetch, prefetch_ld);
+    else if (nv == 2) tile(a, b, ldb, c, ldc, rows, 2, last, kc, add_to_c, final, e, row0, prefetch, prefetch_ld);
+    else tile(a, b, ldb, c, ldc, rows, 1, last, kc, add_to_c, final, e, row0, prefetch, prefetch_ld);
+}
 
 /* Rows [0, rows) of a half-width A block widened into `dst` (MR × kc
  * floats). The block to be widened next (`next`, its rows lda apart, or
@@ -155,14 +168,8 @@ sc_narrow_gemm(const void *a, int a_kind, size_t lda, const float *b, size_t ldb
                 }
                 for (int j = jc, width; j < jc_end; j += width) {
                     width = strip_width(jc_end - j);
-                    int nv = (width + 15) / 16, tail = width - 16 * (nv - 1);
-                    __mmask16 last = tail == 16 ? 0xFFFF : (__mmask16)((1u << tail) - 1);
-                    const float *bp = b + (size_t)k0 * ldb + j;
-                    float *cp = c + (size_t)i * ldc + j;
-                    if (nv == 4) tile(rowp, bp, ldb, cp, ldc, rows, 4, last, kc, add_to_c, final, &e, i, prefetch, lda);
-                    else if (nv == 3) tile(rowp, bp, ldb, cp, ldc, rows, 3, last, kc, add_to_c, final, &e, i, prefetch, lda);
-                    else if (nv == 2) tile(rowp, bp, ldb, cp, ldc, rows, 2, last, kc, add_to_c, final, &e, i, prefetch, lda);
-                    else tile(rowp, bp, ldb, cp, ldc, rows, 1, last, kc, add_to_c, final, &e, i, prefetch, lda);
+                    strip_tile(rowp, b + (size_t)k0 * ldb + j, ldb, c + (size_t)i * ldc + j, ldc, rows, width, kc, add_to_c,
+                               final, &e, i, prefetch, lda);
                     prefetch = NULL;
                 }
             }
@@ -185,18 +192,12 @@ sc_narrow_gemm_b_major(const float *a, size_t lda, const float *b, size_t ldb, f
         int kc = k - k0 < KC_B ? k - k0 : KC_B;
         for (int j = 0, width; j < n; j += width) {
             width = strip_width(n - j);
-            int nv = (width + 15) / 16, tail = width - 16 * (nv - 1);
-            __mmask16 last = tail == 16 ? 0xFFFF : (__mmask16)((1u << tail) - 1);
-            const float *bp = b + (size_t)k0 * ldb + j;
             for (int i = 0; i < m; i += MR) {
                 int rows = m - i < MR ? m - i : MR;
                 const float *rowp[MR];
                 for (int r = 0; r < MR; r++) rowp[r] = a + (size_t)(i + (r < rows ? r : rows - 1)) * lda + k0;
-                float *cp = c + (size_t)i * ldc + j;
-                if (nv == 4) tile(rowp, bp, ldb, cp, ldc, rows, 4, last, kc, k0 > 0, 0, &none, i, NULL, 0);
-                else if (nv == 3) tile(rowp, bp, ldb, cp, ldc, rows, 3, last, kc, k0 > 0, 0, &none, i, NULL, 0);
-                else if (nv == 2) tile(rowp, bp, ldb, cp, ldc, rows, 2, last, kc, k0 > 0, 0, &none, i, NULL, 0);
-                else tile(rowp, bp, ldb, cp, ldc, rows, 1, last, kc, k0 > 0, 0, &none, i, NULL, 0);
+                strip_tile(rowp, b + (size_t)k0 * ldb + j, ldb, c + (size_t)i * ldc + j, ldc, rows, width, kc, k0 > 0, 0, &none,
+                           i, NULL, 0);
             }
         }
     }

@@ -30,7 +30,7 @@ struct PointwiseConvolution: GEMMConvolutionEngine {
         // → 0.56 ms; the copy is k·hw floats against the product's m·k·hw).
         if NarrowGEMM.available {
             let ld = NarrowGEMM.alignedRowLength(hw), rows = shape.group * k
-            let padded = ld == hw ? nil : SharedPointer(workspace.buffer(0, count: rows * ld))
+            let padded = ld == hw ? nil : SharedPointer(workspace.buffer(0, count: rows * ld)), ldb = padded == nil ? hw : ld
             return map.withKernelArguments(outputs: shape.outputs) { e in
                 for image in 0..<images {
                     var columns = x + image * size
@@ -41,8 +41,7 @@ struct PointwiseConvolution: GEMMConvolutionEngine {
                         }
                         columns = UnsafePointer(padded.base)
                     }
-                    shape.product(weights: weights, columns: columns, ldb: padded == nil ? hw : ld, y: y + image * stride, map: e,
-                                  onThisThread: false)
+                    shape.product(weights: weights, columns: columns, ldb: ldb, y: y + image * stride, map: e, onThisThread: false)
                 }
             }
         }
