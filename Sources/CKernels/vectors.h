@@ -1,10 +1,14 @@
 /* Vector types and helpers shared by the kernels (GCC/clang vector
- * extensions). Each kernel file is compiled for AVX-512, AVX2 and baseline
- * x86-64 (CLONES), and the loader picks the one this CPU runs. */
+ * extensions). Each kernel is compiled for x86-64's levels v4 (AVX-512 F,
+ * BW, DQ, VL), v3 (AVX2 with FMA and F16C) and baseline (CLONES), and the
+ * loader picks the one this CPU runs. A level rather than "avx2" alone: a
+ * plain AVX2 clone has neither fused multiply-adds nor F16C, so its sums
+ * take a multiply and an add, and it widens fp16 weights one value at a
+ * time in software. */
 #ifndef SWIFTCAFFE_VECTORS_H
 #define SWIFTCAFFE_VECTORS_H
 
-#define CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#define CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
 
 typedef float v16f __attribute__((vector_size(64)));
 typedef int v16i __attribute__((vector_size(64)));

@@ -1,7 +1,8 @@
 /* Element-wise kernels that Swift, built for baseline x86-64, cannot
- * vectorise: each is compiled for AVX-512, AVX2 and baseline (target_clones)
- * and the loader picks the one this CPU runs. Callers (the Swift layers)
- * split the work across threads; the arithmetic is Caffe's, see there. */
+ * vectorise: each is compiled for AVX-512, AVX2 (with FMA and F16C) and
+ * baseline (target_clones, vectors.h) and the loader picks the one this CPU
+ * runs. Callers (the Swift layers) split the work across threads; the
+ * arithmetic is Caffe's, see there. */
 #ifndef SWIFTCAFFE_KERNELS_H
 #define SWIFTCAFFE_KERNELS_H
 #include <stddef.h>
