@@ -289,8 +289,8 @@ CLONES __attribute__((no_builtin("memset"))) void sc_im2col_piece(const float *p
 /* Weights stored as fp16 or bfloat16, widened to float as they are loaded:
  * at batch 1 an fc layer only streams its weights, so half the bytes is
  * (nearly) half the time. F16C's vcvtph2ps (in the v3 and v4 clones)
- * widens fp16; a bfloat16 is the top half of a float, widened by a shift. The default
- * clone widens fp16 one value at a time, correct but slow. */
+ * widens fp16; a bfloat16 is the top half of a float, widened by a shift.
+ * The default clone widens fp16 one value at a time, correct but slow. */
 typedef unsigned short v16w __attribute__((vector_size(32), aligned(2)));
 typedef _Float16 v16hf __attribute__((vector_size(32), aligned(2)));
 typedef unsigned int v16ui __attribute__((vector_size(64)));
